@@ -19,7 +19,7 @@ export default defineConfig({
     },
   },
   paths: { sources: "contracts", tests: { solidity: "contracts/test" } },
-  test: { solidity: { fuzz: { runs: Number(process.env.FUZZ_RUNS ?? 256) }, invariant: { runs: Number(process.env.INVARIANT_RUNS ?? 64), depth: Number(process.env.INVARIANT_DEPTH ?? 32) } } },
+  test: { solidity: { fsPermissions: { readDirectory: ["./test/vectors"] }, fuzz: { runs: Number(process.env.FUZZ_RUNS ?? 256) }, invariant: { runs: Number(process.env.INVARIANT_RUNS ?? 64), depth: Number(process.env.INVARIANT_DEPTH ?? 32) } } },
   networks: {
     // Embedded EDR chain, also what `hardhat node` serves on 127.0.0.1.
     default: { type: "edr-simulated", chainType: "l1", hardfork: "osaka", allowUnlimitedContractSize: false },
