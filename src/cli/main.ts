@@ -65,7 +65,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     // Typed errors (BaseError) carry a short message meant for people; anything else is a bug.
     if (e.shortMessage !== undefined) {
       process.stderr.write(`bandmint ${name}: ${e.shortMessage}${e.details ? `\n  ${e.details}` : ""}\n`);
-      return 1;
+      return (error as { name?: string }).name === "UsageError" ? 2 : 1;
     }
     throw error;
   }

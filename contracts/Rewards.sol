@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IBandToken} from "./interfaces/IBandToken.sol";
+import {IEpochLedger} from "./interfaces/IEpochLedger.sol";
+import {IRewards} from "./interfaces/IRewards.sol";
+import {IVesting} from "./interfaces/IVesting.sol";
+import {EmissionLib} from "./libraries/EmissionLib.sol";
+import {Vesting} from "./Vesting.sol";
+
+/// @title Rewards
+/// @notice Mints each finished epoch's usage rewards, pro rata to the face value paid to each
+/// provider, under min(emission, k x burned) and the token's cap, into a Vesting contract.
+/// @dev Needs the token's MINTER_ROLE. A claim reads the provider's and the epoch's totals from the
+/// ledger, so it is O(1) whatever the number of providers; the sum of the floored shares of an
+/// epoch never exceeds its budget.
+contract Rewards is IRewards {
+    IEpochLedger private immutable _ledger;
+    IBandToken private immutable _token;
+    IVesting private immutable _vesting;
+    /// @inheritdoc IRewards
+    uint256 public immutable cap;
+
+    uint256 private immutable _initialEmission;
+    uint256 private immutable _decayPeriodEpochs;
+    uint256 private immutable _decayBps;
+    uint256 private immutable _kBps;
+    uint256 private immutable _vestingEpochs;
+
+    mapping(uint256 epoch => mapping(address provider => bool)) private _claimed;
+    mapping(uint256 epoch => uint256) private _mintedForEpoch;
+
+    /// @notice Validates the schedule, reads the token's cap and deploys the Vesting contract.
+    constructor(IEpochLedger ledger_, IBandToken token_, Schedule memory schedule_) {
+        if (address(ledger_) == address(0) || address(token_) == address(0)) revert ZeroAddress();
+        if (schedule_.decayPeriodEpochs == 0) revert ZeroDecayPeriod();
+        if (schedule_.decayBps > EmissionLib.BPS) revert DecayBpsTooHigh(schedule_.decayBps);
+        if (schedule_.kBps >= EmissionLib.BPS) revert KBpsTooHigh(schedule_.kBps);
+        if (schedule_.vestingEpochs > type(uint64).max) revert VestingTooLong(schedule_.vestingEpochs);
+        _ledger = ledger_;
+        _token = token_;
+        cap = token_.cap();
+        _initialEmission = schedule_.initialEmission;
+        _decayPeriodEpochs = schedule_.decayPeriodEpochs;
+        _decayBps = schedule_.decayBps;
+        _kBps = schedule_.kBps;
+        _vestingEpochs = schedule_.vestingEpochs;
+        _vesting = new Vesting(token_, ledger_, schedule_.vestingEpochs);
+    }
+
+    /// @inheritdoc IRewards
+    function claim(uint256 epoch) external returns (uint256 minted) {
+        return _claim(epoch, msg.sender, _ledger.currentEpoch());
+    }
+
+    /// @inheritdoc IRewards
+    function claimMany(uint256[] calldata epochs) external returns (uint256 minted) {
+        uint256 current = _ledger.currentEpoch();
+        for (uint256 i = 0; i < epochs.length; ++i) {
+            minted += _claim(epochs[i], msg.sender, current);
+        }
+    }
+
+    /// @inheritdoc IRewards
+    function emission(uint256 epoch) public view returns (uint256) {
+        return EmissionLib.emission(_initialEmission, _decayPeriodEpochs, _decayBps, epoch);
+    }
+
+    /// @inheritdoc IRewards
+    function budget(uint256 epoch) external view returns (uint256) {
+        (, uint256 burned) = _ledger.epochTotals(epoch);
+        return EmissionLib.budget(emission(epoch), burned, _kBps);
+    }
+
+    /// @inheritdoc IRewards
+    function rewardOf(uint256 epoch, address provider) public view returns (uint256) {
+        uint256 paidByProvider = _ledger.paidInEpoch(epoch, provider);
+        if (paidByProvider == 0) return 0;
+        (uint256 paid, uint256 burned) = _ledger.epochTotals(epoch);
+        return EmissionLib.providerReward(EmissionLib.budget(emission(epoch), burned, _kBps), paidByProvider, paid);
+    }
+
+    /// @inheritdoc IRewards
+    function claimed(uint256 epoch, address provider) external view returns (bool) {
+        return _claimed[epoch][provider];
+    }
+
+    /// @inheritdoc IRewards
+    function mintedForEpoch(uint256 epoch) external view returns (uint256) {
+        return _mintedForEpoch[epoch];
+    }
+
+    /// @inheritdoc IRewards
+    function schedule() external view returns (Schedule memory) {
+        return Schedule({
+            initialEmission: _initialEmission,
+            decayPeriodEpochs: _decayPeriodEpochs,
+            decayBps: _decayBps,
+            kBps: _kBps,
+            vestingEpochs: _vestingEpochs
+        });
+    }
+
+    /// @inheritdoc IRewards
+    function ledger() external view returns (IEpochLedger) {
+        return _ledger;
+    }
+
+    /// @inheritdoc IRewards
+    function token() external view returns (IBandToken) {
+        return _token;
+    }
+
+    /// @inheritdoc IRewards
+    function vesting() external view returns (IVesting) {
+        return _vesting;
+    }
+
+    /// @dev Vesting starts in the claiming epoch (`current`), not the rewarded one: a late claim
+    /// still vests over the full period, so claiming late never shortens the lock.
+    function _claim(uint256 epoch, address provider, uint256 current) private returns (uint256 minted) {
+        if (epoch >= current) revert EpochNotFinished(epoch, current);
+        if (_claimed[epoch][provider]) revert AlreadyClaimed(epoch, provider);
+        uint256 reward = rewardOf(epoch, provider);
+        if (reward == 0) revert NothingToClaim(epoch, provider);
+        _claimed[epoch][provider] = true;
+        uint256 supply = _token.totalSupply();
+        // What the cap leaves unminted is dropped, never carried over.
+        minted = Math.min(reward, cap > supply ? cap - supply : 0);
+        _mintedForEpoch[epoch] += minted;
+        emit RewardClaimed(epoch, provider, reward, minted, current);
+        if (minted != 0) {
+            _token.mint(address(_vesting), minted);
+            _vesting.grant(provider, minted, current);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import type { Address } from "viem";
+import { BaseError } from "../protocol/errors.ts";
+
+/** A token amount given by a user is not an exact decimal amount. */
+export class InvalidAmountError extends BaseError {
+  override name = "InvalidAmountError";
+  input: string;
+  reason: string;
+  constructor(input: string, reason: string) {
+    super(`Invalid amount "${input}": ${reason}.`);
+    this.input = input;
+    this.reason = reason;
+  }
+}
+
+/** A provider's offer disagrees with its on-chain listing (price, recipient, chain or broker). */
+export class OfferMismatchError extends BaseError {
+  override name = "OfferMismatchError";
+  provider: Address;
+  field: string;
+  offered: string;
+  expected: string;
+  constructor({ provider, endpoint, field, offered, expected }: { provider: Address; endpoint: string; field: string; offered: string; expected: string }) {
+    super(`Provider ${provider} offers ${field} ${offered} but its on-chain listing says ${expected}; refusing to pay it.`, {
+      metaMessages: [`Endpoint: ${endpoint}`],
+    });
+    this.provider = provider;
+    this.field = field;
+    this.offered = offered;
+    this.expected = expected;
+  }
+}
+
+/** A chunk's sha256 differs from the manifest: the provider is not paid for it and is dropped. */
+export class ChunkHashMismatchError extends BaseError {
+  override name = "ChunkHashMismatchError";
+  provider: Address;
+  path: string;
+  index: number;
+  expected: string;
+  actual: string;
+  constructor({ provider, path, index, expected, actual }: { provider: Address; path: string; index: number; expected: string; actual: string }) {
+    super(`Provider ${provider} served a bad chunk ${index} of ${path}.`, {
+      metaMessages: [`Expected sha256: ${expected}`, `Received sha256: ${actual}`],
+    });
+    this.provider = provider;
+    this.path = path;
+    this.index = index;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A request to a provider failed: connection error, unexpected status or malformed answer. */
+export class ProviderRequestError extends BaseError {
+  override name = "ProviderRequestError";
+  provider: Address;
+  url: string;
+  status: number | undefined;
+  errorName: string | undefined;
+  constructor({ provider, url, status, errorName, reason, cause }: { provider: Address; url: string; status?: number; errorName?: string; reason: string; cause?: unknown }) {
+    super(`Request to provider ${provider} failed: ${reason}.`, { cause, metaMessages: [`URL: ${url}`] });
+    this.provider = provider;
+    this.url = url;
+    this.status = status;
+    this.errorName = errorName;
+  }
+}
+
+/** A provider took longer than its measured throughput allows for a chunk. */
+export class ProviderTimeoutError extends BaseError {
+  override name = "ProviderTimeoutError";
+  provider: Address;
+  timeoutMs: number;
+  constructor({ provider, url, timeoutMs }: { provider: Address; url: string; timeoutMs: number }) {
+    super(`Provider ${provider} was too slow (no complete chunk within ${timeoutMs} ms).`, { metaMessages: [`URL: ${url}`] });
+    this.provider = provider;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Every provider able to serve the content failed or was dropped. */
+export class NoProviderAvailableError extends BaseError {
+  override name = "NoProviderAvailableError";
+  contentId: string;
+  failures: string[];
+  constructor({ contentId, failures }: { contentId: string; failures: string[] }) {
+    super(`No provider could serve ${contentId}.`, {
+      metaMessages: failures.length > 0 ? failures : ["No active cdn provider is listed on chain."],
+    });
+    this.contentId = contentId;
+    this.failures = failures;
+  }
+}
+
+/** The manifest could not be obtained from any provider, or failed verification. */
+export class ManifestUnavailableError extends BaseError {
+  override name = "ManifestUnavailableError";
+  contentId: string;
+  constructor({ contentId, reasons }: { contentId: string; reasons: string[] }) {
+    super(`No valid manifest for ${contentId}.`, { metaMessages: reasons });
+    this.contentId = contentId;
+  }
+}
+
+/** The requested path is not a file of the content. */
+export class FileNotInContentError extends BaseError {
+  override name = "FileNotInContentError";
+  contentId: string;
+  path: string;
+  constructor({ contentId, path }: { contentId: string; path: string }) {
+    super(`${contentId} has no file "${path}".`);
+    this.contentId = contentId;
+    this.path = path;
+  }
+}
+
+/** A download's resume state belongs to other content or is unreadable. */
+export class ResumeStateError extends BaseError {
+  override name = "ResumeStateError";
+  statePath: string;
+  constructor({ statePath, reason }: { statePath: string; reason: string }) {
+    super(`Cannot resume from ${statePath}: ${reason}.`, { details: "Delete the .part and .part.state files to start over." });
+    this.statePath = statePath;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Address } from "viem";
+
+/** What the client has measured about one provider. Rates are floats: they are not money. */
+export type ProviderStat = {
+  /** EWMA of delivered throughput in bytes per second; undefined until a transfer completes. */
+  throughput: number | undefined;
+  /** EWMA of time to first byte (or the /offer probe round trip) in milliseconds. */
+  latencyMs: number | undefined;
+  /** Transfers that failed (connection error, timeout) since the last success. */
+  consecutiveFailures: number;
+  /** Set when the provider served data that failed verification; it is never used again. */
+  bad: { reason: string; at: number } | undefined;
+};
+
+/** Options of `createProviderStats`. */
+export type ProviderStatsParameters = {
+  /** Weight of a new sample in the EWMA (0..1]; 0.3 reacts within a few chunks. */
+  alpha?: number;
+  /** Clock in ms, injectable for tests. */
+  now?: () => number;
+};
+
+/** Per-provider measurements shared by the market (ranking) and the downloader (timeouts). */
+export type ProviderStats = {
+  get(provider: Address): ProviderStat;
+  recordTransfer(provider: Address, bytes: number, elapsedMs: number): void;
+  recordLatency(provider: Address, ms: number): void;
+  recordFailure(provider: Address): void;
+  markBad(provider: Address, reason: string): void;
+  isBad(provider: Address): boolean;
+  /** Every provider marked bad, with the reason, for reports. */
+  badProviders(): { provider: Address; reason: string }[];
+};
+
+/** Creates an in-memory store of provider measurements (EWMA throughput and latency, bad marks). */
+export function createProviderStats(p: ProviderStatsParameters = {}): ProviderStats {
+  const alpha = p.alpha ?? 0.3;
+  const now = p.now ?? Date.now;
+  const stats = new Map<string, ProviderStat>();
+  const key = (a: Address) => a.toLowerCase();
+  const get = (provider: Address): ProviderStat => {
+    let s = stats.get(key(provider));
+    if (s === undefined) {
+      s = { throughput: undefined, latencyMs: undefined, consecutiveFailures: 0, bad: undefined };
+      stats.set(key(provider), s);
+    }
+    return s;
+  };
+  const ewma = (old: number | undefined, sample: number) => (old === undefined ? sample : old + alpha * (sample - old));
+  const names = new Map<string, Address>();
+  return {
+    get,
+    recordTransfer(provider, bytes, elapsedMs) {
+      const s = get(provider);
+      // Sub-millisecond transfers (loopback, tiny chunks) would give absurd rates; floor at 1 ms.
+      s.throughput = ewma(s.throughput, (bytes * 1000) / Math.max(1, elapsedMs));
+      s.consecutiveFailures = 0;
+    },
+    recordLatency(provider, ms) {
+      const s = get(provider);
+      s.latencyMs = ewma(s.latencyMs, ms);
+    },
+    recordFailure(provider) {
+      get(provider).consecutiveFailures++;
+    },
+    markBad(provider, reason) {
+      names.set(key(provider), provider);
+      const s = get(provider);
+      s.bad ??= { reason, at: now() };
+    },
+    isBad(provider) {
+      return stats.get(key(provider))?.bad !== undefined;
+    },
+    badProviders() {
+      return [...stats.entries()]
+        .filter(([, s]) => s.bad !== undefined)
+        .map(([k, s]) => ({ provider: names.get(k) ?? (k as Address), reason: s.bad?.reason ?? "" }));
+    },
+  };
+}
