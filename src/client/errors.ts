@@ -31,23 +31,37 @@ export class OfferMismatchError extends BaseError {
   }
 }
 
-/** A chunk's sha256 differs from the manifest: the provider is not paid for it and is dropped. */
-export class ChunkHashMismatchError extends BaseError {
-  override name = "ChunkHashMismatchError";
+/** A provider served a chunk that failed verification: it is not paid for it and is dropped. */
+export class BadChunkError extends BaseError {
+  override name = "BadChunkError";
   provider: Address;
   path: string;
   index: number;
-  expected: string;
-  actual: string;
-  constructor({ provider, path, index, expected, actual }: { provider: Address; path: string; index: number; expected: string; actual: string }) {
-    super(`Provider ${provider} served a bad chunk ${index} of ${path}.`, {
-      metaMessages: [`Expected sha256: ${expected}`, `Received sha256: ${actual}`],
-    });
+  constructor({ provider, path, index, cause }: { provider: Address; path: string; index: number; cause: unknown }) {
+    super(`Provider ${provider} served a bad chunk ${index} of ${path}; it is not paid and is dropped.`, { cause });
     this.provider = provider;
     this.path = path;
     this.index = index;
-    this.expected = expected;
-    this.actual = actual;
+  }
+}
+
+/** A provider's credit window is used up by bytes the client could not verify (so cannot pay). */
+export class CreditExhaustedError extends BaseError {
+  override name = "CreditExhaustedError";
+  provider: Address;
+  constructor({ provider, reason }: { provider: Address; reason: string }) {
+    super(`Provider ${provider} will not serve more without payment: ${reason}.`);
+    this.provider = provider;
+  }
+}
+
+/** The consumer's broker deposit is too small for a provider to open a session. */
+export class DepositTooLowError extends BaseError {
+  override name = "DepositTooLowError";
+  provider: Address;
+  constructor({ provider, message }: { provider: Address; message: string }) {
+    super(`Provider ${provider} refused the session: ${message}`, { details: "Fund the ticket broker first: bandmint deposit <amount> [--reserve <amount>]" });
+    this.provider = provider;
   }
 }
 

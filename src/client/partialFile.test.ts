@@ -5,11 +5,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openPartialFile } from "./partialFile.ts";
-import type { ContentFile } from "./chunkLayout.ts";
+import type { ManifestFile } from "../protocol/manifest.ts";
 import { ResumeStateError } from "./errors.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-function fileOf(data: Buffer, chunkSize: number): ContentFile {
+function fileOf(data: Buffer, chunkSize: number): ManifestFile {
   const chunks: string[] = [];
   for (let o = 0; o < data.length; o += chunkSize) chunks.push(sha(data.subarray(o, o + chunkSize)));
   return { path: "a/b.bin", size: BigInt(data.length), mediaType: "application/octet-stream", chunks };

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ContentFile } from "./chunkLayout.ts";
-import { chunkRange } from "./chunkLayout.ts";
+import type { ManifestFile } from "../protocol/manifest.ts";
+import { chunkRange } from "../protocol/manifest.ts";
 import { ResumeStateError } from "./errors.ts";
 
 /** A download in progress: `<out>.part` holds the bytes, `<out>.part.state` the verified chunks. */
@@ -32,7 +32,7 @@ type StateJson = { version: 1; contentId: string; path: string; size: string; ch
  * state that runs ahead of the data. Re-hashing costs a read of what is already there and turns
  * that case into a refetch instead of a corrupt file.
  */
-export async function openPartialFile(p: { out: string; contentId: string; chunkSize: number; file: ContentFile }): Promise<PartialFile> {
+export async function openPartialFile(p: { out: string; contentId: string; chunkSize: number; file: ManifestFile }): Promise<PartialFile> {
   const partPath = `${p.out}.part`;
   const statePath = `${p.out}.part.state`;
   const n = p.file.chunks.length;

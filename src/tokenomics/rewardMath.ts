@@ -78,6 +78,9 @@ export function validateSchedule(schedule: RewardSchedule, options: { allowUncap
   if (schedule.decayBps > BPS) {
     throw new InvalidRewardScheduleError({ field: "decayBps", value: schedule.decayBps, reason: "must be <= 10000" });
   }
+  if (schedule.vestingEpochs > (1n << 64n) - 1n) {
+    throw new InvalidRewardScheduleError({ field: "vestingEpochs", value: schedule.vestingEpochs, reason: "must fit in a uint64" });
+  }
   if (!options.allowUncappedK && schedule.kBps >= BPS) {
     throw new InvalidRewardScheduleError({
       field: "kBps",

@@ -30,6 +30,7 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
     function expectEmit() external;
+    function expectEmit(address emitter) external;
     function assume(bool condition) external pure;
 
     // Snapshots and state

@@ -1,0 +1,109 @@
+import type { Address, Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { ChainClients } from "../chain/clients.ts";
+import type { Deployment } from "../chain/deployment.ts";
+import { signTicket } from "../protocol/signTicket.ts";
+import { ticketDomain } from "../protocol/ticket.ts";
+import type { ProviderListing } from "../market/providerListing.ts";
+import { createProviderStats, type ProviderStats } from "../market/providerStats.ts";
+import { readOffers } from "../market/readOffers.ts";
+import { fundBroker, readBrokerBalance, withdrawFromBroker, type BrokerBalance, type FundBrokerParameters, type WithdrawOutcome } from "./brokerFunds.ts";
+import { downloadContent, type DownloadProgress, type DownloadResult } from "./downloadContent.ts";
+import { createGateway, type Gateway } from "./gateway.ts";
+import { createProviderPool, type ClientLogger, type ProviderPool, type TimeoutPolicy } from "./providerPool.ts";
+import { openProviderSession } from "./providerSession.ts";
+
+/** Options of `createClient`: its dependencies and tuning. */
+export type CreateClientParameters = {
+  clients: Pick<ChainClients, "publicClient" | "walletClient">;
+  deployment: Deployment;
+  /** The consumer's key: signs tickets (and transactions through `clients.walletClient`). */
+  privateKey: Hex;
+  fetch?: typeof globalThis.fetch;
+  logger?: ClientLogger | undefined;
+  /** Where the listings come from; defaults to the ProviderRegistry of the deployment. */
+  listings?: (signal?: AbortSignal) => Promise<ProviderListing[]>;
+  /** How long registry listings are reused before they are read again (ms). */
+  listingsTtlMs?: number;
+  maxProviders?: number;
+  perProvider?: number;
+  maxPricePerGiB?: bigint | undefined;
+  timeouts?: Partial<TimeoutPolicy>;
+  stats?: ProviderStats;
+};
+
+/** Options of `Client.get`. */
+export type GetOptions = {
+  out: string;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: DownloadProgress) => void) | undefined;
+  concurrency?: number;
+};
+
+/** The consumer SDK: download verified content paying as it goes, serve it locally, manage funds. */
+export type Client = {
+  readonly address: Address;
+  readonly pool: ProviderPool;
+  readonly stats: ProviderStats;
+  /** Active cdn listings (cached for `listingsTtlMs`). */
+  listings(signal?: AbortSignal): Promise<ProviderListing[]>;
+  /** Downloads `path` of `contentId` (or all of it) to `options.out`, resuming a previous attempt. */
+  get(contentId: string, path: string | undefined, options: GetOptions): Promise<DownloadResult>;
+  /** A local HTTP gateway over this client (call `start` on it). */
+  gateway(options?: { cacheBytes?: number }): Gateway;
+  balance(): Promise<BrokerBalance>;
+  deposit(p: FundBrokerParameters): Promise<{ hashes: Hex[] }>;
+  withdraw(p?: { cancel?: boolean }): Promise<WithdrawOutcome>;
+  /** Pays the last verified bytes on every open session. */
+  close(signal?: AbortSignal): Promise<void>;
+};
+
+/** Creates a consumer client bound to one deployment and one key. */
+export function createClient(p: CreateClientParameters): Client {
+  const account = privateKeyToAccount(p.privateKey);
+  const domain = ticketDomain(p.deployment.chainId, p.deployment.contracts.broker);
+  const stats = p.stats ?? createProviderStats();
+  const ttl = p.listingsTtlMs ?? 60_000;
+  let cached: { at: number; listings: Promise<ProviderListing[]> } | undefined;
+  const listings = (signal?: AbortSignal): Promise<ProviderListing[]> => {
+    if (cached === undefined || Date.now() - cached.at > ttl) {
+      const load = p.listings ?? ((s?: AbortSignal) => readOffers({ publicClient: p.clients.publicClient as never, registry: p.deployment.contracts.registry, signal: s }));
+      const promise = load(signal);
+      cached = { at: Date.now(), listings: promise };
+      promise.catch(() => (cached = undefined));
+    }
+    return cached.listings;
+  };
+  const pool = createProviderPool({
+    listings: () => listings(),
+    stats,
+    openSession: (listing, signal) =>
+      openProviderSession({
+        listing,
+        chainId: p.deployment.chainId,
+        broker: p.deployment.contracts.broker,
+        sender: account.address,
+        sign: (ticket) => signTicket({ ticket, domain, privateKey: p.privateKey }),
+        ...(p.fetch ? { fetch: p.fetch } : {}),
+        signal,
+      }),
+    maxProviders: p.maxProviders ?? 3,
+    perProvider: p.perProvider ?? 3,
+    maxPricePerGiB: p.maxPricePerGiB,
+    ...(p.timeouts ? { timeouts: p.timeouts } : {}),
+    logger: p.logger,
+  });
+  return {
+    address: account.address,
+    pool,
+    stats,
+    listings,
+    get: (contentId, path, o) =>
+      downloadContent({ pool, contentId, path, out: o.out, signal: o.signal, onProgress: o.onProgress, ...(o.concurrency ? { concurrency: o.concurrency } : {}) }),
+    gateway: (o = {}) => createGateway({ pool, ...(o.cacheBytes ? { cacheBytes: o.cacheBytes } : {}), logger: p.logger }),
+    balance: () => readBrokerBalance(p.clients, p.deployment, account.address),
+    deposit: (f) => fundBroker(p.clients, p.deployment, f),
+    withdraw: (w) => withdrawFromBroker(p.clients, p.deployment, w),
+    close: (signal) => pool.settle(signal),
+  };
+}

@@ -1,0 +1,146 @@
+import {
+  BaseError as ViemBaseError,
+  ContractFunctionRevertedError,
+  decodeEventLog,
+  encodeFunctionData,
+  keccak256,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import type { Ticket } from "../protocol/ticket.ts";
+import type { SenderFunds } from "./payments/fundsCache.ts";
+
+/** One winning ticket ready to redeem. */
+export type RedeemItem = { ticket: Ticket; signature: Hex; recipientRand: bigint };
+
+/** A redemption the broker would refuse: the custom error's name and arguments. */
+export type RedeemRevert = { errorName: string; args: readonly unknown[] };
+
+/** What a mined redemption did, from its receipt and the broker's events. */
+export type RedeemReceipt = {
+  status: "success" | "reverted";
+  gasUsed: bigint;
+  gasCost: bigint;
+  /** Per-ticket paid amount by EIP-712 struct hash (TicketRedeemed events). */
+  paidByTicket: Map<Hex, bigint>;
+  totals: { paid: bigint; burned: bigint; treasury: bigint };
+};
+
+/** The node's view of the TicketBroker: reads, simulation and durable-hash redemption. */
+export type BrokerClient = {
+  address: Address;
+  getSender(sender: Address): Promise<SenderFunds>;
+  lastNonce(sender: Address): Promise<bigint>;
+  /** Estimates gas for redeeming `items`; returns the broker's custom error if it would revert. */
+  simulateRedeem(items: readonly RedeemItem[]): Promise<{ ok: true; gas: bigint } | { ok: false; revert: RedeemRevert }>;
+  /**
+   * Signs the redemption transaction, calls `beforeSend(txHash)` (the caller records it durably),
+   * then broadcasts it. A crash between the two leaves a recorded hash the chain never saw, which
+   * reconciliation treats as "not sent"; the opposite order could lose a sent transaction.
+   */
+  sendRedeem(items: readonly RedeemItem[], gas: bigint, beforeSend: (txHash: Hex) => void): Promise<Hex>;
+  /** The receipt of a redemption, undefined if not mined; `known` tells whether the chain has the tx at all. */
+  getReceipt(txHash: Hex): Promise<RedeemReceipt | undefined>;
+  isKnownTransaction(txHash: Hex): Promise<boolean>;
+  gasPrice(): Promise<bigint>;
+};
+
+/** Dependencies of the broker client: viem clients of the provider's account and the broker ABI. */
+export type CreateBrokerClientParameters = {
+  publicClient: PublicClient<Transport, Chain>;
+  walletClient: WalletClient<Transport, Chain, Account>;
+  broker: Address;
+  abi: Abi;
+};
+
+function revertOf(error: unknown): RedeemRevert | undefined {
+  if (!(error instanceof ViemBaseError)) return undefined;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+  if (reverted === null) return undefined;
+  return { errorName: reverted.data?.errorName ?? reverted.reason ?? "UnknownRevert", args: reverted.data?.args ?? [] };
+}
+
+/** Creates the broker client over viem. */
+export function createBrokerClient({ publicClient, walletClient, broker, abi }: CreateBrokerClientParameters): BrokerClient {
+  const recipient = walletClient.account.address;
+  const args = (items: readonly RedeemItem[]) =>
+    [items.map((i) => i.ticket), items.map((i) => i.signature), items.map((i) => i.recipientRand)] as const;
+  return {
+    address: broker,
+    async getSender(sender) {
+      const [deposit, reserve, withdrawTime] = (await publicClient.readContract({ address: broker, abi, functionName: "getSender", args: [sender] })) as readonly [bigint, bigint, bigint | number];
+      return { deposit, reserve, withdrawTime: BigInt(withdrawTime) };
+    },
+    async lastNonce(sender) {
+      return (await publicClient.readContract({ address: broker, abi, functionName: "lastNonce", args: [sender, recipient] })) as bigint;
+    },
+    async simulateRedeem(items) {
+      try {
+        const gas = await publicClient.estimateContractGas({ address: broker, abi, functionName: "redeemTickets", args: args(items), account: walletClient.account });
+        return { ok: true, gas };
+      } catch (error) {
+        const revert = revertOf(error);
+        if (revert === undefined) throw error;
+        return { ok: false, revert };
+      }
+    },
+    async sendRedeem(items, gas, beforeSend) {
+      const data = encodeFunctionData({ abi, functionName: "redeemTickets", args: args(items) });
+      // 20% headroom: the estimate is exact for the simulated state; warm slots can differ.
+      const request = await walletClient.prepareTransactionRequest({ to: broker, data, gas: (gas * 12n) / 10n, account: walletClient.account, chain: walletClient.chain });
+      const serializedTransaction = await walletClient.signTransaction(request as never);
+      const txHash = keccak256(serializedTransaction);
+      beforeSend(txHash);
+      await walletClient.sendRawTransaction({ serializedTransaction });
+      return txHash;
+    },
+    async getReceipt(txHash) {
+      let receipt;
+      try {
+        receipt = await publicClient.getTransactionReceipt({ hash: txHash });
+      } catch (error) {
+        if ((error as { name?: string }).name === "TransactionReceiptNotFoundError") return undefined;
+        throw error;
+      }
+      const paidByTicket = new Map<Hex, bigint>();
+      const totals = { paid: 0n, burned: 0n, treasury: 0n };
+      for (const log of receipt.logs) {
+        if (log.address.toLowerCase() !== broker.toLowerCase()) continue;
+        try {
+          const ev = decodeEventLog({ abi, data: log.data, topics: log.topics }) as unknown as { eventName: string; args: Record<string, unknown> };
+          if (ev.eventName === "TicketRedeemed") paidByTicket.set((ev.args.ticketHash as Hex).toLowerCase() as Hex, ev.args.paid as bigint);
+          if (ev.eventName === "TicketsRedeemed") {
+            totals.paid += ev.args.paid as bigint;
+            totals.burned += ev.args.burned as bigint;
+            totals.treasury += ev.args.treasury as bigint;
+          }
+        } catch {
+          // Not one of ours (e.g. a token Transfer emitted at the broker address): skip.
+        }
+      }
+      return {
+        status: receipt.status,
+        gasUsed: receipt.gasUsed,
+        gasCost: receipt.gasUsed * receipt.effectiveGasPrice,
+        paidByTicket,
+        totals,
+      };
+    },
+    async isKnownTransaction(txHash) {
+      try {
+        await publicClient.getTransaction({ hash: txHash });
+        return true;
+      } catch (error) {
+        if ((error as { name?: string }).name === "TransactionNotFoundError") return false;
+        throw error;
+      }
+    },
+    gasPrice: () => publicClient.getGasPrice(),
+  };
+}

@@ -1,0 +1,186 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { BaseError } from "../protocol/errors.ts";
+import { defaultRedeemPolicy } from "./redeemer.ts";
+
+// The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
+// plus flags (flags win). Below this module nothing reads files, flags or the environment.
+
+/** A config value is invalid; names the field and where it came from. */
+export class NodeConfigError extends BaseError {
+  override name = "NodeConfigError";
+  field: string;
+  source: string;
+  constructor({ source, field, reason, cause }: { source: string; field: string; reason: string; cause?: unknown }) {
+    super(`${source}: ${field}: ${reason}`, { cause });
+    this.field = field;
+    this.source = source;
+  }
+}
+
+const TOKEN_DECIMALS = 18;
+
+/** Parses "123" (wei) or "1.5 BAND" / "1.5BAND" (tokens, 18 decimals) into wei, exactly. */
+export function parseTokenAmount(value: string | number): bigint {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error("must be a non-negative integer (wei) or a string");
+    return BigInt(value);
+  }
+  const s = value.trim();
+  if (/^\d+$/.test(s)) return BigInt(s);
+  const m = /^(\d+)(?:\.(\d+))?\s*BAND$/i.exec(s);
+  if (m === null) throw new Error(`"${value}" is neither an integer wei amount nor "<decimal> BAND"`);
+  const frac = m[2] ?? "";
+  if (frac.length > TOKEN_DECIMALS) throw new Error(`"${value}" has more than ${TOKEN_DECIMALS} decimals`);
+  return BigInt(m[1]!) * 10n ** BigInt(TOKEN_DECIMALS) + BigInt(frac.padEnd(TOKEN_DECIMALS, "0") || "0");
+}
+
+/** Parses "1048576", "4 MiB", "10GiB" (binary units) into bytes. */
+export function parseByteSize(value: string | number): bigint {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error("must be a non-negative integer");
+    return BigInt(value);
+  }
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(value.trim());
+  if (m === null) throw new Error(`"${value}" is not a byte size like 1048576 or "4 MiB"`);
+  const unit = { B: 0n, KiB: 10n, MiB: 20n, GiB: 30n, TiB: 40n }[(m[2] ?? "B") as "B"];
+  return BigInt(m[1]!) << unit;
+}
+
+const amount = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseTokenAmount(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseByteSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key");
+
+const fileSchema = z
+  .object({
+    rpcUrl: z.string().url().optional(),
+    deployment: z.string().min(1),
+    privateKey: hexKey.optional(),
+    keyFile: z.string().optional(),
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65_535).default(7070),
+    /** URL consumers reach this node at (registered on chain); defaults to http://host:port. */
+    endpoint: z.string().url().optional(),
+    dataDir: z.string().min(1),
+    cacheDir: z.string().optional(),
+    maxCacheBytes: bytes.default(10n << 30n),
+    origins: z.array(z.string().url()).default([]),
+    pricePerGiB: amount,
+    bytesPerTicket: bytes.default(1n << 20n),
+    faceValue: amount.optional(),
+    creditWindowBytes: bytes.default(4n << 20n),
+    ticketExpirySeconds: z.number().int().min(600).default(86_400),
+    fundsTtlSeconds: z.number().int().min(0).default(10),
+    region: z.string().max(32).default(""),
+    capacityMbps: z.number().int().positive().default(100),
+    services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),
+    stake: amount.optional(),
+    redeem: z
+      .object({
+        maxFeeShareBps: z.number().int().min(0).max(10_000).default(defaultRedeemPolicy.maxFeeShareBps),
+        deadlineMarginSeconds: z.number().int().min(0).default(defaultRedeemPolicy.deadlineMarginSeconds),
+        maxBatch: z.number().int().min(1).max(256).default(defaultRedeemPolicy.maxBatch),
+        intervalSeconds: z.number().positive().default(defaultRedeemPolicy.intervalMs / 1000),
+        maxBackoffSeconds: z.number().positive().default(defaultRedeemPolicy.maxBackoffMs / 1000),
+        /** Token wei one native (gas) wei is worth, x 1e18: converts gas fees into token for the fee rule. */
+        tokenPerNativeE18: amount.default(10n ** 18n),
+      })
+      .strict()
+      .default({} as never),
+  })
+  .strict();
+
+/** The parsed node configuration (money and bytes as bigint, paths absolute). */
+export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey"> & {
+  privateKey: `0x${string}`;
+  cacheDir: string;
+  faceValue: bigint;
+};
+
+/** Command-line flags that override file values (already typed by the CLI's parseArgs). */
+export type NodeConfigFlags = Partial<Record<
+  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region",
+  string
+>> & { origin?: string[] };
+
+const FLAG_FIELDS: Record<string, string> = {
+  rpc: "rpcUrl", deployment: "deployment", key: "privateKey", "key-file": "keyFile", host: "host", port: "port",
+  endpoint: "endpoint", "data-dir": "dataDir", "cache-dir": "cacheDir", "max-cache-bytes": "maxCacheBytes",
+  "price-per-gib": "pricePerGiB", "bytes-per-ticket": "bytesPerTicket", "face-value": "faceValue",
+  "credit-window-bytes": "creditWindowBytes", region: "region",
+};
+
+/**
+ * Loads the node config: the file (JSON, or YAML by extension) if given, then flags on top, then
+ * `env.BANDMINT_KEY` if no key was set. Relative paths in the file are relative to the file.
+ * Throws NodeConfigError naming the field and the file (or "flags").
+ */
+export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: string; flags?: NodeConfigFlags; env?: Record<string, string | undefined> }): Promise<NodeConfig> {
+  let raw: Record<string, unknown> = {};
+  const source = file ?? "flags";
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (cause) {
+      throw new NodeConfigError({ source: file, field: "(file)", reason: "cannot be read", cause });
+    }
+    try {
+      const parsed: unknown = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+      raw = (parsed ?? {}) as Record<string, unknown>;
+    } catch (cause) {
+      throw new NodeConfigError({ source: file, field: "(file)", reason: `is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}`, cause });
+    }
+    const base = dirname(resolve(file));
+    for (const key of ["deployment", "keyFile", "dataDir", "cacheDir"]) {
+      if (typeof raw[key] === "string") raw[key] = resolve(base, raw[key] as string);
+    }
+  }
+  for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
+    const v = flags[flag as keyof NodeConfigFlags];
+    if (typeof v === "string") raw[field] = field === "port" ? Number(v) : ["deployment", "keyFile", "dataDir", "cacheDir"].includes(field) ? resolve(v) : v;
+  }
+  if (flags.origin !== undefined && flags.origin.length > 0) raw.origins = flags.origin;
+  const result = fileSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(",") : "(root)");
+    throw new NodeConfigError({ source, field, reason: issue.message });
+  }
+  const c = result.data;
+  let privateKey: string | undefined = c.privateKey ?? env.BANDMINT_KEY;
+  if (privateKey === undefined && c.keyFile !== undefined) {
+    try {
+      privateKey = (await readFile(c.keyFile, "utf8")).trim() as `0x${string}`;
+    } catch (cause) {
+      throw new NodeConfigError({ source, field: "keyFile", reason: `cannot read ${c.keyFile}`, cause });
+    }
+  }
+  if (privateKey === undefined || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
+    throw new NodeConfigError({ source, field: "privateKey", reason: "set privateKey, keyFile, --key, --key-file or BANDMINT_KEY to a 32-byte 0x hex key" });
+  }
+  const { keyFile: _k, privateKey: _p, ...rest } = c;
+  return {
+    ...rest,
+    privateKey: privateKey as `0x${string}`,
+    cacheDir: c.cacheDir ?? resolve(c.dataDir, "cache"),
+    // Default face value: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value).
+    faceValue: c.faceValue ?? ((c.pricePerGiB * c.bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n,
+  };
+}

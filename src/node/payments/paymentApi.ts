@@ -1,0 +1,161 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Address } from "viem";
+import {
+  parseSessionRequest,
+  parseTicketBatch,
+  serializeOffer,
+  serializeSession,
+  WireFormatError,
+  type Offer,
+  type Session,
+} from "../../protocol/wire.ts";
+import { InsufficientFundsError, TicketBatchError, UnknownSessionError } from "./errors.ts";
+import type { FundsCache } from "./fundsCache.ts";
+import { paymentErrorResponse } from "./paymentErrorStatus.ts";
+import type { SessionBook, SessionState } from "./sessionBook.ts";
+import { expiryBounds, WITHDRAW_MARGIN_SECONDS, type TicketIntake } from "./ticketIntake.ts";
+import type { TicketStore } from "./ticketStore.ts";
+
+/** Dependencies of the session API. */
+export type PaymentApiParameters = {
+  offer: Offer;
+  sessions: SessionBook;
+  intake: TicketIntake;
+  store: TicketStore;
+  funds: FundsCache;
+  /** broker.lastNonce(sender, recipient): the on-chain replay watermark. */
+  chainLastNonce(sender: Address): Promise<bigint>;
+  clock: { now(): number };
+  /** The operator status document for GET /status. */
+  status(): unknown;
+};
+
+const MAX_BODY_BYTES = 1 << 20;
+/** Headers a browser page may send and read cross-origin (HLS players, web clients). */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+  "Access-Control-Allow-Headers": "Content-Type, Range, If-None-Match, X-Bandmint-Session, X-Bandmint-Ticket",
+  "Access-Control-Expose-Headers":
+    "Content-Range, Content-Length, ETag, X-Bandmint-Served-Bytes, X-Bandmint-Paid-Bytes, X-Bandmint-Credit-Bytes, X-Bandmint-Next-Nonce, X-Bandmint-Recipient-Rand-Hash",
+};
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+  res.writeHead(status, { ...CORS_HEADERS, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" });
+  res.end(bytes);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new WireFormatError({ field: "body", reason: `exceeds ${MAX_BODY_BYTES} bytes` });
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (cause) {
+    throw new WireFormatError({ field: "body", reason: "is not valid JSON", cause });
+  }
+}
+
+/** The HTTP side of sessions and tickets: /offer, /sessions, /sessions/<id>[/tickets], /status. */
+export function createPaymentApi(p: PaymentApiParameters) {
+  const { offer, sessions, intake, store, funds, clock } = p;
+
+  function sessionBody(s: SessionState): Session {
+    const { minExpiry, maxExpiry } = expiryBounds(offer, BigInt(Math.floor(clock.now() / 1000)));
+    return {
+      sessionId: s.id,
+      sender: s.sender,
+      recipient: offer.recipient,
+      chainId: offer.chainId,
+      broker: offer.broker,
+      recipientRandHash: s.randHash,
+      nextNonce: store.lastNonce(s.sender) + 1n,
+      faceValue: offer.faceValue,
+      winProb: offer.winProb,
+      pricePerGiB: offer.pricePerGiB,
+      bytesPerTicket: offer.bytesPerTicket,
+      creditWindowBytes: offer.creditWindowBytes,
+      minExpiry,
+      maxExpiry,
+      servedBytes: s.servedBytes,
+      paidBytes: s.paidBytes,
+    };
+  }
+
+  function getSession(id: string): SessionState {
+    const s = sessions.get(id);
+    if (s === undefined) throw new UnknownSessionError({ sessionId: id });
+    return s;
+  }
+
+  async function openSession(req: IncomingMessage): Promise<Session> {
+    const { sender } = parseSessionRequest(await readJson(req));
+    funds.invalidate(sender);
+    const f = await funds.get(sender);
+    const nowSeconds = BigInt(Math.floor(clock.now() / 1000));
+    const base = { sender, deposit: f.deposit, reserve: f.reserve, required: offer.minDeposit, withdrawTime: f.withdrawTime };
+    if (f.deposit + f.reserve < offer.minDeposit) {
+      throw new InsufficientFundsError({ ...base, reason: `deposit + reserve ${f.deposit + f.reserve} is below the minimum ${offer.minDeposit}` });
+    }
+    if (f.withdrawTime !== 0n && f.withdrawTime < nowSeconds + BigInt(offer.ticketExpirySeconds) + WITHDRAW_MARGIN_SECONDS) {
+      throw new InsufficientFundsError({ ...base, reason: `funds unlock at ${f.withdrawTime}, before tickets could be redeemed` });
+    }
+    // The chain's watermark may be ahead of ours (tickets redeemed by an earlier installation).
+    store.raiseNonce(sender, await p.chainLastNonce(sender));
+    return sessionBody(sessions.open(sender));
+  }
+
+  async function postTickets(req: IncomingMessage, id: string): Promise<{ accepted: number; session: Session }> {
+    const session = getSession(id);
+    const { tickets } = parseTicketBatch(await readJson(req));
+    let accepted = 0;
+    for (const payment of tickets) {
+      try {
+        await intake.accept(session, payment);
+      } catch (error) {
+        throw accepted === 0 ? error : new TicketBatchError({ cause: error as Error, accepted });
+      }
+      accepted += 1;
+    }
+    return { accepted, session: sessionBody(session) };
+  }
+
+  return {
+    /** Handles the request if it is one of ours; resolves false otherwise (e.g. /c/ content). */
+    async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+      const url = new URL(req.url ?? "/", "http://node");
+      const parts = url.pathname.split("/").filter((x) => x.length > 0);
+      const [root, id, sub] = parts;
+      if (root !== "offer" && root !== "sessions" && root !== "status") return false;
+      try {
+        if (req.method === "OPTIONS") {
+          res.writeHead(204, CORS_HEADERS);
+          res.end();
+        } else if (root === "offer" && parts.length === 1 && req.method === "GET") {
+          send(res, 200, serializeOffer(offer));
+        } else if (root === "status" && parts.length === 1 && req.method === "GET") {
+          send(res, 200, p.status());
+        } else if (root === "sessions" && parts.length === 1 && req.method === "POST") {
+          send(res, 201, serializeSession(await openSession(req)));
+        } else if (root === "sessions" && id !== undefined && parts.length === 2 && req.method === "GET") {
+          send(res, 200, serializeSession(sessionBody(getSession(id))));
+        } else if (root === "sessions" && id !== undefined && sub === "tickets" && parts.length === 3 && req.method === "POST") {
+          const result = await postTickets(req, id);
+          send(res, 200, { accepted: result.accepted, session: serializeSession(result.session) });
+        } else {
+          send(res, 404, { error: "RouteNotFoundError", message: `No route ${req.method} ${url.pathname}.` });
+        }
+      } catch (error) {
+        const { status, body } = paymentErrorResponse(error);
+        send(res, status, body);
+      }
+      return true;
+    },
+  };
+}
+

@@ -1,0 +1,57 @@
+import type { WireError } from "../../protocol/wire.ts";
+
+/**
+ * HTTP status of every error the payment layer answers with, by stable error name
+ * (docs/protocol/payments.md §4). One table, so the docs and the code are checked against each
+ * other by paymentErrorStatus.test.ts.
+ */
+export const paymentErrorStatus: Readonly<Record<string, number>> = {
+  WireFormatError: 400,
+  InvalidTicketError: 400,
+  InvalidSignatureError: 400,
+  RecipientMismatchError: 400,
+  TicketTermsMismatchError: 400,
+  TicketExpiredError: 400,
+  TicketExpiresTooSoonError: 400,
+  TicketExpiryTooFarError: 400,
+  SignerMismatchError: 401,
+  PaymentRequiredError: 402,
+  SessionRequiredError: 402,
+  TicketUnderpricedError: 402,
+  InsufficientFundsError: 402,
+  UnknownSessionError: 404,
+  TicketNonceError: 409,
+  TicketAcknowledgesNothingError: 409,
+  TicketOverAcknowledgesError: 409,
+  StaleRecipientRandError: 409,
+  SessionMismatchError: 409,
+  ChainUnavailableError: 503,
+};
+
+/** Status and JSON body for an error; unknown errors are 500 without internals. */
+export function paymentErrorResponse(error: unknown): { status: number; body: WireError } {
+  const e = error as { name?: string; shortMessage?: string; wireDetails?: Record<string, unknown>; field?: string };
+  const name = typeof e?.name === "string" ? e.name : "Error";
+  const status = paymentErrorStatus[name];
+  if (status === undefined) return { status: 500, body: { error: "InternalError", message: "Internal error." } };
+  const details = e.wireDetails ?? (e.field !== undefined ? { field: e.field } : undefined);
+  const body: WireError = { error: name, message: e.shortMessage ?? String(error) };
+  if (details !== undefined && Object.keys(details).length > 0) body.details = details;
+  return { status, body };
+}
+
+/** An error shaped for the edge's error responses: `status`, stable `name`, `shortMessage`, object `details`. */
+export class PaymentHttpError extends Error {
+  override name: string;
+  status: number;
+  shortMessage: string;
+  details: Record<string, unknown> | undefined;
+  constructor(cause: unknown) {
+    const { status, body } = paymentErrorResponse(cause);
+    super(body.message, { cause });
+    this.name = body.error;
+    this.status = status;
+    this.shortMessage = body.message;
+    this.details = body.details;
+  }
+}

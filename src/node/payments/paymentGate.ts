@@ -1,0 +1,72 @@
+import type { IncomingMessage } from "node:http";
+import { decodeTicketHeader, SESSION_HEADER, TICKET_HEADER, type Offer } from "../../protocol/wire.ts";
+import type { Grant, PaymentGate } from "../edge/paymentGate.ts";
+import { PaymentRequiredError, SessionRequiredError, UnknownSessionError } from "./errors.ts";
+import { PaymentHttpError } from "./paymentErrorStatus.ts";
+import type { SessionBook } from "./sessionBook.ts";
+import type { TicketIntake } from "./ticketIntake.ts";
+import type { TicketStore } from "./ticketStore.ts";
+
+/** Dependencies of the payment gate. */
+export type PaymentGateParameters = { sessions: SessionBook; intake: TicketIntake; store: TicketStore; offer: Offer; clock: { now(): number } };
+
+/**
+ * The edge's PaymentGate (src/node/edge/paymentGate.ts): takes the request's tickets (header),
+ * then admits the body only if unpaid bytes stay within the credit window
+ * (docs/protocol/payments.md §3). Bytes in flight count against the window, so concurrent requests
+ * cannot overdraw it together.
+ */
+export function createPaymentGate({ sessions, intake, store, offer, clock }: PaymentGateParameters): PaymentGate {
+  return {
+    async admit(req: IncomingMessage, request: { start: bigint; end: bigint }): Promise<Grant> {
+      try {
+        const id = req.headers[SESSION_HEADER];
+        if (typeof id !== "string" || id.length === 0) throw new SessionRequiredError();
+        const session = sessions.get(id);
+        if (session === undefined) throw new UnknownSessionError({ sessionId: id });
+        const header = req.headers[TICKET_HEADER];
+        if (header !== undefined) {
+          for (const payment of decodeTicketHeader(header)) await intake.accept(session, payment);
+        }
+        const requested = request.end - request.start;
+        const unpaid = session.servedBytes + session.inFlightBytes - session.paidBytes;
+        if (unpaid + requested > offer.creditWindowBytes) {
+          throw new PaymentRequiredError({
+            sessionId: session.id,
+            servedBytes: session.servedBytes,
+            inFlightBytes: session.inFlightBytes,
+            paidBytes: session.paidBytes,
+            requestedBytes: requested,
+            creditWindowBytes: offer.creditWindowBytes,
+            minCumulativeBytes: session.servedBytes + session.inFlightBytes + requested - offer.creditWindowBytes,
+            nextNonce: store.lastNonce(session.sender) + 1n,
+            recipientRandHash: session.randHash,
+          });
+        }
+        const servedBefore = session.servedBytes;
+        session.inFlightBytes += requested;
+        let done = false;
+        return {
+          served(bytes: bigint) {
+            if (done) return;
+            done = true;
+            session.inFlightBytes -= requested;
+            // Never count more than was admitted, whatever the caller reports.
+            session.servedBytes += bytes < requested ? bytes : requested;
+            session.lastActive = clock.now();
+            session.dirty = true;
+          },
+          headers: {
+            "X-Bandmint-Served-Bytes": servedBefore.toString(),
+            "X-Bandmint-Paid-Bytes": session.paidBytes.toString(),
+            "X-Bandmint-Credit-Bytes": (offer.creditWindowBytes - unpaid - requested).toString(),
+            "X-Bandmint-Next-Nonce": (store.lastNonce(session.sender) + 1n).toString(),
+            "X-Bandmint-Recipient-Rand-Hash": session.randHash,
+          },
+        };
+      } catch (error) {
+        throw new PaymentHttpError(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from "node:crypto";
+import { toHex, type Address, type Hex } from "viem";
+import { recipientRandHash } from "../../protocol/winningTicket.ts";
+import type { TicketStore } from "./ticketStore.ts";
+
+/** Milliseconds since the epoch; injected so tests control time. */
+export type Clock = { now(): number };
+
+/** A live session: the stored record plus what only lives in memory. */
+export type SessionState = {
+  id: Hex;
+  sender: Address;
+  rand: bigint;
+  randHash: Hex;
+  servedBytes: bigint;
+  paidBytes: bigint;
+  /** Bytes admitted but not yet reported as served. */
+  inFlightBytes: bigint;
+  /**
+   * Bytes a ticket may acknowledge beyond `servedBytes`. Zero for sessions opened in this process;
+   * one credit window for sessions loaded after a restart, because served counters are flushed
+   * about once a second and a crash can lose the last increments (never more than one window:
+   * the gate never lets served - paid exceed it).
+   */
+  slackBytes: bigint;
+  lastActive: number;
+  dirty: boolean;
+};
+
+/** Sessions of the node, in memory and backed by the store. */
+export type SessionBook = ReturnType<typeof createSessionBook>;
+
+function freshRand(): bigint {
+  return BigInt(toHex(randomBytes(32)));
+}
+
+/** Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack. */
+export function createSessionBook({ store, clock, creditWindowBytes }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint }) {
+  const sessions = new Map<Hex, SessionState>();
+  for (const r of store.allSessions()) {
+    sessions.set(r.id, { ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
+  }
+  return {
+    /** Opens a new session for `sender` with a fresh secret recipientRand, durably. */
+    open(sender: Address): SessionState {
+      const id = toHex(randomBytes(32));
+      const rand = freshRand();
+      const randHash = recipientRandHash(rand);
+      const now = clock.now();
+      store.createSession({ id, sender, rand, randHash, now });
+      const state: SessionState = { id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false };
+      sessions.set(id, state);
+      return state;
+    },
+    /** The session with id `id` (any case), if known. */
+    get(id: string): SessionState | undefined {
+      return sessions.get(id.toLowerCase() as Hex);
+    },
+    /** Replaces the session's recipientRand, durably; returns the new hash. */
+    rotate(id: Hex): Hex | undefined {
+      const s = sessions.get(id);
+      if (s === undefined) return undefined;
+      const rand = freshRand();
+      const randHash = recipientRandHash(rand);
+      store.rotateRand(id, rand, randHash);
+      s.rand = rand;
+      s.randHash = randHash;
+      return randHash;
+    },
+    /** Writes changed served/paid counters to the store. */
+    flush(): void {
+      const rows = [...sessions.values()].filter((s) => s.dirty);
+      store.flushCounters(rows);
+      for (const s of rows) s.dirty = false;
+    },
+    /** Every session (for status). */
+    all(): IterableIterator<SessionState> {
+      return sessions.values();
+    },
+  };
+}

@@ -1,0 +1,285 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Address, Hex } from "viem";
+import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket.ts";
+
+// The provider's durable memory: sessions (with their secret recipientRand), the last nonce per
+// sender, every accepted ticket and the redemption state of winners.
+//
+// SQLite in WAL mode with synchronous=FULL. In WAL mode NORMAL already survives a process crash
+// (SIGKILL) because committed pages are in the WAL file the OS holds; it does not survive a power
+// loss or kernel panic, which can drop the last transactions. A ticket is money and the node
+// tells the client "paid" right after the commit, so we pay one fsync of the WAL per commit
+// (FULL) to make "acknowledged" mean "on disk". Served-byte counters are flushed in batches
+// (flushCounters), so the fsync cost is per ticket, not per request.
+//
+// bigints are stored as decimal TEXT (SQLite integers are 64-bit signed; uint256 does not fit);
+// nonces also as 64-hex `nonce_key` so that ORDER BY sorts them numerically.
+
+/** A session as stored. */
+export type SessionRecord = {
+  id: Hex;
+  sender: Address;
+  rand: bigint;
+  randHash: Hex;
+  servedBytes: bigint;
+  paidBytes: bigint;
+  createdAt: number;
+  lastActive: number;
+};
+
+/** Redemption state of a stored ticket: losing tickets never leave `losing`. */
+export type TicketState = "losing" | "pending" | "submitted" | "confirmed" | "failed";
+
+/** A stored ticket with its bookkeeping. */
+export type StoredTicket = {
+  hash: Hex;
+  sessionId: Hex;
+  ticket: Ticket;
+  signature: Hex;
+  recipientRand: bigint;
+  winning: boolean;
+  state: TicketState;
+  txHash: Hex | undefined;
+  error: string | undefined;
+  paidValue: bigint | undefined;
+  receivedAt: number;
+};
+
+/** A ticket to record at intake; session counters move in the same transaction. */
+export type AcceptTicketInput = {
+  hash: Hex;
+  sessionId: Hex;
+  ticket: Ticket;
+  signature: Hex;
+  recipientRand: bigint;
+  winning: boolean;
+  servedBytes: bigint;
+  now: number;
+};
+
+/** Totals of one confirmed redemption transaction. */
+export type RedemptionTotals = { paid: bigint; burned: bigint; treasury: bigint; gasUsed: bigint; gasCost: bigint };
+
+/** Aggregates for the node's status page. */
+export type StoreStats = {
+  tickets: number;
+  winners: number;
+  byState: Record<TicketState, number>;
+  faceValueWon: bigint;
+  redeemed: RedemptionTotals & { transactions: number };
+};
+
+/** The ticket store; every method is synchronous (node:sqlite) and every write is one transaction. */
+export type TicketStore = ReturnType<typeof openTicketStore>;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY, sender TEXT NOT NULL, rand TEXT NOT NULL, rand_hash TEXT NOT NULL,
+  served TEXT NOT NULL, paid TEXT NOT NULL, created_at INTEGER NOT NULL, last_active INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sender_nonces (sender TEXT PRIMARY KEY, last_nonce TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+  hash TEXT PRIMARY KEY, session_id TEXT NOT NULL, sender TEXT NOT NULL, nonce_key TEXT NOT NULL,
+  ticket TEXT NOT NULL, signature TEXT NOT NULL, recipient_rand TEXT NOT NULL, winning INTEGER NOT NULL,
+  face_value TEXT NOT NULL, expiry INTEGER NOT NULL, state TEXT NOT NULL, tx_hash TEXT, error TEXT,
+  paid_value TEXT, received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tickets_redeem ON tickets (state, sender, nonce_key) WHERE winning = 1;
+CREATE INDEX IF NOT EXISTS tickets_session ON tickets (session_id);
+CREATE TABLE IF NOT EXISTS redemptions (
+  tx_hash TEXT PRIMARY KEY, submitted_at INTEGER NOT NULL, state TEXT NOT NULL, paid TEXT, burned TEXT,
+  treasury TEXT, gas_used TEXT, gas_cost TEXT, confirmed_at INTEGER
+);
+`;
+
+const nonceKey = (n: bigint): string => n.toString(16).padStart(64, "0");
+
+type Row = Record<string, unknown>;
+
+function sessionFromRow(r: Row): SessionRecord {
+  return {
+    id: r.id as Hex,
+    sender: r.sender as Address,
+    rand: BigInt(r.rand as string),
+    randHash: r.rand_hash as Hex,
+    servedBytes: BigInt(r.served as string),
+    paidBytes: BigInt(r.paid as string),
+    createdAt: Number(r.created_at),
+    lastActive: Number(r.last_active),
+  };
+}
+
+function ticketFromRow(r: Row): StoredTicket {
+  return {
+    hash: r.hash as Hex,
+    sessionId: r.session_id as Hex,
+    ticket: parseTicket(JSON.parse(r.ticket as string)),
+    signature: r.signature as Hex,
+    recipientRand: BigInt(r.recipient_rand as string),
+    winning: Number(r.winning) === 1,
+    state: r.state as TicketState,
+    txHash: (r.tx_hash as Hex | null) ?? undefined,
+    error: (r.error as string | null) ?? undefined,
+    paidValue: r.paid_value === null ? undefined : BigInt(r.paid_value as string),
+    receivedAt: Number(r.received_at),
+  };
+}
+
+/** Opens (creating if needed) the ticket store at `path` in WAL mode with synchronous=FULL. */
+export function openTicketStore({ path }: { path: string }) {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+  db.exec(SCHEMA);
+
+  const s = (sql: string): StatementSync => db.prepare(sql);
+  const q = {
+    insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active) VALUES (?, ?, ?, ?, '0', '0', ?, ?)`),
+    getSession: s(`SELECT * FROM sessions WHERE id = ?`),
+    allSessions: s(`SELECT * FROM sessions`),
+    counters: s(`UPDATE sessions SET served = ?, paid = ?, last_active = ? WHERE id = ?`),
+    rotate: s(`UPDATE sessions SET rand = ?, rand_hash = ? WHERE id = ?`),
+    lastNonce: s(`SELECT last_nonce FROM sender_nonces WHERE sender = ?`),
+    setNonce: s(`INSERT INTO sender_nonces (sender, last_nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET last_nonce = excluded.last_nonce`),
+    insertTicket: s(`INSERT INTO tickets (hash, session_id, sender, nonce_key, ticket, signature, recipient_rand, winning, face_value, expiry, state, received_at, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getTicket: s(`SELECT * FROM tickets WHERE hash = ?`),
+    byState: s(`SELECT * FROM tickets WHERE winning = 1 AND state = ? ORDER BY sender, nonce_key`),
+    setState: s(`UPDATE tickets SET state = ?, tx_hash = ?, error = ?, paid_value = ?, updated_at = ? WHERE hash = ?`),
+    insertRedemption: s(`INSERT OR IGNORE INTO redemptions (tx_hash, submitted_at, state) VALUES (?, ?, 'submitted')`),
+    confirmRedemption: s(`UPDATE redemptions SET state = ?, paid = ?, burned = ?, treasury = ?, gas_used = ?, gas_cost = ?, confirmed_at = ? WHERE tx_hash = ?`),
+    countByState: s(`SELECT state, COUNT(*) AS n FROM tickets GROUP BY state`),
+    winners: s(`SELECT COUNT(*) AS n FROM tickets WHERE winning = 1`),
+    allWinnersFace: s(`SELECT face_value FROM tickets WHERE winning = 1`),
+    redeemedTotals: s(`SELECT paid, burned, treasury, gas_used, gas_cost FROM redemptions WHERE state = 'confirmed'`),
+    ticketsOfSession: s(`SELECT * FROM tickets WHERE session_id = ? ORDER BY nonce_key`),
+    outstanding: s(`SELECT sender, COUNT(*) AS n FROM tickets WHERE winning = 1 AND state IN ('pending', 'submitted') GROUP BY sender`),
+  };
+
+  const tx = <T>(fn: () => T): T => {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  };
+
+  return {
+    /** Records a new session with its secret recipientRand. */
+    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; now: number }): void {
+      q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now);
+    },
+    /** Reads one session. */
+    getSession(id: Hex): SessionRecord | undefined {
+      const row = q.getSession.get(id) as Row | undefined;
+      return row === undefined ? undefined : sessionFromRow(row);
+    },
+    /** Reads every session (loaded once at start). */
+    allSessions(): SessionRecord[] {
+      return (q.allSessions.all() as Row[]).map(sessionFromRow);
+    },
+    /** Persists sessions' served/paid counters in one transaction. */
+    flushCounters(rows: readonly { id: Hex; servedBytes: bigint; paidBytes: bigint; lastActive: number }[]): void {
+      if (rows.length === 0) return;
+      tx(() => {
+        for (const r of rows) q.counters.run(r.servedBytes.toString(), r.paidBytes.toString(), r.lastActive, r.id);
+      });
+    },
+    /** Replaces a session's recipientRand (after the old one was revealed on chain). */
+    rotateRand(id: Hex, rand: bigint, randHash: Hex): void {
+      q.rotate.run(rand.toString(), randHash, id);
+    },
+    /** The highest nonce accepted (or seen on chain) for `sender`, 0 if none. */
+    lastNonce(sender: Address): bigint {
+      const row = q.lastNonce.get(sender) as Row | undefined;
+      return row === undefined ? 0n : BigInt(row.last_nonce as string);
+    },
+    /** Raises the stored nonce watermark of `sender` to at least `nonce`. */
+    raiseNonce(sender: Address, nonce: bigint): void {
+      const row = q.lastNonce.get(sender) as Row | undefined;
+      if (row === undefined || nonce > BigInt(row.last_nonce as string)) q.setNonce.run(sender, nonce.toString());
+    },
+    /**
+     * Durably records an accepted ticket, its sender's nonce and the session's counters in one
+     * transaction: when this returns the ticket is on disk and the bytes count as paid.
+     */
+    acceptTicket(a: AcceptTicketInput): void {
+      tx(() => {
+        q.insertTicket.run(
+          a.hash, a.sessionId, a.ticket.sender, nonceKey(a.ticket.senderNonce), JSON.stringify(serializeTicket(a.ticket)),
+          a.signature, a.recipientRand.toString(), a.winning ? 1 : 0, a.ticket.faceValue.toString(), Number(a.ticket.expiry),
+          a.winning ? "pending" : "losing", a.now, a.now,
+        );
+        q.setNonce.run(a.ticket.sender, a.ticket.senderNonce.toString());
+        q.counters.run(a.servedBytes.toString(), a.ticket.cumulativeBytes.toString(), a.now, a.sessionId);
+      });
+    },
+    /** Reads one ticket by its EIP-712 hash. */
+    getTicket(hash: Hex): StoredTicket | undefined {
+      const row = q.getTicket.get(hash) as Row | undefined;
+      return row === undefined ? undefined : ticketFromRow(row);
+    },
+    /** Tickets of one session in nonce order. */
+    ticketsOfSession(sessionId: Hex): StoredTicket[] {
+      return (q.ticketsOfSession.all(sessionId) as Row[]).map(ticketFromRow);
+    },
+    /** Winning tickets in `state`, sorted by sender then nonce (redemption order). */
+    winnersInState(state: TicketState): StoredTicket[] {
+      return (q.byState.all(state) as Row[]).map(ticketFromRow);
+    },
+    /** Unredeemed (pending or submitted) winning tickets per sender. */
+    outstandingWinners(): Map<Address, number> {
+      return new Map((q.outstanding.all() as Row[]).map((r) => [r.sender as Address, Number(r.n)]));
+    },
+    /** Moves tickets to `submitted` under `txHash` (recorded before the transaction is broadcast). */
+    markSubmitted(hashes: readonly Hex[], txHash: Hex, now: number): void {
+      tx(() => {
+        q.insertRedemption.run(txHash, now);
+        for (const h of hashes) q.setState.run("submitted", txHash, null, null, now, h);
+      });
+    },
+    /** Sets the state of tickets (with an optional reason and paid amount per ticket). */
+    setTicketStates(rows: readonly { hash: Hex; state: TicketState; txHash?: Hex | undefined; error?: string | undefined; paidValue?: bigint | undefined }[], now: number): void {
+      tx(() => {
+        for (const r of rows) q.setState.run(r.state, r.txHash ?? null, r.error ?? null, r.paidValue?.toString() ?? null, now, r.hash);
+      });
+    },
+    /** Records the outcome of a redemption transaction. */
+    finishRedemption(txHash: Hex, state: "confirmed" | "failed", totals: RedemptionTotals, now: number): void {
+      q.insertRedemption.run(txHash, now);
+      q.confirmRedemption.run(state, totals.paid.toString(), totals.burned.toString(), totals.treasury.toString(), totals.gasUsed.toString(), totals.gasCost.toString(), now, txHash);
+    },
+    /** Aggregates for /status. */
+    stats(): StoreStats {
+      const byState: Record<TicketState, number> = { losing: 0, pending: 0, submitted: 0, confirmed: 0, failed: 0 };
+      let tickets = 0;
+      for (const r of q.countByState.all() as Row[]) {
+        byState[r.state as TicketState] = Number(r.n);
+        tickets += Number(r.n);
+      }
+      const winners = Number((q.winners.get() as Row).n);
+      let faceValueWon = 0n;
+      for (const r of q.allWinnersFace.all() as Row[]) faceValueWon += BigInt(r.face_value as string);
+      const redeemed = { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 0n, gasCost: 0n, transactions: 0 };
+      for (const r of q.redeemedTotals.all() as Row[]) {
+        redeemed.transactions += 1;
+        redeemed.paid += BigInt((r.paid as string | null) ?? "0");
+        redeemed.burned += BigInt((r.burned as string | null) ?? "0");
+        redeemed.treasury += BigInt((r.treasury as string | null) ?? "0");
+        redeemed.gasUsed += BigInt((r.gas_used as string | null) ?? "0");
+        redeemed.gasCost += BigInt((r.gas_cost as string | null) ?? "0");
+      }
+      return { tickets, winners, byState, faceValueWon, redeemed };
+    },
+    /** Closes the database (the WAL is checkpointed by SQLite). */
+    close(): void {
+      if (db.isOpen) db.close();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Ticket } from "./ticket.ts";
+import {
+  decodeTicketHeader,
+  encodeTicketHeader,
+  parseOffer,
+  parseSession,
+  parseSessionRequest,
+  parseTicketBatch,
+  parseWireError,
+  serializeOffer,
+  serializeSession,
+  serializeTicketPayment,
+  WireFormatError,
+  type Offer,
+  type Session,
+} from "./wire.ts";
+
+const ticket: Ticket = {
+  recipient: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  sender: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+  faceValue: 10n ** 17n,
+  winProb: 2n ** 250n,
+  senderNonce: 7n,
+  recipientRandHash: `0x${"ab".repeat(32)}`,
+  expiry: 1_800_000_000n,
+  sessionId: `0x${"cd".repeat(32)}`,
+  cumulativeBytes: 1_048_576n,
+};
+const signature = `0x${"11".repeat(64)}1b` as const;
+
+test("ticket header round-trips one and several tickets, and repeated headers", () => {
+  const one = encodeTicketHeader([{ ticket, signature }]);
+  assert.match(one, /^[A-Za-z0-9_-]+$/);
+  assert.deepEqual(decodeTicketHeader(one), [{ ticket, signature }]);
+  const t2 = { ...ticket, senderNonce: 8n, cumulativeBytes: 2_097_152n };
+  const two = encodeTicketHeader([{ ticket, signature }, { ticket: t2, signature }]);
+  assert.deepEqual(decodeTicketHeader(two).map((p) => p.ticket.senderNonce), [7n, 8n]);
+  assert.deepEqual(decodeTicketHeader([one, encodeTicketHeader([{ ticket: t2, signature }])]).length, 2);
+});
+
+test("ticket header rejects garbage, extra fields and short signatures naming the entry", () => {
+  assert.throws(() => decodeTicketHeader("not base64!"), (e: WireFormatError) => e.name === "WireFormatError" && e.field === "x-bandmint-ticket[0]");
+  const extra = Buffer.from(JSON.stringify({ ...serializeTicketPayment({ ticket, signature }), x: 1 })).toString("base64url");
+  assert.throws(() => decodeTicketHeader(extra), /x-bandmint-ticket\[0\]\.x/);
+  const short = Buffer.from(JSON.stringify({ ticket: serializeTicketPayment({ ticket, signature }).ticket, signature: "0x1234" })).toString("base64url");
+  assert.throws(() => decodeTicketHeader(short), /signature/);
+  const badTicket = Buffer.from(JSON.stringify({ ticket: { ...serializeTicketPayment({ ticket, signature }).ticket, faceValue: 5 }, signature })).toString("base64url");
+  assert.throws(() => decodeTicketHeader(badTicket), (e: Error) => e.name === "InvalidTicketError");
+});
+
+test("offer and session round-trip through JSON", () => {
+  const offer: Offer = {
+    version: 1, recipient: ticket.recipient, chainId: 31337, broker: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    pricePerGiB: 10n ** 18n, bytesPerTicket: 1_048_576n, faceValue: 10n ** 17n, winProb: 2n ** 250n,
+    expectedValue: 976_562_500_000_000n, creditWindowBytes: 4_194_304n, ticketExpirySeconds: 86_400,
+    minDeposit: 2n * 10n ** 17n, services: ["cdn"],
+  };
+  assert.deepEqual(parseOffer(JSON.parse(JSON.stringify(serializeOffer(offer)))), offer);
+  const session: Session = {
+    sessionId: ticket.sessionId, sender: ticket.sender, recipient: ticket.recipient, chainId: 31337, broker: offer.broker,
+    recipientRandHash: ticket.recipientRandHash, nextNonce: 1n, faceValue: offer.faceValue, winProb: offer.winProb,
+    pricePerGiB: offer.pricePerGiB, bytesPerTicket: offer.bytesPerTicket, creditWindowBytes: offer.creditWindowBytes,
+    minExpiry: 1n, maxExpiry: 2n, servedBytes: 3n, paidBytes: 0n,
+  };
+  assert.deepEqual(parseSession(JSON.parse(JSON.stringify({ ...serializeSession(session), future: true }))), session);
+  assert.throws(() => parseOffer({ ...serializeOffer(offer), pricePerGiB: 1e18 }), /pricePerGiB/);
+});
+
+test("requests are parsed strictly", () => {
+  assert.deepEqual(parseSessionRequest({ sender: ticket.sender.toLowerCase() }), { sender: ticket.sender });
+  assert.throws(() => parseSessionRequest({ sender: ticket.sender, x: 1 }), /"x"/);
+  assert.throws(() => parseSessionRequest({}), /sender/);
+  assert.throws(() => parseTicketBatch({ tickets: [] }), /tickets/);
+  assert.equal(parseTicketBatch({ tickets: [serializeTicketPayment({ ticket, signature })] }).tickets.length, 1);
+  assert.deepEqual(parseWireError({ error: "E", message: "m" }), { error: "E", message: "m" });
+  assert.throws(() => parseWireError({ error: 1 }), WireFormatError);
+});

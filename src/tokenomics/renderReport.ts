@@ -1,0 +1,224 @@
+import type { Model } from "./modelSchema.ts";
+import { compact, lineChart, percentTick } from "./lineChart.ts";
+import type { EpochRow, SimResult } from "./simulate.ts";
+
+const WEI = 1e18;
+const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const tokens = (wei: bigint): number => Number(wei) / WEI;
+const pct = (v: number | null, digits = 1): string => (v === null || !Number.isFinite(v) ? "n/a" : `${(v * 100).toFixed(digits)}%`);
+const usd = (v: number): string => (Math.abs(v) >= 0.01 ? `$${v.toFixed(4)}` : `$${v.toPrecision(3)}`);
+
+/** Mean of the last `n` values at each point (NaN skipped): smooths daily noise without shifting the level. */
+function rolling(values: number[], n: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? NaN;
+    if (Number.isFinite(v)) [sum, count] = [sum + v, count + 1];
+    const old = i >= n ? (values[i - n] ?? NaN) : NaN;
+    if (i >= n && Number.isFinite(old)) [sum, count] = [sum - old, count - 1];
+    out.push(count === 0 ? NaN : sum / count);
+  }
+  return out;
+}
+
+/** The year (from the start) in which `epoch` falls, for the readings. */
+const yearOf = (epoch: number, epochLength: number): string => `year ${Math.floor((epoch * epochLength) / (365 * 86_400)) + 1}`;
+
+function chartCard(svg: string, reading: string): string {
+  return `<section class="card">${svg}<p class="reading">${reading}</p></section>`;
+}
+
+/**
+ * The report page of a run: key figures and inline SVG charts (supply, inflation, burn vs mint,
+ * revenue per GiB, attacker return, token price, payout variance), each with a short reading
+ * generated from the figures. Self-contained: no script, no CDN, no external resource.
+ */
+export function renderReport(model: Model, result: SimResult): string {
+  const { rows, summary: s } = result;
+  const epy = (365 * 86_400) / model.epochLengthSeconds;
+  const x = rows.map((r) => r.epoch / epy);
+  const smooth = Math.max(1, Math.round(epy / 12)); // about a month
+  const col = (f: (r: EpochRow) => number) => rows.map(f);
+  const xLabel = "years since launch";
+  const first = rows[0];
+  const last = rows.at(-1);
+  if (first === undefined || last === undefined) throw new Error("renderReport: empty run");
+
+  const supplyChart = lineChart({
+    title: "Token supply",
+    x,
+    xLabel,
+    yLabel: "tokens",
+    series: [
+      { name: "total supply", values: col((r) => tokens(r.supply)), color: "#2563eb", area: true },
+      { name: "hard cap", values: col(() => tokens(model.token.cap)), color: "#dc2626", dashed: true },
+      { name: "treasury", values: col((r) => tokens(r.treasury)), color: "#059669" },
+      { name: "vesting (locked)", values: col((r) => tokens(r.locked)), color: "#9333ea" },
+    ],
+  });
+  const capReading =
+    s.firstSupplyCapBindEpoch === null
+      ? `The hard cap of ${compact(tokens(s.cap))} is never reached (peak ${compact(tokens(s.maxSupply))}, ${pct(Number(s.maxSupply) / Number(s.cap))} of it).`
+      : `The hard cap first clamps a mint in ${yearOf(s.firstSupplyCapBindEpoch, model.epochLengthSeconds)}; supply never exceeds it.`;
+
+  const yearOneInflation = rolling(col((r) => r.netInflationAnnualised), Math.min(rows.length, Math.round(epy)))[Math.min(rows.length, Math.round(epy)) - 1] ?? NaN;
+  const inflationChart = lineChart({
+    title: `Net inflation, annualised (${smooth}-epoch average)`,
+    x,
+    xLabel,
+    yLabel: "% per year",
+    zeroLine: true,
+    formatY: percentTick,
+    series: [{ name: "net inflation (mint − burn)", values: rolling(col((r) => r.netInflationAnnualised), smooth), color: "#ea580c" }],
+  });
+
+  const burnChart = lineChart({
+    title: `Burned vs minted per epoch (${smooth}-epoch average)`,
+    x,
+    xLabel,
+    yLabel: "tokens per epoch",
+    series: [
+      { name: "burned", values: rolling(col((r) => tokens(r.burned)), smooth), color: "#dc2626" },
+      { name: "minted", values: rolling(col((r) => tokens(r.minted)), smooth), color: "#2563eb" },
+      { name: "schedule emission", values: col((r) => tokens(r.emission)), color: "#6b7280", dashed: true },
+    ],
+  });
+  const burnReading =
+    s.basis === "paid"
+      ? s.kBps === "none"
+        ? "The k × burn cap is removed in this run: rewards are the full emission whatever is burned."
+        : `The k × burn cap (k = ${Number(s.kBps) / 10_000}) limits rewards in ${pct(s.kCapBindShare, 0)} of epochs${s.firstKCapBindEpoch === null ? "" : `, from ${yearOf(s.firstKCapBindEpoch, model.epochLengthSeconds)}`}; where the blue line sits under the dashed one, emission was left unminted (never carried over).`
+      : s.basis === "burnAndMint"
+        ? `Usage rewards hit their cap (${model.rewards.usageCapBps / 100}% of emission) in ${pct(s.kCapBindShare, 0)} of epochs; the rest of the emission pays availability per identity.`
+        : s.basis === "inflation"
+          ? "Minting follows the supply (inflation to stakers), not usage."
+          : "Minting follows the fixed emission whatever the traffic: nothing ties it to payments.";
+
+  const revenueTokensChart = lineChart({
+    title: `Honest provider revenue per GiB, in tokens (${smooth}-epoch average)`,
+    x,
+    xLabel,
+    yLabel: "tokens per GiB",
+    series: [
+      { name: "fees (after burn and treasury)", values: rolling(col((r) => tokens(r.feesPerGiB)), smooth), color: "#059669" },
+      { name: "rewards", values: rolling(col((r) => tokens(r.rewardsPerGiB)), smooth), color: "#2563eb" },
+    ],
+  });
+  const revenueFiatChart = lineChart({
+    title: `Honest provider revenue per GiB, in fiat at the token price (${smooth}-epoch average)`,
+    x,
+    xLabel,
+    yLabel: "USD per GiB",
+    formatY: (v) => `$${+v.toPrecision(3)}`,
+    series: [
+      { name: "fees + rewards", values: rolling(col((r) => Number(r.revenuePerGiBFiatMicro) / 1e6), smooth), color: "#0891b2", area: true },
+      { name: "consumer price", values: col((r) => (tokens(r.priceWeiPerGiB) * r.tokenPrice)), color: "#6b7280", dashed: true },
+    ],
+  });
+  const rewardShare = (r: EpochRow) => (r.feesPerGiB === 0n ? 0 : Number(r.rewardsPerGiB) / Number(r.feesPerGiB));
+
+  const attackerChart = lineChart({
+    title: `Self-dealing attacker: return on cost per epoch (pays itself ${s.attacker.selfDealing}× the honest volume, ${s.attacker.identities} identit${s.attacker.identities === 1 ? "y" : "ies"})`,
+    x,
+    xLabel,
+    yLabel: "(rewards − cost) / cost",
+    zeroLine: true,
+    formatY: percentTick,
+    series: [{ name: "attacker return", values: col((r) => r.attackerReturn ?? NaN), color: "#b91c1c" }],
+  });
+  const attackerReading =
+    s.attacker.return === null
+      ? "No attacker in this model (attackers.selfDealing is 0), or the attack costs nothing: the evaluator sweeps attack sizes."
+      : s.attacker.return < 0
+        ? `Self-dealing loses: over the run the attacker paid ${compact(tokens(s.attacker.cost))} tokens in costs and got ${compact(tokens(s.attacker.reward))} back in rewards, a return of ${pct(s.attacker.return)}. Everything stays under the break-even line.`
+        : `Self-dealing pays: the attacker spent ${compact(tokens(s.attacker.cost))} tokens and got ${compact(tokens(s.attacker.reward))} in rewards, a return of ${pct(s.attacker.return)} over the run. Any line above break-even is emission drained by fake traffic.`;
+
+  const priceChart = lineChart({
+    title: "Token price",
+    x,
+    xLabel,
+    yLabel: "USD per token",
+    formatY: (v) => `$${+v.toPrecision(3)}`,
+    series: [{ name: "token price", values: col((r) => r.tokenPrice), color: "#7c3aed" }],
+  });
+  const noWinChart = lineChart({
+    title: `Payout variance: P(no winning ticket in a week) for a provider moving ${model.smallProvider.gibPerEpoch} GiB per epoch`,
+    x,
+    xLabel,
+    yLabel: "probability",
+    formatY: percentTick,
+    series: [{ name: "P(no win in a week)", values: col((r) => r.smallProviderNoWinWeek), color: "#d97706" }],
+  });
+
+  const cards: [string, string][] = [
+    ["final supply (tokens)", compact(tokens(s.finalSupply))],
+    ["long-run inflation", pct(s.longRunInflation)],
+    ["attacker return", pct(s.attacker.return)],
+    ["P(no win / week), worst", pct(s.smallProviderNoWinWeek.max, 2)],
+    ["burned / minted", `${compact(tokens(s.totalBurned))} / ${compact(tokens(s.totalMinted))}`],
+    ["providers (end)", compact(s.finalProviders)],
+  ];
+
+  const sections = [
+    chartCard(
+      supplyChart,
+      `Supply goes from ${compact(tokens(s.genesisSupply))} to ${compact(tokens(s.finalSupply))} tokens over ${(rows.length / epy).toFixed(1)} years. ${capReading} The treasury ends with ${compact(tokens(last.treasury))} tokens.`,
+    ),
+    chartCard(
+      inflationChart,
+      `Net inflation is ${pct(yearOneInflation)} a year in year 1 (average) and ${pct(s.longRunInflation)} over the last year. Below zero, burns outpace mints and holders are not diluted; above it, rewards dilute every holder.`,
+    ),
+    chartCard(burnChart, `Over the run ${compact(tokens(s.totalBurned))} tokens were burned and ${compact(tokens(s.totalMinted))} minted. ${burnReading}`),
+    chartCard(
+      revenueTokensChart,
+      `At the start an honest provider earns ${tokens(first.feesPerGiB).toPrecision(3)} tokens per GiB in fees plus ${tokens(first.rewardsPerGiB).toPrecision(3)} in rewards (rewards = ${pct(rewardShare(first))} of fees); at the end ${tokens(last.feesPerGiB).toPrecision(3)} plus ${tokens(last.rewardsPerGiB).toPrecision(3)} (${pct(rewardShare(last))}).`,
+    ),
+    chartCard(
+      revenueFiatChart,
+      `In fiat, revenue per GiB goes from ${usd(Number(s.revenuePerGiBFiatMicro.first) / 1e6)} to ${usd(Number(s.revenuePerGiBFiatMicro.last) / 1e6)}. ${model.pricing.unit === "fiat" ? "Consumers pay a fixed fiat price (dashed); above it, rewards subsidise providers, below it burn and treasury take their share." : "Consumers pay a fixed token price: fiat revenue follows the token price."}`,
+    ),
+    chartCard(attackerChart, attackerReading),
+    chartCard(
+      priceChart,
+      `The token price moves from ${usd(s.tokenPrice.first)} to ${usd(s.tokenPrice.last)} (range ${usd(s.tokenPrice.min)}–${usd(s.tokenPrice.max)}), ${model.tokenPrice.kind === "elastic" ? `responding to supply (elasticity ${model.tokenPrice.supplyElasticity}) and demand (${model.tokenPrice.demandElasticity}) with a random walk` : "following the given series"}.`,
+    ),
+    chartCard(
+      noWinChart,
+      `With tickets of face value ${model.tickets.unit === "fiat" ? `$${Number(model.tickets.faceValue) / 1e9}` : `${tokens(model.tickets.faceValue)} tokens`}, a small provider sees a week without any payout with probability ${pct(s.smallProviderNoWinWeek.first, 2)} at the start and ${pct(s.smallProviderNoWinWeek.last, 2)} at the end (worst ${pct(s.smallProviderNoWinWeek.max, 2)}). Lower face value means less variance but more redemptions to pay gas for.`,
+    ),
+  ];
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bandmint tokenomics — ${esc(model.name)}</title>
+<style>
+  body { margin: 0; background: #f3f4f6; color: #111827; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+  main { max-width: 1080px; margin: 0 auto; padding: 28px 20px 60px; }
+  h1 { font-size: 26px; margin: 0 0 4px; }
+  .sub { color: #4b5563; margin: 0 0 20px; }
+  .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; margin-bottom: 20px; }
+  .figure { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
+  .figure b { display: block; font-size: 20px; }
+  .figure span { color: #6b7280; font-size: 13px; }
+  .card { background: #fff; border-radius: 12px; padding: 16px 18px 8px; margin: 0 0 18px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+  .reading { color: #374151; margin: 6px 4px 10px; max-width: 900px; }
+  footer { color: #6b7280; font-size: 13px; }
+</style>
+</head>
+<body>
+<main>
+<h1>${esc(model.name)}: ${rows.length.toLocaleString("en")} epochs of ${model.epochLengthSeconds / 3600} h</h1>
+<p class="sub">${esc(model.description)} Reward basis <b>${esc(s.basis)}</b>${s.basis === "paid" ? `, k = ${s.kBps === "none" ? "none (cap removed)" : Number(s.kBps) / 10_000}` : ""}, burn ${model.fees.burnBps / 100}%, treasury ${model.fees.treasuryBps / 100}%, vesting ${model.rewards.vestingEpochs} epochs, seed ${s.seed}.</p>
+<div class="figures">${cards.map(([k, v]) => `<div class="figure"><b>${esc(v)}</b><span>${esc(k)}</span></div>`).join("")}</div>
+${sections.join("\n")}
+<footer>Generated by <code>bandmint sim</code>. Money is computed in integer token wei with the contracts' own arithmetic (src/tokenomics/rewardMath.ts); charts average each ${smooth} epochs where noted. Data: epochs.csv, epochs.json, summary.json beside this page.</footer>
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,216 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  BPS,
+  InvalidRewardScheduleError,
+  RAY,
+  RewardMathError,
+  decayFactorAt,
+  emissionAt,
+  epochBudget,
+  mintableUnderCap,
+  providerReward,
+  splitFee,
+  validateSchedule,
+  vestedAmount,
+  type RewardSchedule,
+} from "./rewardMath.ts";
+
+const E18 = 10n ** 18n;
+const base: RewardSchedule = {
+  initialEmission: 1_000n * E18,
+  decayPeriodEpochs: 10n,
+  decayBps: 5_000n,
+  kBps: 8_000n,
+  cap: 1_000_000_000n * E18,
+  vestingEpochs: 4n,
+};
+
+const scheduleArb = fc.record({
+  initialEmission: fc.bigInt({ min: 0n, max: 10n ** 30n }),
+  decayPeriodEpochs: fc.bigInt({ min: 1n, max: 1_000n }),
+  decayBps: fc.bigInt({ min: 0n, max: BPS }),
+  kBps: fc.bigInt({ min: 0n, max: BPS - 1n }),
+  cap: fc.bigInt({ min: 0n, max: 10n ** 33n }),
+  vestingEpochs: fc.bigInt({ min: 0n, max: 100n }),
+});
+
+test("emissionAt: halves exactly each period and is flat inside one", () => {
+  assert.equal(emissionAt(base, 0n), 1_000n * E18);
+  assert.equal(emissionAt(base, 9n), 1_000n * E18);
+  assert.equal(emissionAt(base, 10n), 500n * E18);
+  assert.equal(emissionAt(base, 35n), 125n * E18);
+  // 0.9^3 = 0.729 is exact in RAY.
+  assert.equal(emissionAt({ ...base, decayBps: 9_000n }, 30n), 729n * E18);
+});
+
+test("emissionAt: decayBps 10000 never decays, 0 stops after the first period", () => {
+  assert.equal(emissionAt({ ...base, decayBps: BPS }, 10n ** 40n), base.initialEmission);
+  assert.equal(emissionAt({ ...base, decayBps: 0n }, 9n), base.initialEmission);
+  assert.equal(emissionAt({ ...base, decayBps: 0n }, 10n), 0n);
+  assert.equal(decayFactorAt({ ...base, decayBps: 0n }, 0n), RAY);
+});
+
+test("emissionAt: halving floors to zero after ~90 periods (RAY precision) and stays there", () => {
+  assert.equal(decayFactorAt(base, 890n), RAY >> 89n); // 2^-89 in RAY, floored
+  assert.equal(decayFactorAt(base, 900n), 0n); // 2^90 > 1e27
+  assert.equal(emissionAt(base, 200n), (base.initialEmission * (RAY >> 20n)) / RAY);
+  assert.equal(emissionAt(base, (1n << 255n)), 0n);
+});
+
+test("property: emission never exceeds the exact rational value and never increases", () => {
+  fc.assert(
+    fc.property(scheduleArb, fc.bigInt({ min: 0n, max: 5_000n }), (s, epoch) => {
+      const n = epoch / s.decayPeriodEpochs;
+      const exact = (s.initialEmission * s.decayBps ** n) / BPS ** n;
+      const e = emissionAt(s, epoch);
+      assert.ok(e <= exact, `emission ${e} > exact ${exact}`);
+      assert.ok(emissionAt(s, epoch + s.decayPeriodEpochs) <= e);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("property: the decay factor stays within n+1 ulps (of 1e27) of the exact power", () => {
+  fc.assert(
+    fc.property(fc.bigInt({ min: 1n, max: BPS }), fc.bigInt({ min: 0n, max: 200n }), (decayBps, n) => {
+      const s = { ...base, decayPeriodEpochs: 1n, decayBps };
+      const exact = (RAY * decayBps ** n) / BPS ** n;
+      const got = decayFactorAt(s, n);
+      // Each of the <= 2*log2(n) floors loses < 1 ulp, amplified by at most 1 per later multiply.
+      assert.ok(got <= exact && exact - got <= n + 1n, `factor ${got} vs ${exact}`);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("epochBudget: min(emission, k x burned)", () => {
+  assert.equal(epochBudget(base, 0n, 100n * E18), 80n * E18);
+  assert.equal(epochBudget(base, 0n, 10_000n * E18), 1_000n * E18);
+  assert.equal(epochBudget(base, 0n, 0n), 0n);
+  assert.equal(epochBudget(base, 0n, 3n), 2n); // floor(3 * 0.8)
+});
+
+test("property: budget <= emission and budget x 10000 <= burned x kBps", () => {
+  fc.assert(
+    fc.property(scheduleArb, fc.bigInt({ min: 0n, max: 1_000n }), fc.bigInt({ min: 0n, max: 10n ** 32n }), (s, e, burned) => {
+      const b = epochBudget(s, e, burned);
+      assert.ok(b <= emissionAt(s, e));
+      assert.ok(b * BPS <= burned * s.kBps);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("property: providers' floored shares sum to at most the budget and lose < 1 wei each", () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 0n, max: 10n ** 30n }),
+      fc.array(fc.bigInt({ min: 0n, max: 10n ** 27n }), { minLength: 1, maxLength: 20 }),
+      (budget, paid) => {
+        const total = paid.reduce((a, b) => a + b, 0n);
+        const sum = paid.reduce((acc, p) => acc + providerReward(budget, p, total), 0n);
+        assert.ok(sum <= budget);
+        if (total > 0n) assert.ok(budget - sum < BigInt(paid.length));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("providerReward: zero total pays nothing; a share above the total is rejected", () => {
+  assert.equal(providerReward(100n, 0n, 0n), 0n);
+  assert.equal(providerReward(100n, 1n, 3n), 33n);
+  assert.throws(() => providerReward(100n, 4n, 3n), RewardMathError);
+});
+
+test("mintableUnderCap: clamps to the headroom and to 0 at or above the cap", () => {
+  assert.equal(mintableUnderCap(10n, 100n, 50n), 10n);
+  assert.equal(mintableUnderCap(10n, 100n, 95n), 5n);
+  assert.equal(mintableUnderCap(10n, 100n, 100n), 0n);
+  assert.equal(mintableUnderCap(10n, 100n, 120n), 0n);
+});
+
+test("vestedAmount: nothing in the start epoch, linear after, all at vestingEpochs", () => {
+  assert.equal(vestedAmount(100n, 5n, 5n, 4n), 0n);
+  assert.equal(vestedAmount(100n, 5n, 4n, 4n), 0n);
+  assert.equal(vestedAmount(100n, 5n, 6n, 4n), 25n);
+  assert.equal(vestedAmount(100n, 5n, 8n, 3n), 100n);
+  assert.equal(vestedAmount(100n, 5n, 7n, 3n), 66n);
+  assert.equal(vestedAmount(100n, 5n, 5n, 0n), 100n);
+});
+
+test("property: vestedAmount is monotone in time and bounded by the amount", () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 0n, max: 10n ** 30n }),
+      fc.bigInt({ min: 0n, max: 100n }),
+      fc.bigInt({ min: 0n, max: 200n }),
+      fc.bigInt({ min: 0n, max: 50n }),
+      (amount, start, now, v) => {
+        const a = vestedAmount(amount, start, now, v);
+        assert.ok(a <= amount && a <= vestedAmount(amount, start, now + 1n, v));
+        assert.equal(vestedAmount(amount, start, start + v, v), amount);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("splitFee: burn and treasury floor, the recipient takes the dust", () => {
+  assert.deepEqual(splitFee(10_001n, 2_000n, 500n), { burn: 2_000n, treasury: 500n, recipient: 7_501n });
+  assert.deepEqual(splitFee(4n, 2_000n, 500n), { burn: 0n, treasury: 0n, recipient: 4n });
+  assert.throws(() => splitFee(1n, 9_000n, 1_001n), RewardMathError);
+});
+
+test("validateSchedule: rejects what the Rewards constructor rejects", () => {
+  validateSchedule(base);
+  assert.throws(() => validateSchedule({ ...base, kBps: BPS }), (e: unknown) => e instanceof InvalidRewardScheduleError && e.field === "kBps");
+  assert.throws(() => validateSchedule({ ...base, decayBps: BPS + 1n }), InvalidRewardScheduleError);
+  assert.throws(() => validateSchedule({ ...base, decayPeriodEpochs: 0n }), InvalidRewardScheduleError);
+  assert.throws(() => validateSchedule({ ...base, vestingEpochs: 1n << 64n }), InvalidRewardScheduleError);
+  validateSchedule({ ...base, kBps: 15_000n }, { allowUncappedK: true });
+});
+
+/**
+ * Self-dealing in one epoch, in tokens: the attacker pays `paid` to itself; it gets back the
+ * recipient share plus its reward share (cap and vesting ignored: they only reduce the reward).
+ */
+function selfDealingNet(s: RewardSchedule, paid: bigint, honestPaid: bigint, burnBps: bigint, treasuryBps: bigint): bigint {
+  const own = splitFee(paid, burnBps, treasuryBps);
+  const honest = splitFee(honestPaid, burnBps, treasuryBps);
+  const budget = epochBudget(s, 0n, own.burn + honest.burn);
+  const reward = providerReward(budget, paid, paid + honestPaid);
+  return own.recipient + reward - paid;
+}
+
+// Rounding: the attacker's burn is floored, so when (1 - k)·b·X < 1 wei the reward can equal the
+// burn (net 0). Beyond that dust the loss is strict.
+test("property: with k < 1 self-dealing never gains, and strictly loses once (1-k)·b·X >= 1 wei", () => {
+  fc.assert(
+    fc.property(
+      scheduleArb,
+      fc.bigInt({ min: 0n, max: 10n ** 27n }),
+      fc.bigInt({ min: 0n, max: 10n ** 27n }),
+      fc.bigInt({ min: 1n, max: 5_000n }),
+      fc.bigInt({ min: 0n, max: 5_000n }),
+      (s, paid, honestPaid, burnBps, treasuryBps) => {
+        const net = selfDealingNet(s, paid, honestPaid, burnBps, treasuryBps);
+        assert.ok(net <= 0n);
+        if ((BPS - s.kBps) * burnBps * paid >= BPS * BPS) assert.ok(net < 0n, `net ${net}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test("with k >= 1 (cap removed) self-dealing profits", () => {
+  const uncapped = { ...base, kBps: 15_000n, initialEmission: 10n ** 30n };
+  validateSchedule(uncapped, { allowUncappedK: true });
+  const paid = 1_000n * E18;
+  // burn 20% and treasury 5% cost 250; k = 1.5 returns 1.5 x 200 = 300.
+  assert.equal(selfDealingNet(uncapped, paid, 0n, 2_000n, 500n), 50n * E18);
+  // The same traffic under k = 0.8 loses 90.
+  assert.equal(selfDealingNet({ ...uncapped, kBps: 8_000n }, paid, 0n, 2_000n, 500n), -90n * E18);
+});

@@ -1,0 +1,243 @@
+// A small provider node for client tests, speaking docs/protocol/payments.md and the edge's content
+// routes byte-exactly, with switches for the misbehaviours the client must survive: a corrupted
+// chunk, a connection that dies mid-body, a slow response, a price that disagrees with the chain.
+// It checks every ticket it receives (signature, nonce order, cumulative bytes) so tests can assert
+// what the client paid for.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { keccak256, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { manifestToJson, type Manifest } from "../../src/protocol/manifest.ts";
+import { ticketDomain } from "../../src/protocol/ticket.ts";
+import { recoverTicketSigner } from "../../src/protocol/recoverTicketSigner.ts";
+import { decodeTicketHeader, parseTicketBatch, serializeOffer, serializeSession, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+
+export type FakeProviderOptions = {
+  privateKey: Hex;
+  chainId: number;
+  broker: Address;
+  pricePerGiB: bigint;
+  /** Price the /offer claims (default: pricePerGiB) — to test the on-chain comparison. */
+  offeredPricePerGiB?: bigint;
+  bytesPerTicket: bigint;
+  creditWindowBytes: bigint;
+  /** contentId -> manifest and the files' bytes by path. */
+  content: Map<string, { manifest: Manifest; files: Map<string, Buffer> }>;
+};
+
+export type FakeProvider = {
+  url: string;
+  address: Address;
+  /** Every ticket accepted, in order, with the signer recovered from its signature. */
+  tickets: (TicketPayment & { signer: Address })[];
+  /** Content requests received: path and range start. */
+  requests: { path: string; start: number; end: number }[];
+  /** Byte offsets (of a given path) to corrupt in responses. */
+  corrupt: Set<string>;
+  /** Destroy the connection after this many content responses (counting from now). */
+  dieAfter: number | undefined;
+  /** Delay every content response by this many ms. */
+  delayMs: number;
+  session(): Session | undefined;
+  stop(): Promise<void>;
+};
+
+/** Starts a fake provider on 127.0.0.1 (random port). */
+export async function startFakeProvider(o: FakeProviderOptions): Promise<FakeProvider> {
+  const account = privateKeyToAccount(o.privateKey);
+  const domain = ticketDomain(o.chainId, o.broker);
+  const sessions = new Map<string, Session>();
+  let lastNonce = 0n;
+  const tickets: FakeProvider["tickets"] = [];
+  const requests: FakeProvider["requests"] = [];
+  const faceValue = 10n ** 15n;
+  const ev = (o.pricePerGiB * o.bytesPerTicket + (1n << 30n) - 1n) >> 30n;
+  const winProb = (ev * (1n << 256n) + faceValue - 1n) / faceValue;
+  const recipientRandHash = keccak256(randomBytes(32));
+
+  const error = (res: ServerResponse, status: number, name: string, message: string, details?: Record<string, unknown>) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: name, message, ...(details ? { details } : {}) }));
+  };
+  const readBody = async (req: IncomingMessage) => {
+    const parts: Buffer[] = [];
+    for await (const c of req) parts.push(c as Buffer);
+    return JSON.parse(Buffer.concat(parts).toString("utf8")) as unknown;
+  };
+  /** Accepts tickets in order; returns an error tuple for the first bad one. */
+  const accept = (s: Session, payments: TicketPayment[]): [number, string, string] | undefined => {
+    for (const pay of payments) {
+      const t = pay.ticket;
+      if (t.sessionId !== s.sessionId) return [409, "SessionMismatchError", "wrong session"];
+      if (t.senderNonce <= lastNonce) return [409, "TicketNonceError", `nonce ${t.senderNonce} <= ${lastNonce}`];
+      if (t.cumulativeBytes <= s.paidBytes) return [409, "TicketAcknowledgesNothingError", "nothing new"];
+      if (t.cumulativeBytes > s.servedBytes) return [409, "TicketOverAcknowledgesError", `${t.cumulativeBytes} > served ${s.servedBytes}`];
+      if (t.cumulativeBytes - s.paidBytes > o.bytesPerTicket) return [402, "TicketUnderpricedError", "too many bytes"];
+      if (t.faceValue !== faceValue || t.winProb !== winProb) return [400, "TicketTermsMismatchError", "terms"];
+      const signer = recoverTicketSigner(t, domain, pay.signature);
+      if (signer !== s.sender) return [401, "SignerMismatchError", "forged"];
+      lastNonce = t.senderNonce;
+      s.paidBytes = t.cumulativeBytes;
+      tickets.push({ ...pay, signer });
+    }
+    return undefined;
+  };
+
+  const fp: FakeProvider = {
+    url: "",
+    address: account.address,
+    tickets,
+    requests,
+    corrupt: new Set(),
+    dieAfter: undefined,
+    delayMs: 0,
+    session: () => [...sessions.values()][0],
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://x");
+      if (req.method === "GET" && url.pathname === "/offer") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify(
+            serializeOffer({
+              version: 1,
+              recipient: account.address,
+              chainId: o.chainId,
+              broker: o.broker,
+              pricePerGiB: o.offeredPricePerGiB ?? o.pricePerGiB,
+              bytesPerTicket: o.bytesPerTicket,
+              faceValue,
+              winProb,
+              expectedValue: (faceValue * winProb) >> 256n,
+              creditWindowBytes: o.creditWindowBytes,
+              ticketExpirySeconds: 3600,
+              minDeposit: 2n * faceValue,
+              services: ["cdn"],
+            }),
+          ),
+        );
+        return;
+      }
+      if (req.method === "POST" && url.pathname === "/sessions") {
+        const body = (await readBody(req)) as { sender: Address };
+        const now = BigInt(Math.floor(Date.now() / 1000));
+        const s: Session = {
+          sessionId: `0x${randomBytes(32).toString("hex")}`,
+          sender: body.sender,
+          recipient: account.address,
+          chainId: o.chainId,
+          broker: o.broker,
+          recipientRandHash,
+          nextNonce: lastNonce + 1n,
+          faceValue,
+          winProb,
+          pricePerGiB: o.pricePerGiB,
+          bytesPerTicket: o.bytesPerTicket,
+          creditWindowBytes: o.creditWindowBytes,
+          minExpiry: now + 1800n,
+          maxExpiry: now + 4200n,
+          servedBytes: 0n,
+          paidBytes: 0n,
+        };
+        sessions.set(s.sessionId, s);
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify(serializeSession(s)));
+        return;
+      }
+      const sm = /^\/sessions\/(0x[0-9a-f]{64})(\/tickets)?$/.exec(url.pathname);
+      if (sm) {
+        const s = sessions.get(sm[1]!);
+        if (!s) return error(res, 404, "UnknownSessionError", "no such session");
+        if (req.method === "POST" && sm[2]) {
+          const batch = parseTicketBatch(await readBody(req));
+          const bad = accept(s, batch.tickets);
+          if (bad) return error(res, bad[0], bad[1], bad[2]);
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ accepted: batch.tickets.length, session: serializeSession({ ...s, nextNonce: lastNonce + 1n }) }));
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(serializeSession({ ...s, nextNonce: lastNonce + 1n })));
+        return;
+      }
+      const cm = /^\/c\/([0-9a-f]{64})\/(.+)$/.exec(url.pathname);
+      if (req.method === "GET" && cm) {
+        const item = o.content.get(cm[1]!);
+        if (!item) return error(res, 404, "ContentNotFoundError", "unknown content");
+        const path = decodeURIComponent(cm[2]!);
+        if (path === "manifest.json") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(manifestToJson(item.manifest)));
+          return;
+        }
+        const data = item.files.get(path);
+        if (!data) return error(res, 404, "FileNotFoundError", "unknown file");
+        const sid = req.headers["x-bandmint-session"];
+        const s = typeof sid === "string" ? sessions.get(sid) : undefined;
+        if (!s) return error(res, 402, "SessionRequiredError", "session required");
+        const header = req.headers["x-bandmint-ticket"];
+        if (header) {
+          const bad = accept(s, decodeTicketHeader(header));
+          if (bad) return error(res, bad[0], bad[1], bad[2]);
+        }
+        const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+        const start = m ? Number(m[1]) : 0;
+        const end = m ? Number(m[2]) + 1 : data.length;
+        const n = BigInt(end - start);
+        if (s.servedBytes - s.paidBytes + n > s.creditWindowBytes) {
+          return error(res, 402, "PaymentRequiredError", "pay", {
+            sessionId: s.sessionId,
+            servedBytes: s.servedBytes.toString(),
+            inFlightBytes: "0",
+            paidBytes: s.paidBytes.toString(),
+            requestedBytes: n.toString(),
+            creditWindowBytes: s.creditWindowBytes.toString(),
+            minCumulativeBytes: (s.servedBytes + n - s.creditWindowBytes).toString(),
+            nextNonce: (lastNonce + 1n).toString(),
+            recipientRandHash,
+          });
+        }
+        requests.push({ path, start, end });
+        s.servedBytes += n;
+        let body = Buffer.from(data.subarray(start, end));
+        if (fp.corrupt.has(`${path}@${start}`)) {
+          body = Buffer.from(body);
+          body[0] = body[0]! ^ 0xff;
+        }
+        if (fp.delayMs > 0) await new Promise((r) => setTimeout(r, fp.delayMs));
+        res.writeHead(206, {
+          "content-type": "application/octet-stream",
+          "content-length": String(body.length),
+          "content-range": `bytes ${start}-${end - 1}/${data.length}`,
+          "x-bandmint-paid-bytes": s.paidBytes.toString(),
+          "x-bandmint-next-nonce": (lastNonce + 1n).toString(),
+          "x-bandmint-recipient-rand-hash": recipientRandHash,
+        });
+        if (fp.dieAfter !== undefined && fp.dieAfter-- <= 0) {
+          // Half a body, then the connection drops and the server stops listening: a crash.
+          res.write(body.subarray(0, body.length >> 1));
+          res.socket?.destroy();
+          server.close();
+          server.closeAllConnections();
+          return;
+        }
+        res.end(body);
+        return;
+      }
+      error(res, 404, "NotFoundError", "no route");
+    } catch (e) {
+      if (!res.headersSent) error(res, 500, "InternalError", (e as Error).message);
+      else res.destroy();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  fp.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fp;
+}

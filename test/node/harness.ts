@@ -1,0 +1,120 @@
+// Test harness for the payment layer: the real store (SQLite in a temp dir), sessions, intake, gate
+// and API behind a real HTTP server on 127.0.0.1, with a minimal content route that goes through
+// the gate exactly as the edge does (admit before the body, served() after it).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
+import { domainSeparatorBytes } from "../../src/protocol/hashTicket.ts";
+import { signTicket } from "../../src/protocol/signTicket.ts";
+import { ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
+import { encodeTicketHeader, parseSession, serializeTicketPayment, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.ts";
+import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
+import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
+import { createPaymentGate } from "../../src/node/payments/paymentGate.ts";
+import { createSessionBook } from "../../src/node/payments/sessionBook.ts";
+import { createTicketIntake } from "../../src/node/payments/ticketIntake.ts";
+import { openTicketStore, type TicketStore } from "../../src/node/payments/ticketStore.ts";
+
+export const MiB = 1n << 20n;
+export const TOKEN = 10n ** 18n;
+
+export type Harness = {
+  url: string;
+  offer: Offer;
+  domain: TicketDomain;
+  store: TicketStore;
+  provider: DevAccount;
+  consumer: DevAccount;
+  funds: { deposit: bigint; reserve: bigint; withdrawTime: bigint };
+  clock: { t: number; now(): number };
+  stop(): Promise<void>;
+};
+
+/** Starts the payment layer on a free port with an in-test funds source and a settable clock. */
+export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}): Promise<Harness> {
+  const provider = devAccount(2);
+  const consumer = devAccount(10);
+  const broker: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+  const offer = buildOffer({
+    recipient: provider.address, chainId: 31337, broker, pricePerGiB: TOKEN, bytesPerTicket: MiB, faceValue: TOKEN / 10n,
+    creditWindowBytes: 4n * MiB, ticketExpirySeconds: 86_400, services: ["cdn"], ...terms,
+  });
+  const domain = ticketDomain(offer.chainId, broker);
+  const clock = { t: Date.now(), now() { return this.t; } };
+  const funds = { deposit: 100n * TOKEN, reserve: 0n, withdrawTime: 0n };
+  const read: ReadSenderFunds = async () => ({ ...funds });
+  const store = openTicketStore({ path: join(dir, "node.db") });
+  const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
+  const fundsCache = createFundsCache({ read, clock, ttlMs: 0 });
+  const outstanding = store.outstandingWinners();
+  const intake = createTicketIntake({ store, funds: fundsCache, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding });
+  const gate = createPaymentGate({ sessions, intake, store, offer, clock });
+  const api = createPaymentApi({ offer, sessions, intake, store, funds: fundsCache, chainLastNonce: async () => 0n, clock, status: () => ({}) });
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      if (await api.handle(req, res)) return;
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+      const start = BigInt(m?.[1] ?? "0");
+      const end = BigInt(m?.[2] ?? "0") + 1n;
+      let grant;
+      try {
+        grant = await gate.admit(req, { contentId: "c", path: "f", start, end });
+      } catch (error) {
+        const e = error as { status: number; name: string; shortMessage: string; details?: unknown };
+        res.writeHead(e.status, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ error: e.name, message: e.shortMessage, details: e.details }));
+        return;
+      }
+      const body = Buffer.alloc(Number(end - start), 7);
+      res.writeHead(206, { ...grant.headers, "Content-Length": body.length });
+      res.end(body, () => grant.served(BigInt(body.length)));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url, offer, domain, store, provider, consumer, funds, clock,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      sessions.flush();
+      store.close();
+    },
+  };
+}
+
+/** Opens a session for `sender` through the HTTP API. */
+export async function openSession(url: string, sender: Address): Promise<Session> {
+  const res = await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sender }) });
+  if (res.status !== 201) throw new Error(`POST /sessions: ${res.status} ${await res.text()}`);
+  return parseSession(await res.json());
+}
+
+/** Signs a ticket for `session` by `key`, defaults from the session; `over` overrides fields. */
+export async function makeTicket(session: Session, key: Hex, domain: TicketDomain, fields: { nonce: bigint; cumulativeBytes: bigint }, over: Partial<Ticket> = {}): Promise<TicketPayment> {
+  const ticket: Ticket = {
+    recipient: session.recipient, sender: session.sender, faceValue: session.faceValue, winProb: session.winProb,
+    senderNonce: fields.nonce, recipientRandHash: session.recipientRandHash,
+    expiry: BigInt(Math.floor(Date.now() / 1000)) + 86_400n, sessionId: session.sessionId,
+    cumulativeBytes: fields.cumulativeBytes, ...over,
+  };
+  return { ticket, signature: await signTicket({ ticket, domain, privateKey: key }) };
+}
+
+/** Fetches bytes [start, end) of the content route with the session and optional tickets. */
+export async function fetchRange(url: string, sessionId: Hex, start: bigint, end: bigint, tickets: TicketPayment[] = []): Promise<Response> {
+  const headers: Record<string, string> = { range: `bytes=${start}-${end - 1n}`, "x-bandmint-session": sessionId };
+  if (tickets.length > 0) headers["x-bandmint-ticket"] = encodeTicketHeader(tickets);
+  return fetch(`${url}/c/c/f`, { headers });
+}
+
+/** POSTs tickets to the session's ticket endpoint. */
+export async function postTickets(url: string, sessionId: Hex, tickets: TicketPayment[]): Promise<Response> {
+  return fetch(`${url}/sessions/${sessionId}/tickets`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ tickets: tickets.map(serializeTicketPayment) }),
+  });
+}
