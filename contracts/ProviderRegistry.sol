@@ -18,6 +18,9 @@ contract ProviderRegistry is IProviderRegistry {
     uint256 public constant MAX_REGION_LENGTH = 32;
     /// @notice Mask of the defined service bits: cdn (1) and relay (2).
     uint8 public constant SERVICES_MASK = 3;
+    /// @notice Longest unstake delay accepted at deployment. It also keeps
+    /// block.timestamp + delay far inside uint64, so requestUnstake can never overflow.
+    uint64 public constant MAX_UNSTAKE_DELAY = 365 days;
 
     IERC20 private immutable _token;
     uint256 private immutable _minStake;
@@ -31,8 +34,10 @@ contract ProviderRegistry is IProviderRegistry {
     /// @notice Creates the registry.
     /// @param token_ The staking token (BandToken).
     /// @param minStake_ Minimum stake to register (0 allowed: listing without stake).
-    /// @param unstakeDelay_ Seconds from requestUnstake to the earliest withdrawStake.
+    /// @param unstakeDelay_ Seconds from requestUnstake to the earliest withdrawStake
+    /// (at most MAX_UNSTAKE_DELAY).
     constructor(IERC20 token_, uint256 minStake_, uint64 unstakeDelay_) {
+        if (unstakeDelay_ > MAX_UNSTAKE_DELAY) revert UnstakeDelayTooLong(unstakeDelay_, MAX_UNSTAKE_DELAY);
         _token = token_;
         _minStake = minStake_;
         _unstakeDelay = unstakeDelay_;

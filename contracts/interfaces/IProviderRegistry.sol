@@ -51,6 +51,8 @@ interface IProviderRegistry is IProviderRegistryView {
     error InvalidServices(uint8 services);
     /// @notice A zero amount where a positive one is required.
     error ZeroAmount();
+    /// @notice The constructor's unstake delay exceeds `maxDelay` (a typo here would lock stakes).
+    error UnstakeDelayTooLong(uint64 delay, uint64 maxDelay);
 
     /// @notice `provider` joined the active set with `stake`, at `activeSince` (block time). An
     /// OfferUpdated event with the offer follows in the same transaction.

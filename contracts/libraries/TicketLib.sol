@@ -13,23 +13,26 @@ library TicketLib {
     );
 
     /// @notice The EIP-712 struct hash of `t`.
-    /// @dev abi.encode of the members (not a raw calldatacopy) so that the compiler validates
-    /// that address and uint64 members carry no dirty high bits: one ticket, one hash.
-    function hashStruct(Ticket calldata t) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                TICKET_TYPEHASH,
-                t.recipient,
-                t.sender,
-                t.faceValue,
-                t.winProb,
-                t.senderNonce,
-                t.recipientRandHash,
-                t.expiry,
-                t.sessionId,
-                t.cumulativeBytes
+    /// @dev All nine members are static words laid out in calldata in type order, so the EIP-712
+    /// encoding is the typehash followed by the raw words; hashing them in place saves the
+    /// member-by-member abi.encode copy (~300 gas per ticket). EIP-712 requires the address and
+    /// uint64 members to be zero-extended, so dirty high bits revert here (as Solidity's own
+    /// calldata validation would): one ticket, one hash.
+    function hashStruct(Ticket calldata t) internal pure returns (bytes32 h) {
+        bytes32 typehash = TICKET_TYPEHASH;
+        assembly ("memory-safe") {
+            let dirty := or(
+                or(shr(160, calldataload(t)), shr(160, calldataload(add(t, 0x20)))),
+                or(shr(64, calldataload(add(t, 0xc0))), shr(64, calldataload(add(t, 0x100))))
             )
-        );
+            if dirty { revert(0, 0) }
+            // Free memory is scratch here: nothing reads it after the hash, and the free memory
+            // pointer is left unchanged.
+            let m := mload(0x40)
+            mstore(m, typehash)
+            calldatacopy(add(m, 0x20), t, 0x120)
+            h := keccak256(m, 0x140)
+        }
     }
 
     /// @notice True iff uint256(keccak256(sig ‖ recipientRand)) < winProb (PROTOCOL.md "Win check").

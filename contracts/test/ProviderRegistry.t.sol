@@ -78,6 +78,15 @@ contract ProviderRegistryTest is Test {
         assertEq(uint256(registry.activeSince(alice)), 0);
     }
 
+    function test_constructor_revertsIfDelayTooLong() public {
+        uint64 maxDelay = registry.MAX_UNSTAKE_DELAY();
+        new ProviderRegistry(IERC20(address(token)), 0, maxDelay); // the limit itself is fine
+        vm.expectRevert(
+            abi.encodeWithSelector(IProviderRegistry.UnstakeDelayTooLong.selector, maxDelay + 1, maxDelay)
+        );
+        new ProviderRegistry(IERC20(address(token)), 0, maxDelay + 1);
+    }
+
     function test_implementsRegistryView() public {
         _register(alice, "https://a.example", MIN_STAKE);
         IProviderRegistryView view_ = IProviderRegistryView(address(registry));

@@ -11,10 +11,10 @@ import {RewardsHandler} from "./handlers/RewardsHandler.sol";
 
 /// @notice Under random traffic, epoch advances, claims, withdrawals and burns: supply <= cap; each
 /// epoch's minted rewards <= emission(e) and <= k x burned(e); withdrawn <= vested <= granted per
-/// provider; Vesting holds exactly what was granted and not withdrawn. The cap (5,000 tokens vs
+/// provider; Vesting holds exactly what was granted and not withdrawn. The cap (1,500 tokens vs
 /// 1,000 per epoch) is small so that the clamp is exercised.
 contract RewardsInvariantTest is Test {
-    uint256 internal constant CAP = 5_000 ether;
+    uint256 internal constant CAP = 1_500 ether;
     uint256 internal constant K_BPS = 8_000;
 
     EpochLedgerMock internal ledger;

@@ -9,6 +9,9 @@ import { parseTokenAmount } from "./tokenAmount.ts";
 /** Where `bandmint start` writes its deployment: the default for every client command. */
 export const DEFAULT_DEPLOYMENT_PATH = ".bandmint/local/deployment.json";
 
+/** Where client commands keep state between runs. */
+export const DEFAULT_CLIENT_DATA_DIR = ".bandmint/client";
+
 /** A flag or environment variable of a client command is missing or malformed. */
 export class ClientConfigError extends BaseError {
   override name = "ClientConfigError";
@@ -25,6 +28,8 @@ export type ClientConfig = {
   deploymentPath: string;
   privateKey: Hex;
   maxPricePerGiB: bigint | undefined;
+  /** Client state that outlives a run (bad providers). */
+  dataDir: string;
 };
 
 const schema = z.object({
@@ -32,11 +37,12 @@ const schema = z.object({
   deployment: z.string().min(1, "must be a path").default(DEFAULT_DEPLOYMENT_PATH),
   key: z.string({ error: "is required (or set BANDMINT_KEY)" }).regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key"),
   "max-price": z.string().optional(),
+  "data-dir": z.string().min(1, "must be a path").default(DEFAULT_CLIENT_DATA_DIR),
 });
 
 /**
  * Parses the common client flags (`--rpc`, `--deployment`, `--key` or env BANDMINT_KEY,
- * `--max-price` in tokens per GiB). Errors name the flag.
+ * `--max-price` in tokens per GiB, `--data-dir`). Errors name the flag.
  */
 export function parseClientConfig(values: Record<string, unknown>, env: Record<string, string | undefined>): ClientConfig {
   const input = { ...values, key: values.key ?? env.BANDMINT_KEY };
@@ -52,12 +58,12 @@ export function parseClientConfig(values: Record<string, unknown>, env: Record<s
   } catch (error) {
     throw new ClientConfigError("max-price", (error as BaseError).shortMessage);
   }
-  return { rpcUrl: c.rpc, deploymentPath: c.deployment, privateKey: c.key as Hex, maxPricePerGiB };
+  return { rpcUrl: c.rpc, deploymentPath: c.deployment, privateKey: c.key as Hex, maxPricePerGiB, dataDir: c["data-dir"] };
 }
 
 /** Reads the deployment, connects to the chain and creates the client a command works with. */
 export async function openClient(config: ClientConfig, extra: Partial<CreateClientParameters> = {}): Promise<Client> {
   const deployment = await readDeployment(config.deploymentPath);
   const clients = await createChainClients({ rpcUrl: config.rpcUrl ?? deployment.rpcUrl, privateKey: config.privateKey, chainId: deployment.chainId });
-  return createClient({ clients, deployment, privateKey: config.privateKey, maxPricePerGiB: config.maxPricePerGiB, ...extra });
+  return createClient({ clients, deployment, privateKey: config.privateKey, maxPricePerGiB: config.maxPricePerGiB, dataDir: config.dataDir, ...extra });
 }

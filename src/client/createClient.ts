@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients } from "../chain/clients.ts";
@@ -6,6 +7,8 @@ import { signTicket } from "../protocol/signTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
 import { createProviderStats, type ProviderStats } from "../market/providerStats.ts";
+import { readBadProviders, writeBadProviders } from "../market/badProviderFile.ts";
+import { probeProviders } from "../market/probeProviders.ts";
 import { readOffers } from "../market/readOffers.ts";
 import { fundBroker, readBrokerBalance, withdrawFromBroker, type BrokerBalance, type FundBrokerParameters, type WithdrawOutcome } from "./brokerFunds.ts";
 import { downloadContent, type DownloadProgress, type DownloadResult } from "./downloadContent.ts";
@@ -19,6 +22,8 @@ export type CreateClientParameters = {
   deployment: Deployment;
   /** The consumer's key: signs tickets (and transactions through `clients.walletClient`). */
   privateKey: Hex;
+  /** Where the client keeps what outlives a run: the providers that served bad data. */
+  dataDir?: string | undefined;
   fetch?: typeof globalThis.fetch;
   logger?: ClientLogger | undefined;
   /** Where the listings come from; defaults to the ProviderRegistry of the deployment. */
@@ -62,13 +67,35 @@ export type Client = {
 export function createClient(p: CreateClientParameters): Client {
   const account = privateKeyToAccount(p.privateKey);
   const domain = ticketDomain(p.deployment.chainId, p.deployment.contracts.broker);
-  const stats = p.stats ?? createProviderStats();
+  const badPath = p.dataDir === undefined ? undefined : join(p.dataDir, "bad-providers.json");
+  let loadingBad = false;
+  const stats =
+    p.stats ??
+    createProviderStats({
+      onBad: () => {
+        if (badPath === undefined || loadingBad) return;
+        writeBadProviders(badPath, stats.badProviders()).catch((error: unknown) => p.logger?.warn(`bandmint: cannot record bad providers in ${badPath}: ${(error as Error).message}`));
+      },
+    });
+  // Providers an earlier run caught serving bad data stay excluded (loaded before the first ranking).
+  const loaded =
+    badPath === undefined
+      ? Promise.resolve()
+      : readBadProviders(badPath).then((list) => {
+          loadingBad = true;
+          for (const b of list) stats.markBad(b.provider, b.reason);
+          loadingBad = false;
+        });
   const ttl = p.listingsTtlMs ?? 60_000;
   let cached: { at: number; listings: Promise<ProviderListing[]> } | undefined;
   const listings = (signal?: AbortSignal): Promise<ProviderListing[]> => {
     if (cached === undefined || Date.now() - cached.at > ttl) {
-      const load = p.listings ?? ((s?: AbortSignal) => readOffers({ publicClient: p.clients.publicClient as never, registry: p.deployment.contracts.registry, signal: s }));
-      const promise = load(signal);
+      const read = p.listings ?? ((s?: AbortSignal) => readOffers({ publicClient: p.clients.publicClient as never, registry: p.deployment.contracts.registry, signal: s }));
+      // Fresh listings are probed once (GET /offer) so the first ranking already knows who answers.
+      const promise = loaded.then(() => read(signal)).then(async (found) => {
+        await probeProviders({ listings: found, stats, ...(p.fetch ? { fetch: p.fetch } : {}), signal });
+        return found;
+      });
       cached = { at: Date.now(), listings: promise };
       promise.catch(() => (cached = undefined));
     }

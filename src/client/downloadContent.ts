@@ -92,7 +92,11 @@ export async function downloadContent(p: DownloadContentParameters): Promise<Dow
     const tasks = partials.flatMap((x) => x.file.chunks.map((_, index) => ({ x, index })).filter((t) => !x.part.isVerified(t.index)));
     let next = 0;
     const completions: Promise<void>[] = [];
-    const finish = (x: (typeof partials)[number]) => completions.push(x.part.complete());
+    const finish = (x: (typeof partials)[number]) => {
+      const done = x.part.complete();
+      done.catch(() => undefined); // awaited below; a worker failure must not leave it unobserved
+      completions.push(done);
+    };
     for (const x of partials) if (x.remaining === 0) finish(x);
 
     const worker = async () => {
@@ -130,6 +134,6 @@ export async function downloadContent(p: DownloadContentParameters): Promise<Dow
   } finally {
     // Keep .part and .part.state of unfinished files for the next run; pay what was verified.
     await Promise.allSettled(partials.filter((x) => x.remaining > 0).map((x) => x.part.close()));
-    if (signal.aborted) await p.pool.settle().catch(() => undefined);
+    if (signal.aborted) await p.pool.settle(AbortSignal.timeout(5_000)).catch(() => undefined);
   }
 }

@@ -18,6 +18,10 @@ export type ProviderStatsParameters = {
   alpha?: number;
   /** Clock in ms, injectable for tests. */
   now?: () => number;
+  /** Providers already known to serve bad data (e.g. recorded by an earlier run). */
+  bad?: readonly { provider: Address; reason: string }[];
+  /** Called when a provider is marked bad for the first time, so the caller can record it. */
+  onBad?: (provider: Address, reason: string) => void;
 };
 
 /** Per-provider measurements shared by the market (ranking) and the downloader (timeouts). */
@@ -48,6 +52,10 @@ export function createProviderStats(p: ProviderStatsParameters = {}): ProviderSt
   };
   const ewma = (old: number | undefined, sample: number) => (old === undefined ? sample : old + alpha * (sample - old));
   const names = new Map<string, Address>();
+  for (const b of p.bad ?? []) {
+    names.set(key(b.provider), b.provider);
+    get(b.provider).bad = { reason: b.reason, at: now() };
+  }
   return {
     get,
     recordTransfer(provider, bytes, elapsedMs) {
@@ -66,7 +74,9 @@ export function createProviderStats(p: ProviderStatsParameters = {}): ProviderSt
     markBad(provider, reason) {
       names.set(key(provider), provider);
       const s = get(provider);
-      s.bad ??= { reason, at: now() };
+      if (s.bad !== undefined) return;
+      s.bad = { reason, at: now() };
+      p.onBad?.(provider, reason);
     },
     isBad(provider) {
       return stats.get(key(provider))?.bad !== undefined;

@@ -18,10 +18,17 @@ export type RedeemPolicy = {
   intervalMs: number;
   /** Cap of the exponential backoff after failed rounds. */
   maxBackoffMs: number;
+  /**
+   * Token wei one native (gas) wei is worth, times 1e18. Gas is paid in the chain's native coin
+   * and face values are in the token, so the fee rule needs an exchange rate; 1e18 means 1:1.
+   */
+  tokenPerNativeE18: bigint;
 };
 
-/** Defaults: 5% fee share, one hour before expiry, 32 per batch, every 15 s, backoff to 5 min. */
-export const defaultRedeemPolicy: RedeemPolicy = { maxFeeShareBps: 500, deadlineMarginSeconds: 3600, maxBatch: 32, intervalMs: 15_000, maxBackoffMs: 300_000 };
+/** Defaults: 5% fee share (Mysterium settles at <= 5%), one hour before expiry, 32 per batch, every 15 s, backoff to 5 min. */
+export const defaultRedeemPolicy: RedeemPolicy = {
+  maxFeeShareBps: 500, deadlineMarginSeconds: 3600, maxBatch: 32, intervalMs: 15_000, maxBackoffMs: 300_000, tokenPerNativeE18: 10n ** 18n,
+};
 
 /** What one round did (for logs and tests). */
 export type RedeemRound = {
@@ -167,7 +174,7 @@ export function createRedeemer(p: RedeemerParameters) {
     }
     if (batch.length === 0 || gas === undefined) return r;
     const gasPrice = await broker.gasPrice();
-    const fee = gas * gasPrice;
+    const fee = (gas * gasPrice * policy.tokenPerNativeE18) / 10n ** 18n;
     const face = batch.reduce((sum, t) => sum + t.ticket.faceValue, 0n);
     const urgent = batch.some((t) => t.ticket.expiry <= now + BigInt(policy.deadlineMarginSeconds));
     if (fee * 10_000n > BigInt(policy.maxFeeShareBps) * face && !urgent) {

@@ -19,6 +19,8 @@ test("BaseError carries shortMessage, details, metaMessages and cause", () => {
   assert.equal(error.message, "Short.\n\nline a\n\nDetails: boom");
   assert.equal(error.name, "BaseError");
   assert.ok(error instanceof Error);
+  const wrapped = new BaseError("Outer.", { cause: new TicketExpiredError({ expiry: 1n, now: 2n }) });
+  assert.equal(wrapped.details, "Ticket expired at 1 (now 2).");
 });
 
 test("subclasses have stable names and carry the values to act on", () => {

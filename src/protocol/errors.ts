@@ -22,8 +22,16 @@ export class BaseError extends Error {
 
   constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
     const { cause, details, metaMessages } = parameters;
+    // Like viem: a wrapped BaseError contributes its details, any other Error its message.
     const detailText =
-      details ?? (cause instanceof Error ? cause.message : cause === undefined ? undefined : String(cause));
+      details ??
+      (cause instanceof BaseError
+        ? (cause.details ?? cause.shortMessage)
+        : cause instanceof Error
+          ? cause.message
+          : cause === undefined
+            ? undefined
+            : String(cause));
     const message = [
       shortMessage,
       ...(metaMessages && metaMessages.length > 0 ? ["", ...metaMessages] : []),

@@ -80,4 +80,5 @@ test("out-of-range or malformed fields throw instead of truncating", () => {
     assert.throws(() => hashTicket(sampleTicket(patch), TEST_DOMAIN), (e: unknown) => e instanceof InvalidTicketError && e.field === field, field);
   }
   assert.throws(() => hashTicketWithSeparator(sampleTicket(), "0x12"), InvalidTicketError);
+  assert.throws(() => hashTicketWithSeparator(sampleTicket(), new Uint8Array(31)), InvalidTicketError);
 });

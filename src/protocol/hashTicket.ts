@@ -1,13 +1,14 @@
 import { keccak256, stringToBytes, type Hex } from "viem";
 import { InvalidTicketError } from "./errors.ts";
+import { keccak256Bytes } from "./keccak256.ts";
 import { toHexString, writeHex, writeUint256 } from "./hex.ts";
 import { MAX_UINT256, MAX_UINT64, TICKET_TYPE_STRING, type Ticket, type TicketDomain } from "./ticket.ts";
 
 // A direct EIP-712 encoder for the one fixed ticket layout. viem's hashTypedData walks the type
 // description and validates every value generically on each call; a node checks thousands of
-// tickets per second, so we encode the 10 words in place and hash once. hashTicket.test.ts proves
-// equality with viem's hashTypedData/hashStruct/hashDomain by property test; bench/crypto.ts
-// measures the gain.
+// tickets per second, so we encode the 10 words in place and hash them with our unrolled keccak
+// (keccak256.ts). hashTicket.test.ts proves equality with viem's hashTypedData / hashStruct /
+// hashDomain by property test; bench/crypto.ts measures the gain.
 
 /** keccak256 of the ticket type string (the EIP-712 typehash). */
 export const TICKET_TYPEHASH: Hex = keccak256(stringToBytes(TICKET_TYPE_STRING));
@@ -44,27 +45,28 @@ export function hashTicketWithSeparator(ticket: Ticket, separator: Hex | Uint8Ar
 
 /** Digest as raw bytes (no hex round trip), for the native recovery fast path. */
 export function hashTicketBytes(ticket: Ticket, separator: Uint8Array): Uint8Array {
+  if (separator.length !== 32) throw new InvalidTicketError({ field: "domainSeparator", reason: "must be 32 bytes" });
   const buf = new Uint8Array(66);
   buf[0] = 0x19;
   buf[1] = 0x01;
   buf.set(separator, 2);
   buf.set(ticketStructHashBytes(ticket), 34);
-  return keccak256(buf, "bytes");
+  return keccak256Bytes(buf);
 }
 
 /** Domain separator as raw bytes. */
 export function domainSeparatorBytes(domain: TicketDomain): Uint8Array {
   const buf = new Uint8Array(160);
   buf.set(DOMAIN_TYPEHASH, 0);
-  buf.set(domain.name === "bandmint" ? NAME_HASH : keccak256(stringToBytes(domain.name), "bytes"), 32);
-  buf.set(domain.version === "1" ? VERSION_HASH : keccak256(stringToBytes(domain.version), "bytes"), 64);
+  buf.set(domain.name === "bandmint" ? NAME_HASH : keccak256Bytes(stringToBytes(domain.name)), 32);
+  buf.set(domain.version === "1" ? VERSION_HASH : keccak256Bytes(stringToBytes(domain.version)), 64);
   const chainId = BigInt(domain.chainId);
   checkUint(chainId, MAX_UINT256, "domain.chainId");
   writeUint256(buf, 96, chainId);
   if (!writeHex(buf, 128 + 12, domain.verifyingContract, 20)) {
     throw new InvalidTicketError({ field: "domain.verifyingContract", reason: "must be a 20-byte 0x hex address" });
   }
-  return keccak256(buf, "bytes");
+  return keccak256Bytes(buf);
 }
 
 function ticketStructHashBytes(t: Ticket): Uint8Array {
@@ -85,7 +87,7 @@ function ticketStructHashBytes(t: Ticket): Uint8Array {
   if (!writeHex(buf, 256, t.sessionId, 32)) badField("sessionId", "must be 32 bytes of 0x hex");
   checkUint(t.cumulativeBytes, MAX_UINT64, "cumulativeBytes");
   writeUint256(buf, 288, t.cumulativeBytes);
-  return keccak256(buf, "bytes");
+  return keccak256Bytes(buf);
 }
 
 function separatorToBytes(separator: Hex | Uint8Array): Uint8Array {

@@ -12,6 +12,7 @@ export {
   hashTicketWithSeparator,
   ticketStructHash,
 } from "./hashTicket.ts";
+export { keccak256Bytes } from "./keccak256.ts";
 export * from "./signature.ts";
 export * from "./secp256k1.ts";
 export * from "./signTicket.ts";

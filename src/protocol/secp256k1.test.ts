@@ -3,13 +3,27 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { keccak256, recoverAddress as viemRecoverAddress, recoverPublicKey as viemRecoverPublicKey, type Hex } from "viem";
 import { privateKeyToAccount, sign } from "viem/accounts";
-import { InvalidSignatureError } from "./errors.ts";
-import { assertNativeSecp256k1, isNativeSecp256k1, recoverAddress, recoverPublicKey } from "./secp256k1.ts";
+import { InvalidSignatureError, NativeSecp256k1UnavailableError } from "./errors.ts";
+import { createRequire } from "node:module";
+import { assertNativeSecp256k1, isNativeSecp256k1, loadSecp256k1Backend, recoverAddress, recoverPublicKey } from "./secp256k1.ts";
 import { hexBytes } from "./testing/arbitraries.ts";
 
 test("the native binding is loaded on this platform", () => {
   assert.equal(isNativeSecp256k1(), true);
   assert.doesNotThrow(() => assertNativeSecp256k1());
+});
+
+test("a missing native binary falls back to JS and assertNativeSecp256k1 says so", () => {
+  const require = createRequire(import.meta.url);
+  const loadError = new Error("No native build was found");
+  const backend = loadSecp256k1Backend((id) => {
+    if (id === "secp256k1/bindings") throw loadError;
+    return require(id);
+  });
+  assert.equal(backend.native, false);
+  assert.equal(typeof backend.lib.ecdsaRecover, "function");
+  assert.throws(() => assertNativeSecp256k1(backend), (e: unknown) => e instanceof NativeSecp256k1UnavailableError && e.cause === loadError);
+  assert.equal(loadSecp256k1Backend(require).native, true);
 });
 
 test("native recovery equals viem's (@noble) recovery (property)", async () => {

@@ -1,8 +1,9 @@
 import { createRequire } from "node:module";
-import { getAddress, keccak256, type Address, type Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import { BaseError, InvalidSignatureError, NativeSecp256k1UnavailableError } from "./errors.ts";
 import { assertCanonicalSignature, type SignatureParts } from "./signature.ts";
 import { toHexString, writeHex } from "./hex.ts";
+import { keccak256Bytes } from "./keccak256.ts";
 
 type Secp256k1 = typeof import("secp256k1");
 
@@ -11,14 +12,19 @@ type Secp256k1 = typeof import("secp256k1");
 // We load the bindings entry directly so we know which one we got, and keep the JS fallback so
 // the protocol still works (correctly, slowly) where the binary cannot load. A node calls
 // assertNativeSecp256k1() at start-up to refuse the slow path.
-const require = createRequire(import.meta.url);
-const loaded: { lib: Secp256k1; native: boolean; error?: unknown } = (() => {
+/** Which secp256k1 implementation was loaded, and why the native one was not (if so). */
+export type Secp256k1Backend = { lib: Secp256k1; native: boolean; error?: unknown };
+
+/** Loads `secp256k1/bindings` (native) or, failing that, `secp256k1/elliptic` (JS), via `load`. */
+export function loadSecp256k1Backend(load: (id: string) => unknown): Secp256k1Backend {
   try {
-    return { lib: require("secp256k1/bindings") as Secp256k1, native: true };
+    return { lib: load("secp256k1/bindings") as Secp256k1, native: true };
   } catch (error) {
-    return { lib: require("secp256k1/elliptic") as Secp256k1, native: false, error };
+    return { lib: load("secp256k1/elliptic") as Secp256k1, native: false, error };
   }
-})();
+}
+
+const loaded = loadSecp256k1Backend(createRequire(import.meta.url));
 
 /** True iff signature recovery runs on the native libsecp256k1 binding. */
 export function isNativeSecp256k1(): boolean {
@@ -26,8 +32,8 @@ export function isNativeSecp256k1(): boolean {
 }
 
 /** Throws NativeSecp256k1UnavailableError (with the load error as cause) if recovery fell back to JS. */
-export function assertNativeSecp256k1(): void {
-  if (!loaded.native) throw new NativeSecp256k1UnavailableError({ cause: loaded.error });
+export function assertNativeSecp256k1(backend: Secp256k1Backend = loaded): void {
+  if (!backend.native) throw new NativeSecp256k1UnavailableError({ cause: backend.error });
 }
 
 /**
@@ -66,7 +72,8 @@ function recoverWithParts(digest: Uint8Array, sig: Hex, parts: SignatureParts): 
 }
 
 function publicKeyToAddress(publicKey: Uint8Array): Address {
-  const hash = keccak256(publicKey.subarray(1), "bytes");
+  const hash = keccak256Bytes(publicKey.subarray(1));
+  // getAddress memoizes checksums (LRU), and a node sees few distinct senders.
   return getAddress(toHexString(hash.subarray(12)));
 }
 

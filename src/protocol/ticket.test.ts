@@ -19,6 +19,7 @@ test("ticketDomain builds the bandmint domain and checksums the broker", () => {
   const d = ticketDomain(31337, "0x5fbdb2315678afecb367f032d93f642f64180aa3");
   assert.deepEqual(d, { name: "bandmint", version: "1", chainId: 31337n, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" });
   assert.throws(() => ticketDomain(0, "0x5FbDB2315678afecb367f032d93F642f64180aa3"), InvalidTicketError);
+  assert.throws(() => ticketDomain(1.5, "0x5FbDB2315678afecb367f032d93F642f64180aa3"), InvalidTicketError);
   assert.throws(() => ticketDomain(1, "0x1234" as `0x${string}`), (e: unknown) => e instanceof InvalidTicketError && e.field === "domain.verifyingContract");
 });
 

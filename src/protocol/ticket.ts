@@ -59,6 +59,9 @@ export type TicketDomain = {
 
 /** Builds the ticket domain for a chain and a TicketBroker address. */
 export function ticketDomain(chainId: bigint | number, broker: Address): TicketDomain {
+  if (typeof chainId === "number" && !Number.isSafeInteger(chainId)) {
+    throw new InvalidTicketError({ field: "domain.chainId", reason: `must be an integer, got ${chainId}` });
+  }
   const id = BigInt(chainId);
   if (id <= 0n || id > MAX_UINT256) {
     throw new InvalidTicketError({ field: "domain.chainId", reason: `must be a positive uint256, got ${chainId}` });

@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concat, encodePacked, hexToBigInt, keccak256, numberToHex, type Hex } from "viem";
-import { InvalidRecipientRandError, InvalidTicketError } from "./errors.ts";
+import { InvalidRecipientRandError, InvalidTicketError, TicketNotWinningError } from "./errors.ts";
 import { MAX_WIN_PROB } from "./ticket.ts";
-import { assertRecipientRand, expectedValue, isWinningTicket, recipientRandHash, ticketDraw } from "./winningTicket.ts";
+import { assertRecipientRand, assertWinningTicket, expectedValue, isWinningTicket, recipientRandHash, ticketDraw } from "./winningTicket.ts";
 import { hexBytes, uint256 } from "./testing/arbitraries.ts";
 
 test("recipientRandHash is keccak256(abi.encodePacked(uint256 rand)) (property)", () => {
@@ -39,6 +39,8 @@ test("isWinningTicket: draw < winProb, with the exact boundary", () => {
   assert.equal(isWinningTicket(sig, 7n, draw + 1n), true, "draw == winProb - 1 wins");
   assert.equal(isWinningTicket(sig, 7n, 0n), false, "winProb 0 never wins");
   assert.equal(isWinningTicket(sig, 7n, MAX_WIN_PROB), true);
+  assert.doesNotThrow(() => assertWinningTicket(sig, 7n, draw + 1n));
+  assert.throws(() => assertWinningTicket(sig, 7n, draw), (e: unknown) => e instanceof TicketNotWinningError && e.draw === draw && e.winProb === draw);
 });
 
 test("the win rate matches winProb / 2^256 (statistical, fixed seed)", () => {

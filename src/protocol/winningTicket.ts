@@ -1,6 +1,7 @@
-import { keccak256, type Hex } from "viem";
-import { InvalidRecipientRandError, InvalidTicketError } from "./errors.ts";
-import { readUint256, writeHex, writeUint256 } from "./hex.ts";
+import type { Hex } from "viem";
+import { InvalidRecipientRandError, InvalidTicketError, TicketNotWinningError } from "./errors.ts";
+import { readUint256, toHexString, writeHex, writeUint256 } from "./hex.ts";
+import { keccak256Bytes } from "./keccak256.ts";
 import { MAX_UINT256 } from "./ticket.ts";
 
 /** The recipient's commitment to its secret: keccak256 of `rand` as a 32-byte big-endian word. */
@@ -8,7 +9,7 @@ export function recipientRandHash(rand: bigint): Hex {
   checkRand(rand);
   const buf = new Uint8Array(32);
   writeUint256(buf, 0, rand);
-  return keccak256(buf);
+  return toHexString(keccak256Bytes(buf));
 }
 
 /** Throws InvalidRecipientRandError unless `rand` is in range and hashes to `committed`. */
@@ -26,12 +27,15 @@ export function assertRecipientRand(rand: bigint, committed: Hex): void {
 export function ticketDraw(signature: Hex, recipientRand: bigint): bigint {
   checkRand(recipientRand);
   const sigLength = (signature.length - 2) / 2;
+  if (!Number.isInteger(sigLength) || sigLength < 0) {
+    throw new InvalidTicketError({ field: "signature", reason: "must be 0x hex of whole bytes" });
+  }
   const buf = new Uint8Array(sigLength + 32);
-  if (!Number.isInteger(sigLength) || !writeHex(buf, 0, signature, sigLength)) {
+  if (!writeHex(buf, 0, signature, sigLength)) {
     throw new InvalidTicketError({ field: "signature", reason: "must be 0x hex of whole bytes" });
   }
   writeUint256(buf, sigLength, recipientRand);
-  return readUint256(keccak256(buf, "bytes"));
+  return readUint256(keccak256Bytes(buf));
 }
 
 /**
@@ -47,6 +51,12 @@ export function ticketDraw(signature: Hex, recipientRand: bigint): bigint {
  */
 export function isWinningTicket(signature: Hex, recipientRand: bigint, winProb: bigint): boolean {
   return ticketDraw(signature, recipientRand) < winProb;
+}
+
+/** Throws TicketNotWinningError (with the draw and the threshold) unless the ticket wins. */
+export function assertWinningTicket(signature: Hex, recipientRand: bigint, winProb: bigint): void {
+  const draw = ticketDraw(signature, recipientRand);
+  if (draw >= winProb) throw new TicketNotWinningError({ winProb, draw });
 }
 
 /**

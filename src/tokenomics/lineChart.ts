@@ -76,7 +76,7 @@ function downsample(x: number[], ys: number[][], max: number): { x: number[]; ys
 export function lineChart(p: LineChartParameters): string {
   const width = p.width ?? 1000;
   const height = p.height ?? 300;
-  const m = { left: 78, right: 20, top: 58, bottom: 46 };
+  const m = { left: 90, right: 20, top: 58, bottom: 46 };
   const fmt = p.formatY ?? compact;
   const { x, ys } = downsample(p.x, p.series.map((s) => s.values), 600);
   let lo = Infinity;

@@ -1,4 +1,4 @@
-import { BPS, emissionAt, epochBudget, mintableUnderCap, providerReward, splitFee, vestedAmount, type RewardSchedule } from "./rewardMath.ts";
+import { BPS, emissionAt, epochBudget, mintableUnderCap, providerReward, splitFee, type RewardSchedule } from "./rewardMath.ts";
 import { createPrng } from "./createPrng.ts";
 import type { Model } from "./modelSchema.ts";
 import { noWinProbability } from "./noWinProbability.ts";
@@ -81,7 +81,12 @@ export type SimSummary = {
   firstSupplyCapBindEpoch: number | null;
   /** Net supply growth over the last year of the run, annualised. */
   longRunInflation: number;
-  attacker: { paid: bigint; cost: bigint; reward: bigint; return: number | null; identities: number; selfDealing: number };
+  /**
+   * The attacker over the run. `return` is (reward - cost) / cost summed over the run;
+   * `worstEpochReturn` the best single epoch for the attacker, which is what an attacker who
+   * chooses when to attack gets (null when no epoch had an attack with a cost).
+   */
+  attacker: { paid: bigint; cost: bigint; reward: bigint; return: number | null; worstEpochReturn: number | null; identities: number; selfDealing: number };
   smallProviderNoWinWeek: { first: number; max: number; last: number };
   tokenPrice: { first: number; last: number; min: number; max: number };
   revenuePerGiBFiatMicro: { first: bigint; last: bigint };
@@ -164,6 +169,11 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
   let firstKCap: number | null = null;
   let firstSupplyCap: number | null = null;
   let kCapEpochs = 0;
+  let vestA = 0n;
+  let cachedPeriod = -1;
+  let periodEmission = 0n;
+  let periodSchedule = schedule;
+  let vestB = 0n;
 
   for (let t = 0; t < model.epochs; t++) {
     if ((t & 255) === 0) options.signal?.throwIfAborted();
@@ -233,13 +243,21 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
     const supplyAfterBurn = supply - burned;
 
     // --- rewards, per basis; per-provider amounts are rewardMath's, multiplied by counts ---
-    let emission = emissionAt(schedule, BigInt(t));
+    const period = Math.floor(t / model.emission.decayPeriodEpochs);
+    if (period !== cachedPeriod) {
+      // Emission changes only at period boundaries; the exponentiation runs once per period.
+      // The flat schedule at epoch 0 makes epochBudget's own emissionAt exact and O(1).
+      cachedPeriod = period;
+      periodEmission = emissionAt(schedule, BigInt(t));
+      periodSchedule = { ...schedule, initialEmission: periodEmission, decayBps: BPS };
+    }
+    let emission = periodEmission;
     let budget: bigint;
     let kCapBinds = false;
     let honestPerProvider: bigint[];
     let attackerPerIdentity: bigint;
     if (basis === "paid") {
-      budget = uncapped ? emission : epochBudget(schedule, BigInt(t), burned);
+      budget = uncapped ? emission : epochBudget(periodSchedule, 0n, burned);
       kCapBinds = budget < emission;
       honestPerProvider = perProvider.map((p) => providerReward(budget, p, paid));
       attackerPerIdentity = providerReward(budget, perIdentity, paid);
@@ -299,12 +317,23 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
     totals.minted += minted;
     totals.burned += burned;
 
-    // A tranche minted in epoch s is claimed at the start of s + 1 and vests from there.
+    // A tranche minted in epoch s is claimed at the start of s + 1 and vests linearly from there
+    // (rewardMath.vestedAmount): at the end of epoch t, (t - s) / V of it is vested. Summed over the
+    // window with running sums, locked = sum m_s (V - t + s) / V = ((V - t) A + B) / V with
+    // A = sum m_s and B = sum m_s s: O(1) per epoch instead of O(V). It floors once on the
+    // aggregate where the contract floors per claim, so it can differ by < 1 wei per claim.
     mintedHistory.push(minted);
     let locked = 0n;
-    for (let s = Math.max(0, t - vestingEpochs + 1); s <= t; s++) {
-      const m = mintedHistory[s] ?? 0n;
-      locked += m - vestedAmount(m, BigInt(s + 1), BigInt(t + 1), BigInt(vestingEpochs));
+    if (vestingEpochs > 0) {
+      vestA += minted;
+      vestB += minted * BigInt(t);
+      const leaving = t - vestingEpochs;
+      if (leaving >= 0) {
+        const m = mintedHistory[leaving] ?? 0n;
+        vestA -= m;
+        vestB -= m * BigInt(leaving);
+      }
+      locked = ((BigInt(vestingEpochs) - BigInt(t)) * vestA + vestB) / BigInt(vestingEpochs);
     }
 
     totals.attackerPaid += attackerValue;
@@ -366,12 +395,14 @@ function summarize(
   const window = Math.min(rows.length, Math.max(1, Math.round(t.epochsPerYear)));
   const startSupply = rows.length > window ? (rows[rows.length - window - 1]?.supply ?? model.token.genesisSupply) : model.token.genesisSupply;
   let maxNoWin = 0;
+  let worstEpochReturn: number | null = null;
   let minPrice = Infinity;
   let maxPrice = 0;
   for (const r of rows) {
     if (r.smallProviderNoWinWeek > maxNoWin) maxNoWin = r.smallProviderNoWinWeek;
     if (r.tokenPrice < minPrice) minPrice = r.tokenPrice;
     if (r.tokenPrice > maxPrice) maxPrice = r.tokenPrice;
+    if (r.attackerReturn !== null && (worstEpochReturn === null || r.attackerReturn > worstEpochReturn)) worstEpochReturn = r.attackerReturn;
   }
   return {
     name: model.name,
@@ -397,6 +428,7 @@ function summarize(
       cost: t.attackerCost,
       reward: t.attackerReward,
       return: model.attackers.selfDealing > 0 && t.attackerCost > 0n ? ratio(t.attackerReward - t.attackerCost, t.attackerCost) : null,
+      worstEpochReturn,
       identities: t.identities,
       selfDealing: model.attackers.selfDealing,
     },

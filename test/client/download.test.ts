@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { downloadContent } from "../../src/client/downloadContent.ts";
+import { createClient } from "../../src/client/createClient.ts";
 import { startFakeProvider, type FakeProvider } from "./fakeProvider.ts";
 import { BROKER, CHAIN_ID, KEYS, PRICE, listingOf, makeContent, makePool, sha256 } from "./harness.ts";
 
@@ -153,4 +154,27 @@ test("an offer whose price differs from the on-chain listing is refused", async 
   assert.equal(a.requests.length, 0);
   assert.equal(pool.report()[0]?.state, "refused");
   assert.match(pool.report()[0]?.reason ?? "", /pricePerGiB/);
+});
+
+test("a provider caught serving bad data is recorded in the data dir and skipped by the next client", async (t) => {
+  const { content, dir, a, b, listings } = await setup(t);
+  for (let i = 0; i < 11; i++) a.corrupt.add(`video/seg0.ts@${i * CHUNK}`);
+  const dataDir = join(dir, "client-data");
+  const make = () =>
+    createClient({
+      clients: { publicClient: undefined as never },
+      deployment: { chainId: CHAIN_ID, contracts: { broker: BROKER } } as never,
+      privateKey: KEYS.consumer,
+      dataDir,
+      listings: async () => listings,
+      perProvider: 1,
+    });
+  await make().get(content.manifest.contentId, "video/seg0.ts", { out: join(dir, "one") });
+  assert.equal(a.requests.length, 1);
+  const recorded = JSON.parse(await readFile(join(dataDir, "bad-providers.json"), "utf8")) as { provider: string }[];
+  assert.deepEqual(recorded.map((r) => r.provider), [a.address]);
+  const before = b.requests.length;
+  await make().get(content.manifest.contentId, "video/seg0.ts", { out: join(dir, "two") });
+  assert.equal(a.requests.length, 1, "the second client never asks the bad provider");
+  assert.equal(b.requests.length - before, 11);
 });

@@ -191,13 +191,14 @@ describe("edge", () => {
     }
   });
 
-  it("never serves or caches corrupted origin bytes (502), and falls back to a good origin", async () => {
+  it("never serves or caches corrupted origin bytes (502), and falls back to a good origin", async (t) => {
     const bad = await publishedOrigin();
+    t.after(() => bad.close());
     const cache = await tempDir("edge-corrupt");
     const badId = bad.manifest.contentId;
     const original = bad.files["video/hls/big.ts"]!;
     const corrupted = Buffer.from(original);
-    corrupted[CHUNK * 2 + 7] ^= 0xff;
+    corrupted[CHUNK * 2 + 7] = corrupted[CHUNK * 2 + 7]! ^ 0xff;
     await writeFile(join(bad.dir, "video/hls/big.ts"), corrupted);
     const { edge, url } = await startEdge(cache.path, [bad.url]);
     try {
@@ -244,7 +245,6 @@ describe("edge", () => {
       await goodOrigin.stop();
       await cache2.remove();
       await goodDir.remove();
-      await bad.close();
     }
   });
 

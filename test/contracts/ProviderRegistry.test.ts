@@ -55,6 +55,18 @@ describe("ProviderRegistry", () => {
     assert.equal(await registry.read.token(), getAddress(token.address));
     assert.equal(await registry.read.activeProviderCount(), 0n);
     assert.equal(await registry.read.activeSince([alice]), 0n);
+    assert.equal(await registry.read.MAX_ENDPOINT_LENGTH(), 256n);
+    assert.equal(await registry.read.MAX_REGION_LENGTH(), 32n);
+  });
+
+  it("rejects an unstake delay above MAX_UNSTAKE_DELAY with UnstakeDelayTooLong", async () => {
+    const { token, registry } = await deploy();
+    const max = await registry.read.MAX_UNSTAKE_DELAY();
+    assert.equal(max, 365n * 24n * 3600n);
+    await expectRevert(viem.deployContract("ProviderRegistry", [token.address, 0n, max + 1n]), "UnstakeDelayTooLong", {
+      abi: registry.abi,
+      args: [max + 1n, max],
+    });
   });
 
   describe("register", () => {

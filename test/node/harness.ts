@@ -105,10 +105,38 @@ export async function makeTicket(session: Session, key: Hex, domain: TicketDomai
 }
 
 /** Fetches bytes [start, end) of the content route with the session and optional tickets. */
-export async function fetchRange(url: string, sessionId: Hex, start: bigint, end: bigint, tickets: TicketPayment[] = []): Promise<Response> {
+export async function fetchRange(url: string, sessionId: Hex, start: bigint, end: bigint, tickets: TicketPayment[] = [], path = "/c/c/f"): Promise<Response> {
   const headers: Record<string, string> = { range: `bytes=${start}-${end - 1n}`, "x-bandmint-session": sessionId };
   if (tickets.length > 0) headers["x-bandmint-ticket"] = encodeTicketHeader(tickets);
-  return fetch(`${url}/c/c/f`, { headers });
+  return fetch(`${url}${path}`, { headers });
+}
+
+/**
+ * A paying consumer: fetches `mibs` MiB of `path` one MiB at a time, paying for each MiB with a
+ * ticket on the next request (and the last one with a POST). Returns the bytes and the tickets.
+ */
+export async function payingDownload(p: {
+  url: string; session: Session; path: string; mibs: number; key: Hex; domain: TicketDomain; payLast?: boolean;
+  onChunk?: (i: number) => void | Promise<void>;
+}): Promise<{ bytes: Buffer; tickets: TicketPayment[] }> {
+  const parts: Buffer[] = [];
+  const tickets: TicketPayment[] = [];
+  let nonce = p.session.nextNonce;
+  for (let i = 0; i < p.mibs; i++) {
+    const pay = i === 0 ? [] : [await makeTicket(p.session, p.key, p.domain, { nonce: nonce++, cumulativeBytes: BigInt(i) * MiB })];
+    const res = await fetchRange(p.url, p.session.sessionId, BigInt(i) * MiB, BigInt(i + 1) * MiB, pay, p.path);
+    if (res.status !== 206) throw new Error(`chunk ${i}: ${res.status} ${await res.text()}`);
+    parts.push(Buffer.from(await res.arrayBuffer()));
+    tickets.push(...pay);
+    await p.onChunk?.(i);
+  }
+  if (p.payLast ?? true) {
+    const last = await makeTicket(p.session, p.key, p.domain, { nonce: nonce++, cumulativeBytes: BigInt(p.mibs) * MiB });
+    const res = await postTickets(p.url, p.session.sessionId, [last]);
+    if (res.status !== 200) throw new Error(`last ticket: ${res.status} ${await res.text()}`);
+    tickets.push(last);
+  }
+  return { bytes: Buffer.concat(parts), tickets };
 }
 
 /** POSTs tickets to the session's ticket endpoint. */

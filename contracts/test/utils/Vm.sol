@@ -50,6 +50,7 @@ interface Vm {
     function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
+    function keyExistsJson(string calldata json, string calldata key) external pure returns (bool);
 
     // Logs
     struct Log {

@@ -32,8 +32,8 @@ const evaluate: Command = {
     const model = await loadModel(file);
     // Audit readiness is evidence about bandmint's own contracts, so only the paid basis (ours) gets it.
     const wantAudit = model.rewards.basis === "paid" && values["skip-audit"] !== true;
-    const audit = wantAudit ? await gatherAuditEvidence(typeof values.repo === "string" ? values.repo : REPO_ROOT) : undefined;
-    const card = evaluateModel(model, { audit, signal });
+    const audit = wantAudit ? gatherAuditEvidence(typeof values.repo === "string" ? values.repo : REPO_ROOT) : undefined;
+    const card = await evaluateModel(model, { audit, signal });
     stdout.write(values.json === true ? `${JSON.stringify(toJsonValue(card), null, 2)}\n` : formatScorecard(card));
     return card.ok ? 0 : 1;
   },

@@ -4,17 +4,18 @@ import { ClientConfigError, openClient, parseClientConfig } from "../../client/c
 
 const command: Command = {
   summary: "Run a local HTTP gateway: GET http://127.0.0.1:PORT/<contentId>/<path> (Range, HLS, CORS), verified and paid",
-  usage: "[--port 8080] [--cache-mib 64] [--max-price TOKENS_PER_GIB] [--rpc URL] [--deployment FILE] [--key 0x..]",
+  usage: "[--port 8080] [--cache-mib 64] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--key 0x..]",
   options: {
     port: { type: "string", default: "8080" },
     "cache-mib": { type: "string", default: "64" },
     "max-price": { type: "string" },
+    "data-dir": { type: "string" },
     rpc: { type: "string" },
     deployment: { type: "string" },
     key: { type: "string" },
   },
   async run({ values, signal, stdout, stderr }) {
-    const config = parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, "max-price": values["max-price"] }, process.env);
+    const config = parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env);
     const port = parsePort(values.port);
     const cacheMib = String(values["cache-mib"]);
     if (!/^\d+$/.test(cacheMib)) throw new ClientConfigError("cache-mib", "must be a whole number of MiB");

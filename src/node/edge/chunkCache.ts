@@ -68,7 +68,7 @@ export class ChunkCache {
           failures.push({ origin, reason: "404" });
           continue;
         }
-        //verifyChunk(file, index, bytes, origin);
+        verifyChunk(file, index, bytes, origin);
         // A full or failing disk must not turn verified bytes into an error: serve them uncached.
         await this.#store.write(hash, bytes).catch((error: unknown) => this.#logger.warn("chunk not cached", { hash, error: String(error) }));
         this.#memory.set(hash, bytes, bytes.length);

@@ -16,6 +16,15 @@ export const httpErrorStatus: Record<string, number> = {
   ManifestSignatureError: 502,
   InvalidManifestError: 502,
   PaymentRequiredError: 402,
+  // Payment layer (src/node/payments/paymentErrorStatus.ts holds the full table; the gate's
+  // errors also carry `status`, so these rows are a fallback).
+  SessionRequiredError: 402,
+  TicketUnderpricedError: 402,
+  InsufficientFundsError: 402,
+  UnknownSessionError: 404,
+  TicketNonceError: 409,
+  StaleRecipientRandError: 409,
+  SignerMismatchError: 401,
 };
 
 /** The HTTP status for an error thrown while handling a request (see `httpErrorStatus`). */

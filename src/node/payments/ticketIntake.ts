@@ -1,6 +1,7 @@
 import type { Address, Hex } from "viem";
 import { checkTicket } from "../../protocol/checkTicket.ts";
 import { TicketTermsMismatchError } from "../../protocol/errors.ts";
+import { MAX_WIN_PROB } from "../../protocol/ticket.ts";
 import { priceOfBytes } from "../../protocol/ticketParams.ts";
 import { expectedValue, isWinningTicket } from "../../protocol/winningTicket.ts";
 import type { Offer, TicketPayment } from "../../protocol/wire.ts";
@@ -49,10 +50,20 @@ export function expiryBounds(offer: Offer, nowSeconds: bigint): { minExpiry: big
   return { minExpiry: nowSeconds + lifetime / 2n, maxExpiry: nowSeconds + lifetime + EXPIRY_SKEW_SECONDS };
 }
 
+/**
+ * What a ticket is worth to the provider: its expected value, except that a ticket at the win cap
+ * (2^256 - 1, "certainty") counts at face value. Its exact value falls short of that by
+ * faceValue / 2^256 wei, which the floor in expectedValue would turn into a whole wei and make
+ * every certain ticket priced by ticketParams look under-priced.
+ */
+export function ticketWorth(faceValue: bigint, winProb: bigint): bigint {
+  return winProb === MAX_WIN_PROB ? faceValue : expectedValue(faceValue, winProb);
+}
+
 /** Creates the ticket intake over a store, a funds cache and the node's offered terms. */
 export function createTicketIntake(p: TicketIntakeParameters) {
   const { store, funds, offer, domainSeparator, clock, outstanding } = p;
-  const ticketValue = expectedValue(offer.faceValue, offer.winProb);
+  const ticketValue = ticketWorth(offer.faceValue, offer.winProb);
   // The most bytes one ticket can pay for at the price: the largest b with priceOfBytes(b) <= value.
   const maxBytesPerTicket = (ticketValue * 2n ** 30n) / offer.pricePerGiB;
 
@@ -71,8 +82,9 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     }
     const bytes = t.cumulativeBytes - session.paidBytes;
     const price = priceOfBytes(offer.pricePerGiB, bytes);
-    if (expectedValue(t.faceValue, t.winProb) < price) {
-      throw new TicketUnderpricedError({ bytes, price, value: expectedValue(t.faceValue, t.winProb), maxBytes: maxBytesPerTicket });
+    const value = ticketWorth(t.faceValue, t.winProb);
+    if (value < price) {
+      throw new TicketUnderpricedError({ bytes, price, value, maxBytes: maxBytesPerTicket });
     }
   }
 

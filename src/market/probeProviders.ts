@@ -1,0 +1,39 @@
+import type { ProviderListing } from "./providerListing.ts";
+import type { ProviderStats } from "./providerStats.ts";
+
+/** Options of `probeProviders`. */
+export type ProbeProvidersParameters = {
+  listings: readonly ProviderListing[];
+  stats: ProviderStats;
+  fetch?: typeof globalThis.fetch;
+  /** A provider that does not answer `GET /offer` within this many ms counts as a failure. */
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  now?: () => number;
+};
+
+/**
+ * Measures each provider's round trip with `GET /offer` (small, free, always served) and records
+ * it as latency; a provider that does not answer records a failure, which ranks it last. Runs all
+ * probes at once and resolves when every one has answered or timed out.
+ */
+export async function probeProviders(p: ProbeProvidersParameters): Promise<void> {
+  const fetchFn = p.fetch ?? globalThis.fetch;
+  const now = p.now ?? performance.now.bind(performance);
+  const timeoutMs = p.timeoutMs ?? 2_000;
+  await Promise.all(
+    p.listings.map(async (l) => {
+      const signal = p.signal ? AbortSignal.any([p.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+      const started = now();
+      try {
+        const res = await fetchFn(`${l.endpoint}/offer`, { signal });
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        p.stats.recordLatency(l.provider, now() - started);
+      } catch {
+        if (p.signal?.aborted) return;
+        p.stats.recordFailure(l.provider);
+      }
+    }),
+  );
+}

@@ -1,0 +1,62 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadNodeConfig, NodeConfigError, parseByteSize, parseTokenAmount } from "./config.ts";
+
+const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+test("token amounts and byte sizes parse exactly", () => {
+  assert.equal(parseTokenAmount("12.5 BAND"), 12_500_000_000_000_000_000n);
+  assert.equal(parseTokenAmount("0.000000000000000001BAND"), 1n);
+  assert.equal(parseTokenAmount("42"), 42n);
+  assert.throws(() => parseTokenAmount("1.5"), /neither/);
+  assert.throws(() => parseTokenAmount("0.0000000000000000001 BAND"), /decimals/);
+  assert.equal(parseByteSize("4 MiB"), 4n << 20n);
+  assert.equal(parseByteSize(1024), 1024n);
+  assert.throws(() => parseByteSize("4 MB"), /byte size/);
+});
+
+test("a YAML file plus flags gives a typed config with defaults; paths resolve against the file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-config-"));
+  try {
+    const file = join(dir, "node.yaml");
+    await writeFile(file, `deployment: dep.json\nprivateKey: "${KEY}"\ndataDir: data\npricePerGiB: 2 BAND\nredeem:\n  maxBatch: 8\n`);
+    const c = await loadNodeConfig({ file, flags: { port: "9000", origin: ["http://127.0.0.1:1"] } });
+    assert.equal(c.deployment, join(dir, "dep.json"));
+    assert.equal(c.dataDir, join(dir, "data"));
+    assert.equal(c.cacheDir, join(dir, "data", "cache"));
+    assert.equal(c.port, 9000);
+    assert.deepEqual(c.origins, ["http://127.0.0.1:1"]);
+    assert.equal(c.pricePerGiB, 2n * 10n ** 18n);
+    assert.equal(c.bytesPerTicket, 1n << 20n);
+    assert.equal(c.redeem.maxBatch, 8);
+    assert.equal(c.redeem.maxFeeShareBps, 500);
+    // Default face value: 100 tickets' worth.
+    assert.equal(c.faceValue, ((2n * 10n ** 18n) >> 10n) * 100n);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("errors name the field and the file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-config-"));
+  try {
+    const file = join(dir, "node.json");
+    await writeFile(file, JSON.stringify({ deployment: "d", privateKey: KEY, dataDir: "x", pricePerGiB: "cheap" }));
+    await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field === "pricePerGiB" && e.shortMessage.startsWith(file));
+    await writeFile(file, JSON.stringify({ deployment: "d", privateKey: KEY, dataDir: "x", pricePerGiB: 1, redeem: { maxFeeShareBps: 20_000 } }));
+    await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field === "redeem.maxFeeShareBps");
+    await writeFile(file, JSON.stringify({ deployment: "d", dataDir: "x", pricePerGiB: 1 }));
+    await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field === "privateKey");
+    const c = await loadNodeConfig({ file, env: { BANDMINT_KEY: KEY } });
+    assert.equal(c.privateKey, KEY);
+    await writeFile(file, JSON.stringify({ deployment: "d", dataDir: "x", pricePerGiB: 1, typo: 1 }));
+    await assert.rejects(loadNodeConfig({ file, env: { BANDMINT_KEY: KEY } }), (e: NodeConfigError) => e.field.includes("typo"));
+    await writeFile(file, "{ not json");
+    await assert.rejects(loadNodeConfig({ file }), /not valid JSON/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

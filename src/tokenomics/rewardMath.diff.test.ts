@@ -1,0 +1,145 @@
+// Differential test: contracts/Rewards.sol + Vesting.sol on the embedded chain against
+// rewardMath.ts, to the wei, for random schedules, random epochs and random per-epoch traffic.
+// The ledger is contracts/mocks/EpochLedgerMock.sol (paid and burned set directly by the test).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { network } from "hardhat";
+import { keccak256, stringToBytes, type Address } from "viem";
+import {
+  emissionAt,
+  epochBudget,
+  mintableUnderCap,
+  providerReward,
+  vestedAmount,
+  type RewardSchedule,
+} from "./rewardMath.ts";
+
+const MINTER_ROLE = keccak256(stringToBytes("MINTER_ROLE"));
+const MAX_UINT256 = (1n << 256n) - 1n;
+const RUNS = Number(process.env.DIFF_RUNS ?? 25);
+
+const { viem } = await network.connect();
+const wallets = await viem.getWalletClients();
+const [admin, ...providerWallets] = wallets;
+if (!admin || providerWallets.length < 3) throw new Error("need 4 accounts");
+const providers = providerWallets.slice(0, 3);
+
+const scheduleArb = fc.record({
+  initialEmission: fc.bigInt({ min: 0n, max: 10n ** 27n }),
+  decayPeriodEpochs: fc.bigInt({ min: 1n, max: 20n }),
+  decayBps: fc.bigInt({ min: 0n, max: 10_000n }),
+  kBps: fc.bigInt({ min: 0n, max: 9_999n }),
+  cap: fc.bigInt({ min: 1n, max: 10n ** 28n }),
+  vestingEpochs: fc.bigInt({ min: 0n, max: 6n }),
+});
+
+// Per epoch: what each of the 3 providers was paid and the value burned.
+const trafficArb = fc.array(
+  fc.record({
+    epoch: fc.bigInt({ min: 0n, max: 200n }),
+    paid: fc.tuple(
+      fc.bigInt({ min: 0n, max: 10n ** 25n }),
+      fc.bigInt({ min: 0n, max: 10n ** 25n }),
+      fc.bigInt({ min: 0n, max: 10n ** 25n }),
+    ),
+    burned: fc.bigInt({ min: 0n, max: 10n ** 26n }),
+  }),
+  { minLength: 1, maxLength: 4 },
+);
+
+// Emission is a pure view: check many epochs per deployment, including the extremes.
+const emissionEpochsArb = fc.array(
+  fc.oneof(fc.bigInt({ min: 0n, max: 2_000n }), fc.bigInt({ min: 0n, max: MAX_UINT256 })),
+  { minLength: 5, maxLength: 10 },
+);
+
+async function deploy(schedule: RewardSchedule, genesis: bigint) {
+  const ledger = await viem.deployContract("EpochLedgerMock", []);
+  const token = await viem.deployContract("BandToken", [
+    "Bandmint",
+    "BAND",
+    schedule.cap,
+    admin!.account.address,
+    genesis > 0n ? [admin!.account.address] : [],
+    genesis > 0n ? [genesis] : [],
+  ]);
+  const rewards = await viem.deployContract("Rewards", [
+    ledger.address,
+    token.address,
+    {
+      initialEmission: schedule.initialEmission,
+      decayPeriodEpochs: schedule.decayPeriodEpochs,
+      decayBps: schedule.decayBps,
+      kBps: schedule.kBps,
+      vestingEpochs: schedule.vestingEpochs,
+    },
+  ]);
+  await token.write.grantRole([MINTER_ROLE, rewards.address]);
+  const vesting = await viem.getContractAt("Vesting", await rewards.read.vesting());
+  return { ledger, token, rewards, vesting };
+}
+
+test("Rewards and Vesting match rewardMath.ts to the wei", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      scheduleArb,
+      fc.bigInt({ min: 0n, max: 100n }),
+      trafficArb,
+      emissionEpochsArb,
+      async (schedule, genesisPercent, traffic, emissionEpochs) => {
+        // Genesis takes 0-100% of the cap, so some runs hit the cap clamp.
+        const genesis = (schedule.cap * genesisPercent) / 100n;
+        const { ledger, token, rewards, vesting } = await deploy(schedule, genesis);
+
+        for (const epoch of emissionEpochs) {
+          assert.equal(await rewards.read.emission([epoch]), emissionAt(schedule, epoch), `emission(${epoch})`);
+        }
+
+        // Merge traffic per epoch (the generator may repeat an epoch).
+        const byEpoch = new Map<bigint, { paid: bigint[]; burned: bigint }>();
+        for (const t of traffic) {
+          const prev = byEpoch.get(t.epoch) ?? { paid: [0n, 0n, 0n], burned: 0n };
+          byEpoch.set(t.epoch, { paid: prev.paid.map((p, i) => p + t.paid[i]!), burned: t.burned });
+          for (let i = 0; i < 3; i++) {
+            if (t.paid[i]! > 0n) await ledger.write.addPaid([t.epoch, providers[i]!.account.address, t.paid[i]!]);
+          }
+          await ledger.write.setBurned([t.epoch, t.burned]);
+        }
+        const claimEpoch = 201n;
+        await ledger.write.setCurrentEpoch([claimEpoch]);
+
+        let supply = genesis;
+        const granted = [0n, 0n, 0n];
+        for (const [epoch, { paid, burned }] of byEpoch) {
+          const budget = epochBudget(schedule, epoch, burned);
+          assert.equal(await rewards.read.budget([epoch]), budget, `budget(${epoch})`);
+          const total = paid.reduce((a, b) => a + b, 0n);
+          for (let i = 0; i < 3; i++) {
+            const provider = providers[i]!.account.address as Address;
+            const reward = providerReward(budget, paid[i]!, total);
+            assert.equal(await rewards.read.rewardOf([epoch, provider]), reward, `rewardOf(${epoch}, ${i})`);
+            if (reward === 0n) continue;
+            await rewards.write.claim([epoch], { account: providers[i]!.account });
+            const minted = mintableUnderCap(reward, schedule.cap, supply);
+            supply += minted;
+            granted[i]! += minted;
+            assert.equal(await vesting.read.grantedOf([provider]), granted[i], `granted(${i}) after epoch ${epoch}`);
+          }
+        }
+        assert.equal(await token.read.totalSupply(), supply);
+
+        // All grants were made in claimEpoch: one tranche each, vesting on the same schedule.
+        for (const later of [claimEpoch, claimEpoch + 1n, claimEpoch + schedule.vestingEpochs]) {
+          await ledger.write.setCurrentEpoch([later]);
+          for (let i = 0; i < 3; i++) {
+            const provider = providers[i]!.account.address as Address;
+            const expected = vestedAmount(granted[i]!, claimEpoch, later, schedule.vestingEpochs);
+            assert.equal(await vesting.read.vestedOf([provider]), expected, `vested(${i}) at ${later}`);
+          }
+        }
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});

@@ -1,0 +1,566 @@
+// TicketBroker from TypeScript: funding, unlock and withdraw, redemption of tickets signed by a
+// viem wallet through src/protocol, every revert path, and the money split (recipient, burn,
+// treasury) checked against balances and total supply.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { network } from "hardhat";
+import { concat, getAddress, maxUint256, numberToHex, parseEther, parseSignature, size, slice, toHex, type Address, type Hex } from "viem";
+import {
+  MAX_WIN_PROB,
+  SECP256K1_N,
+  domainSeparator,
+  hashTicket,
+  isWinningTicket,
+  recipientRandHash,
+  signTicketWith,
+  ticketDomain,
+  ticketStructHash,
+  type Ticket,
+} from "../../src/protocol/index.ts";
+import { expectRevert, findEvent, increaseTime, latestTimestamp, receiptEvents, type DecodedEvent } from "./helpers.ts";
+
+const BURN_BPS = 2000n;
+const TREASURY_BPS = 500n;
+const UNLOCK = 24n * 3600n;
+const EPOCH = 3600n;
+const MIN_STAKE = parseEther("1");
+const FUND = parseEther("1000");
+const SESSION = toHex(0xabcn, { size: 32 });
+
+const { viem } = await network.connect();
+const publicClient = await viem.getPublicClient();
+const [adminW, treasuryW, providerW, provider2W, senderW, sender2W, strangerW] = await viem.getWalletClients();
+if (!adminW || !treasuryW || !providerW || !provider2W || !senderW || !sender2W || !strangerW) throw new Error("need 7 accounts");
+const treasury = getAddress(treasuryW.account.address);
+const provider = getAddress(providerW.account.address);
+const provider2 = getAddress(provider2W.account.address);
+const sender = getAddress(senderW.account.address);
+const sender2 = getAddress(sender2W.account.address);
+const stranger = getAddress(strangerW.account.address);
+const chainId = await publicClient.getChainId();
+
+/** Splits a paid amount exactly as the broker does (per ticket, rounding down). */
+function split(paid: bigint) {
+  const burned = (paid * BURN_BPS) / 10_000n;
+  const toTreasury = (paid * TREASURY_BPS) / 10_000n;
+  return { burned, toTreasury, toRecipient: paid - burned - toTreasury };
+}
+
+async function deploy() {
+  const funded = [providerW!, provider2W!, senderW!, sender2W!, strangerW!];
+  const token = await viem.deployContract("BandToken", [
+    "Bandmint",
+    "BAND",
+    parseEther("1000000"),
+    getAddress(adminW!.account.address),
+    funded.map((w) => w.account.address),
+    funded.map(() => FUND),
+  ]);
+  const registry = await viem.deployContract("ProviderRegistry", [token.address, MIN_STAKE, 7n * 24n * 3600n]);
+  const broker = await viem.deployContract("TicketBroker", [
+    token.address,
+    registry.address,
+    treasury,
+    Number(BURN_BPS),
+    Number(TREASURY_BPS),
+    UNLOCK,
+    EPOCH,
+    0n,
+  ]);
+  for (const w of funded) {
+    await token.write.approve([broker.address, maxUint256], { account: w.account });
+    await token.write.approve([registry.address, maxUint256], { account: w.account });
+  }
+  const domain = ticketDomain(chainId, broker.address);
+  return { token, registry, broker, domain };
+}
+
+type Fixture = Awaited<ReturnType<typeof deploy>>;
+
+let randCounter = 1000n;
+
+/** A ticket from `from` to `to` with a fresh recipientRand; certain to win unless winProb says otherwise. */
+async function makeTicket(
+  f: Fixture,
+  overrides: Partial<Ticket> & { nonce: bigint },
+  signerW = senderW!,
+): Promise<{ ticket: Ticket; sig: Hex; rand: bigint }> {
+  const rand = ++randCounter;
+  const { nonce, ...rest } = overrides;
+  const ticket: Ticket = {
+    recipient: provider,
+    sender,
+    faceValue: parseEther("1"),
+    winProb: MAX_WIN_PROB,
+    senderNonce: nonce,
+    recipientRandHash: recipientRandHash(rand),
+    expiry: (await latestTimestamp(publicClient)) + 3600n,
+    sessionId: SESSION,
+    cumulativeBytes: nonce * 1_000_000n,
+    ...rest,
+  };
+  const sig = await signTicketWith(signerW, { ticket, domain: f.domain });
+  return { ticket, sig, rand };
+}
+
+function eventNames(events: DecodedEvent[]): string[] {
+  return events.map((e) => e.eventName);
+}
+
+describe("TicketBroker", () => {
+  describe("constructor and views", () => {
+    it("exposes its parameters and the EIP-712 domain of PROTOCOL.md", async () => {
+      const f = await deploy();
+      assert.equal(getAddress(await f.broker.read.token()), getAddress(f.token.address));
+      assert.equal(getAddress(await f.broker.read.registry()), getAddress(f.registry.address));
+      assert.equal(getAddress(await f.broker.read.treasury()), treasury);
+      assert.equal(await f.broker.read.burnBps(), Number(BURN_BPS));
+      assert.equal(await f.broker.read.treasuryBps(), Number(TREASURY_BPS));
+      assert.equal(await f.broker.read.unlockPeriod(), UNLOCK);
+      assert.equal(await f.broker.read.epochLength(), EPOCH);
+      assert.equal(await f.broker.read.domainSeparator(), domainSeparator(f.domain));
+    });
+
+    it("hashes and digests tickets exactly as src/protocol does", async () => {
+      const f = await deploy();
+      const { ticket } = await makeTicket(f, { nonce: 7n, faceValue: 123n, winProb: 2n ** 200n });
+      assert.equal(await f.broker.read.hashTicket([ticket]), ticketStructHash(ticket));
+      assert.equal(await f.broker.read.ticketDigest([ticket]), hashTicket(ticket, f.domain));
+    });
+
+    it("rejects bad constructor arguments with InvalidFeeShares, ZeroAddress and ZeroEpochLength", async () => {
+      const f = await deploy();
+      const args = (over: Partial<{ burn: number; treasury: number; registry: Address; epoch: bigint }>) =>
+        [f.token.address, over.registry ?? f.registry.address, treasury, over.burn ?? 2000, over.treasury ?? 500, UNLOCK, over.epoch ?? EPOCH, 0n] as const;
+      const abi = f.broker.abi;
+      await expectRevert(viem.deployContract("TicketBroker", args({ burn: 6000, treasury: 4001 })), "InvalidFeeShares", {
+        abi,
+        args: [6000, 4001],
+      });
+      await expectRevert(viem.deployContract("TicketBroker", args({ registry: "0x0000000000000000000000000000000000000000" })), "ZeroAddress", { abi });
+      await expectRevert(viem.deployContract("TicketBroker", args({ epoch: 0n })), "ZeroEpochLength", { abi });
+      // 100% fees together are allowed.
+      await viem.deployContract("TicketBroker", args({ burn: 10_000, treasury: 0 }));
+    });
+  });
+
+  describe("funding", () => {
+    it("fundDeposit, fundReserve and fundDepositAndReserve credit the sender and pull the tokens", async () => {
+      const f = await deploy();
+      let hash = await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      assert.deepEqual(findEvent(await receiptEvents(publicClient, hash, f.broker.abi), "DepositFunded"), {
+        sender,
+        amount: parseEther("10"),
+        deposit: parseEther("10"),
+      });
+      hash = await f.broker.write.fundReserve([parseEther("3")], { account: senderW.account });
+      assert.deepEqual(findEvent(await receiptEvents(publicClient, hash, f.broker.abi), "ReserveFunded"), {
+        sender,
+        amount: parseEther("3"),
+        reserve: parseEther("3"),
+      });
+      hash = await f.broker.write.fundDepositAndReserve([parseEther("1"), parseEther("2")], { account: senderW.account });
+      const events = await receiptEvents(publicClient, hash, [...f.broker.abi, ...f.token.abi]);
+      assert.deepEqual(findEvent(events, "DepositFunded"), { sender, amount: parseEther("1"), deposit: parseEther("11") });
+      assert.deepEqual(findEvent(events, "ReserveFunded"), { sender, amount: parseEther("2"), reserve: parseEther("5") });
+      assert.deepEqual(findEvent(events, "Transfer"), { from: sender, to: getAddress(f.broker.address), value: parseEther("3") });
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("11"), parseEther("5"), 0n]);
+      assert.equal(await f.token.read.balanceOf([f.broker.address]), parseEther("16"));
+      assert.equal(await f.token.read.balanceOf([sender]), FUND - parseEther("16"));
+    });
+
+    it("reverts with ZeroAmount, and bubbles the token's allowance error", async () => {
+      const f = await deploy();
+      await expectRevert(f.broker.write.fundDeposit([0n], { account: senderW.account }), "ZeroAmount");
+      await expectRevert(f.broker.write.fundDepositAndReserve([0n, 0n], { account: senderW.account }), "ZeroAmount");
+      await f.token.write.approve([f.broker.address, 0n], { account: senderW.account });
+      await expectRevert(f.broker.write.fundDeposit([1n], { account: senderW.account }), "ERC20InsufficientAllowance", { abi: f.token.abi });
+    });
+
+    it("fundDepositAndReserveWithPermit funds in one transaction without a prior approval", async () => {
+      const f = await deploy();
+      await f.token.write.approve([f.broker.address, 0n], { account: senderW.account });
+      const deadline = (await latestTimestamp(publicClient)) + 3600n;
+      const signature = await senderW.signTypedData({
+        domain: { name: "Bandmint", version: "1", chainId, verifyingContract: f.token.address },
+        types: {
+          Permit: [
+            { name: "owner", type: "address" },
+            { name: "spender", type: "address" },
+            { name: "value", type: "uint256" },
+            { name: "nonce", type: "uint256" },
+            { name: "deadline", type: "uint256" },
+          ],
+        },
+        primaryType: "Permit",
+        message: { owner: sender, spender: f.broker.address, value: parseEther("7"), nonce: 0n, deadline },
+      });
+      const { r, s, v } = parseSignature(signature);
+      await f.broker.write.fundDepositAndReserveWithPermit([parseEther("5"), parseEther("2"), deadline, Number(v), r, s], {
+        account: senderW.account,
+      });
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("5"), parseEther("2"), 0n]);
+      assert.equal(await f.token.read.nonces([sender]), 1n);
+      // The same permit again fails inside (nonce used) and is ignored; with no allowance left the
+      // transfer reverts.
+      await expectRevert(
+        f.broker.write.fundDepositAndReserveWithPermit([parseEther("5"), parseEther("2"), deadline, Number(v), r, s], {
+          account: senderW.account,
+        }),
+        "ERC20InsufficientAllowance",
+        { abi: f.token.abi },
+      );
+    });
+  });
+
+  describe("unlock, cancelUnlock, withdraw", () => {
+    it("withdraw reverts with UnlockPending before the period and pays deposit + reserve after", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDepositAndReserve([parseEther("10"), parseEther("4")], { account: senderW.account });
+      const hash = await f.broker.write.unlock({ account: senderW.account });
+      const withdrawTime = (await latestTimestamp(publicClient)) + UNLOCK;
+      assert.deepEqual(findEvent(await receiptEvents(publicClient, hash, f.broker.abi), "UnlockStarted"), { sender, withdrawTime });
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("10"), parseEther("4"), withdrawTime]);
+
+      const [who, when, now] = await expectRevert(f.broker.write.withdraw({ account: senderW.account }), "UnlockPending");
+      assert.equal(who, sender);
+      assert.equal(when, withdrawTime);
+      assert.ok((now as bigint) < withdrawTime);
+      await expectRevert(f.broker.write.unlock({ account: senderW.account }), "AlreadyUnlocking", { args: [sender, withdrawTime] });
+
+      await increaseTime(publicClient, UNLOCK);
+      const before = await f.token.read.balanceOf([sender]);
+      const wHash = await f.broker.write.withdraw({ account: senderW.account });
+      assert.deepEqual(findEvent(await receiptEvents(publicClient, wHash, f.broker.abi), "Withdrawn"), {
+        sender,
+        deposit: parseEther("10"),
+        reserve: parseEther("4"),
+      });
+      assert.equal(await f.token.read.balanceOf([sender]), before + parseEther("14"));
+      assert.equal(await f.token.read.balanceOf([f.broker.address]), 0n);
+      assert.deepEqual(await f.broker.read.getSender([sender]), [0n, 0n, 0n]);
+      await expectRevert(f.broker.write.withdraw({ account: senderW.account }), "NotUnlocking", { args: [sender] });
+    });
+
+    it("cancelUnlock stops the unlock; without one it reverts with NotUnlocking", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("1")], { account: senderW.account });
+      await expectRevert(f.broker.write.cancelUnlock({ account: senderW.account }), "NotUnlocking", { args: [sender] });
+      await expectRevert(f.broker.write.withdraw({ account: senderW.account }), "NotUnlocking", { args: [sender] });
+      await f.broker.write.unlock({ account: senderW.account });
+      const hash = await f.broker.write.cancelUnlock({ account: senderW.account });
+      assert.deepEqual(findEvent(await receiptEvents(publicClient, hash, f.broker.abi), "UnlockCancelled"), { sender });
+      await increaseTime(publicClient, UNLOCK + 1n);
+      await expectRevert(f.broker.write.withdraw({ account: senderW.account }), "NotUnlocking");
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("1"), 0n, 0n]);
+    });
+  });
+
+  describe("redeemTicket", () => {
+    it("with winProb = 2^256-1 pays faceValue minus burn and treasury shares, burns the burn share", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const face = parseEther("1.234567890123456789");
+      const { ticket, sig, rand } = await makeTicket(f, { nonce: 1n, faceValue: face });
+      const { burned, toTreasury, toRecipient } = split(face);
+      const supply = await f.token.read.totalSupply();
+      const before = await f.token.read.balanceOf([provider]);
+
+      const hash = await f.broker.write.redeemTicket([ticket, sig, rand], { account: providerW.account });
+      const events = await receiptEvents(publicClient, hash, [...f.broker.abi, ...f.token.abi]);
+
+      assert.equal(await f.token.read.balanceOf([provider]), before + toRecipient);
+      assert.equal(await f.token.read.totalSupply(), supply - burned);
+      assert.equal(await f.broker.read.treasuryAccrued(), toTreasury);
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("10") - face, 0n, 0n]);
+      assert.equal(await f.broker.read.lastNonce([sender, provider]), 1n);
+      assert.deepEqual(findEvent(events, "TicketRedeemed"), { ticketHash: ticketStructHash(ticket), sender, nonce: 1n, paid: face });
+      const epoch = await f.broker.read.currentEpoch();
+      assert.deepEqual(findEvent(events, "TicketsRedeemed"), { recipient: provider, epoch, paid: face, burned, treasury: toTreasury });
+      assert.equal(await f.broker.read.paidInEpoch([epoch, provider]), face);
+      assert.deepEqual(await f.broker.read.epochTotals([epoch]), [face, burned]);
+      // The broker's balance keeps exactly the remaining deposit plus the unflushed treasury share.
+      assert.equal(await f.token.read.balanceOf([f.broker.address]), parseEther("10") - face + toTreasury);
+
+      const fHash = await f.broker.write.flushTreasury({ account: strangerW.account });
+      assert.deepEqual(findEvent(await receiptEvents(publicClient, fHash, f.broker.abi), "TreasuryFlushed"), { treasury, amount: toTreasury });
+      assert.equal(await f.token.read.balanceOf([treasury]), toTreasury);
+      assert.equal(await f.broker.read.treasuryAccrued(), 0n);
+    });
+
+    it("agrees with src/protocol's win check on tickets with winProb = 1/2", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("100")], { account: senderW.account });
+      let wins = 0;
+      let losses = 0;
+      for (let nonce = 1n; nonce <= 8n; nonce++) {
+        // A fixed expiry keeps the tickets, and so the draws, the same on every run.
+        const { ticket, sig, rand } = await makeTicket(f, { nonce, winProb: 2n ** 255n, expiry: 2n ** 40n });
+        const call = f.broker.write.redeemTicket([ticket, sig, rand], { account: providerW.account });
+        if (isWinningTicket(sig, rand, ticket.winProb)) {
+          await call;
+          wins++;
+          assert.equal(await f.broker.read.lastNonce([sender, provider]), nonce);
+        } else {
+          await expectRevert(call, "TicketNotWinning", { args: [ticketStructHash(ticket), 2n ** 255n] });
+          losses++;
+        }
+      }
+      assert.equal(await f.broker.read.paidInEpoch([await f.broker.read.currentEpoch(), provider]), BigInt(wins) * parseEther("1"));
+      assert.equal(wins + losses, 8);
+      assert.ok(wins > 0 && losses > 0, `both outcomes exercised (wins ${wins}, losses ${losses})`);
+    });
+
+    it("reverts with InvalidSigner for a ticket signed by someone else than its sender", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const { ticket, sig, rand } = await makeTicket(f, { nonce: 1n }, strangerW);
+      await expectRevert(f.broker.write.redeemTicket([ticket, sig, rand], { account: providerW.account }), "InvalidSigner", {
+        args: [ticketStructHash(ticket), stranger, sender],
+      });
+      // A field changed after signing recovers some other address too.
+      const good = await makeTicket(f, { nonce: 1n });
+      const tampered = { ...good.ticket, faceValue: good.ticket.faceValue * 2n };
+      const [, signer] = await expectRevert(
+        f.broker.write.redeemTicket([tampered, good.sig, good.rand], { account: providerW.account }),
+        "InvalidSigner",
+      );
+      assert.notEqual(signer, sender);
+    });
+
+    it("rejects non-canonical signatures: high s, v in {0,1}, 64-byte compact", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const { ticket, sig, rand } = await makeTicket(f, { nonce: 1n });
+      const hash = ticketStructHash(ticket);
+      const { r, s, v } = parseSignature(sig);
+      const highS = concat([r, numberToHex(SECP256K1_N - BigInt(s), { size: 32 }), numberToHex(v === 27n ? 28 : 27, { size: 1 })]);
+      await expectRevert(f.broker.write.redeemTicket([ticket, highS, rand], { account: providerW.account }), "InvalidSignature", { args: [hash] });
+      const v01 = concat([slice(sig, 0, 64), numberToHex(Number(v) - 27, { size: 1 })]);
+      await expectRevert(f.broker.write.redeemTicket([ticket, v01, rand], { account: providerW.account }), "InvalidSignature", { args: [hash] });
+      const compact = slice(sig, 0, 64);
+      assert.equal(size(compact), 64);
+      await expectRevert(f.broker.write.redeemTicket([ticket, compact, rand], { account: providerW.account }), "InvalidSignatureLength", {
+        args: [hash, 64n],
+      });
+      // The canonical one still redeems.
+      await f.broker.write.redeemTicket([ticket, sig, rand], { account: providerW.account });
+    });
+
+    it("reverts with NotTicketRecipient when someone else redeems", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const { ticket, sig, rand } = await makeTicket(f, { nonce: 1n });
+      await expectRevert(f.broker.write.redeemTicket([ticket, sig, rand], { account: provider2W.account }), "NotTicketRecipient", {
+        args: [ticketStructHash(ticket), provider, provider2],
+      });
+    });
+
+    it("reverts with InvalidRecipientRand for a wrong preimage", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const { ticket, sig, rand } = await makeTicket(f, { nonce: 1n });
+      await expectRevert(f.broker.write.redeemTicket([ticket, sig, rand + 1n], { account: providerW.account }), "InvalidRecipientRand", {
+        args: [ticketStructHash(ticket), rand + 1n, ticket.recipientRandHash],
+      });
+    });
+
+    it("reverts with TicketNotWinning for winProb = 0", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const { ticket, sig, rand } = await makeTicket(f, { nonce: 1n, winProb: 0n });
+      await expectRevert(f.broker.write.redeemTicket([ticket, sig, rand], { account: providerW.account }), "TicketNotWinning", {
+        args: [ticketStructHash(ticket), 0n],
+      });
+    });
+
+    it("redeems at the expiry second and reverts with TicketExpired after it", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const now = await latestTimestamp(publicClient);
+      const late = await makeTicket(f, { nonce: 2n, expiry: now + 100n });
+      const onTime = await makeTicket(f, { nonce: 1n, expiry: now + 100n });
+      await increaseTime(publicClient, 99); // the next block is at now + 100 (= expiry)
+      await f.broker.write.redeemTicket([onTime.ticket, onTime.sig, onTime.rand], { account: providerW.account });
+      const [hash, expiry, at] = await expectRevert(
+        f.broker.write.redeemTicket([late.ticket, late.sig, late.rand], { account: providerW.account }),
+        "TicketExpired",
+      );
+      assert.equal(hash, ticketStructHash(late.ticket));
+      assert.equal(expiry, now + 100n);
+      assert.ok((at as bigint) > now + 100n);
+    });
+
+    it("reverts with TicketNonceUsed on replay and on a lower nonce", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const t5 = await makeTicket(f, { nonce: 5n });
+      const t3 = await makeTicket(f, { nonce: 3n });
+      await f.broker.write.redeemTicket([t5.ticket, t5.sig, t5.rand], { account: providerW.account });
+      await expectRevert(f.broker.write.redeemTicket([t5.ticket, t5.sig, t5.rand], { account: providerW.account }), "TicketNonceUsed", {
+        args: [sender, provider, 5n, 5n],
+      });
+      await expectRevert(f.broker.write.redeemTicket([t3.ticket, t3.sig, t3.rand], { account: providerW.account }), "TicketNonceUsed", {
+        args: [sender, provider, 3n, 5n],
+      });
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("9"), 0n, 0n]);
+    });
+
+    it("pays partly from the deposit, then from the reserve within R/N, then reverts with SenderFundsExhausted", async () => {
+      const f = await deploy();
+      // Two active providers registered before the freeze: N = 2.
+      await f.registry.write.register([{ endpoint: "https://p1", pricePerGiB: 1n, capacityMbps: 1n, region: "", services: 1 }, MIN_STAKE], {
+        account: providerW.account,
+      });
+      await f.registry.write.register([{ endpoint: "https://p2", pricePerGiB: 1n, capacityMbps: 1n, region: "", services: 1 }, MIN_STAKE], {
+        account: provider2W.account,
+      });
+      const deposit = parseEther("1");
+      const reserve = parseEther("4");
+      await f.broker.write.fundDepositAndReserve([deposit, reserve], { account: senderW.account });
+      await increaseTime(publicClient, 10);
+
+      const face = parseEther("2");
+      const t1 = await makeTicket(f, { nonce: 1n, faceValue: face });
+      const supply = await f.token.read.totalSupply();
+      const before = await f.token.read.balanceOf([provider]);
+      const hash = await f.broker.write.redeemTicket([t1.ticket, t1.sig, t1.rand], { account: providerW.account });
+      const events = await receiptEvents(publicClient, hash, f.broker.abi);
+      // deposit 1 + reserve draw 1 (<= allowance 4/2 = 2).
+      assert.deepEqual(findEvent(events, "ReserveFrozen"), { sender, reserve, providers: 2n, allowancePerRecipient: reserve / 2n });
+      assert.deepEqual(findEvent(events, "ReserveDrawn"), { sender, recipient: provider, amount: parseEther("1") });
+      assert.equal(findEvent(events, "TicketRedeemed").paid, face);
+      assert.equal(await f.token.read.balanceOf([provider]), before + split(face).toRecipient);
+      assert.equal(await f.token.read.totalSupply(), supply - split(face).burned);
+      assert.deepEqual(await f.broker.read.getSender([sender]), [0n, reserve - parseEther("1"), 0n]);
+      assert.equal(await f.broker.read.claimableReserve([sender, provider]), parseEther("1"));
+
+      // Second ticket: only the rest of this provider's allowance (1) is paid.
+      const t2 = await makeTicket(f, { nonce: 2n, faceValue: face });
+      const h2 = await f.broker.write.redeemTicket([t2.ticket, t2.sig, t2.rand], { account: providerW.account });
+      assert.equal(findEvent(await receiptEvents(publicClient, h2, f.broker.abi), "TicketRedeemed").paid, parseEther("1"));
+      assert.equal(await f.broker.read.reserveClaimed([sender, provider]), reserve / 2n);
+
+      // Third: the allowance is used up although reserve remains for the other provider.
+      const t3 = await makeTicket(f, { nonce: 3n, faceValue: face });
+      await expectRevert(f.broker.write.redeemTicket([t3.ticket, t3.sig, t3.rand], { account: providerW.account }), "SenderFundsExhausted", {
+        args: [sender, ticketStructHash(t3.ticket)],
+      });
+      assert.deepEqual(await f.broker.read.getSender([sender]), [0n, parseEther("2"), 0n]);
+      // The ticket stays redeemable after a refill.
+      await f.broker.write.fundDeposit([face], { account: senderW.account });
+      await f.broker.write.redeemTicket([t3.ticket, t3.sig, t3.rand], { account: providerW.account });
+      assert.equal(await f.broker.read.lastNonce([sender, provider]), 3n);
+    });
+
+    it("reverts with SenderFundsExhausted for a sender without funds and for an unregistered recipient", async () => {
+      const f = await deploy();
+      const t1 = await makeTicket(f, { nonce: 1n });
+      await expectRevert(f.broker.write.redeemTicket([t1.ticket, t1.sig, t1.rand], { account: providerW.account }), "SenderFundsExhausted", {
+        args: [sender, ticketStructHash(t1.ticket)],
+      });
+      // A reserve exists, but the recipient is not an active provider: it may not draw.
+      await f.broker.write.fundReserve([parseEther("5")], { account: senderW.account });
+      await expectRevert(f.broker.write.redeemTicket([t1.ticket, t1.sig, t1.rand], { account: providerW.account }), "SenderFundsExhausted");
+      assert.deepEqual(await f.broker.read.getSender([sender]), [0n, parseEther("5"), 0n]);
+    });
+  });
+
+  describe("redeemTickets (batch)", () => {
+    it("redeems tickets of two senders in one call; totals, split and ledger add up", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("20")], { account: senderW.account });
+      await f.broker.write.fundDeposit([parseEther("20")], { account: sender2W.account });
+      const faces = [parseEther("1"), parseEther("0.3"), 777n, parseEther("2.5"), 3n];
+      const tickets = [
+        await makeTicket(f, { nonce: 1n, faceValue: faces[0]! }),
+        await makeTicket(f, { nonce: 2n, faceValue: faces[1]! }),
+        await makeTicket(f, { nonce: 1n, faceValue: faces[2]!, sender: sender2 }, sender2W),
+        await makeTicket(f, { nonce: 9n, faceValue: faces[3]! }),
+        await makeTicket(f, { nonce: 4n, faceValue: faces[4]!, sender: sender2 }, sender2W),
+      ];
+      const supply = await f.token.read.totalSupply();
+      const before = await f.token.read.balanceOf([provider]);
+      const hash = await f.broker.write.redeemTickets(
+        [tickets.map((t) => t.ticket), tickets.map((t) => t.sig), tickets.map((t) => t.rand)],
+        { account: providerW.account },
+      );
+      const events = await receiptEvents(publicClient, hash, f.broker.abi);
+      assert.deepEqual(
+        eventNames(events).filter((n) => n === "TicketRedeemed").length,
+        5,
+      );
+      const total = faces.reduce((a, b) => a + b, 0n);
+      // The broker rounds each ticket's shares down separately, then sums.
+      const burned = faces.reduce((a, x) => a + split(x).burned, 0n);
+      const toTreasury = faces.reduce((a, x) => a + split(x).toTreasury, 0n);
+      const epoch = await f.broker.read.currentEpoch();
+      assert.deepEqual(findEvent(events, "TicketsRedeemed"), { recipient: provider, epoch, paid: total, burned, treasury: toTreasury });
+      assert.equal(await f.token.read.balanceOf([provider]), before + total - burned - toTreasury);
+      assert.equal(await f.token.read.totalSupply(), supply - burned);
+      assert.equal(await f.broker.read.treasuryAccrued(), toTreasury);
+      assert.equal(await f.broker.read.lastNonce([sender, provider]), 9n);
+      assert.equal(await f.broker.read.lastNonce([sender2, provider]), 4n);
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("20") - faces[0]! - faces[1]! - faces[3]!, 0n, 0n]);
+      assert.deepEqual(await f.broker.read.getSender([sender2]), [parseEther("20") - faces[2]! - faces[4]!, 0n, 0n]);
+      assert.deepEqual(await f.broker.read.epochTotals([epoch]), [total, burned]);
+    });
+
+    it("reverts the whole batch on one bad ticket, and on out-of-order nonces", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("20")], { account: senderW.account });
+      const a = await makeTicket(f, { nonce: 1n });
+      const b = await makeTicket(f, { nonce: 2n, winProb: 0n });
+      await expectRevert(
+        f.broker.write.redeemTickets([[a.ticket, b.ticket], [a.sig, b.sig], [a.rand, b.rand]], { account: providerW.account }),
+        "TicketNotWinning",
+      );
+      assert.equal(await f.broker.read.lastNonce([sender, provider]), 0n);
+      assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("20"), 0n, 0n]);
+
+      const c = await makeTicket(f, { nonce: 3n });
+      await expectRevert(
+        f.broker.write.redeemTickets([[c.ticket, a.ticket], [c.sig, a.sig], [c.rand, a.rand]], { account: providerW.account }),
+        "TicketNonceUsed",
+        { args: [sender, provider, 1n, 3n] },
+      );
+      // The same ticket twice in one batch is a replay too.
+      await expectRevert(
+        f.broker.write.redeemTickets([[a.ticket, a.ticket], [a.sig, a.sig], [a.rand, a.rand]], { account: providerW.account }),
+        "TicketNonceUsed",
+        { args: [sender, provider, 1n, 1n] },
+      );
+    });
+
+    it("reverts with EmptyBatch and LengthMismatch", async () => {
+      const f = await deploy();
+      await expectRevert(f.broker.write.redeemTickets([[], [], []], { account: providerW.account }), "EmptyBatch");
+      const a = await makeTicket(f, { nonce: 1n });
+      await expectRevert(
+        f.broker.write.redeemTickets([[a.ticket], [a.sig, a.sig], [a.rand]], { account: providerW.account }),
+        "LengthMismatch",
+        { args: [1n, 2n, 1n] },
+      );
+      await expectRevert(
+        f.broker.write.redeemTickets([[a.ticket], [a.sig], []], { account: providerW.account }),
+        "LengthMismatch",
+        { args: [1n, 1n, 0n] },
+      );
+    });
+
+    it("pays a batch partly when the sender's deposit runs out mid-batch", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("1.5")], { account: senderW.account });
+      const a = await makeTicket(f, { nonce: 1n, faceValue: parseEther("1") });
+      const b = await makeTicket(f, { nonce: 2n, faceValue: parseEther("1") });
+      const hash = await f.broker.write.redeemTickets([[a.ticket, b.ticket], [a.sig, b.sig], [a.rand, b.rand]], { account: providerW.account });
+      const events = await receiptEvents(publicClient, hash, f.broker.abi);
+      assert.deepEqual(
+        events.filter((e) => e.eventName === "TicketRedeemed").map((e) => e.args.paid),
+        [parseEther("1"), parseEther("0.5")],
+      );
+      assert.equal(findEvent(events, "TicketsRedeemed").paid, parseEther("1.5"));
+      assert.deepEqual(await f.broker.read.getSender([sender]), [0n, 0n, 0n]);
+    });
+  });
+});

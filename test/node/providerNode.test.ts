@@ -1,0 +1,69 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { loadNodeConfig } from "../../src/node/config.ts";
+import { createProviderNode } from "../../src/node/providerNode.ts";
+import { registerProvider } from "../../src/node/registerProvider.ts";
+import { MAX_WIN_PROB, ticketDomain } from "../../src/protocol/ticket.ts";
+import { parseSession } from "../../src/protocol/wire.ts";
+import { makeTicket, openSession, payingDownload, postTickets } from "./harness.ts";
+import { MiB, startWorld, TOKEN, type NodeWorld } from "./chainSetup.ts";
+
+describe("provider node on a real chain", () => {
+  let w: NodeWorld;
+  before(async () => {
+    w = await startWorld({ size: 8n * MiB });
+  });
+  after(async () => {
+    await w.close();
+  });
+
+  test("registers, sells bytes for tickets, redeems certain winners for exactly face minus burn and treasury", async () => {
+    const config = await loadNodeConfig({ file: await w.writeConfig("n1") });
+    const clients = await w.net.clientsFor(w.provider);
+    const listing = { endpoint: "http://127.0.0.1:7070", pricePerGiB: config.pricePerGiB, capacityMbps: 100, region: "eu", services: ["cdn" as const] };
+    const reg = await registerProvider({ publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment: w.net.deployment, listing });
+    assert.equal(reg.action, "registered");
+    assert.equal((await registerProvider({ publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment: w.net.deployment, listing })).action, "unchanged");
+
+    const node = createProviderNode(config, { publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment: w.net.deployment });
+    const url = await node.start();
+    try {
+      const offer = (await (await fetch(`${url}/offer`)).json()) as Record<string, string>;
+      assert.equal(offer.winProb, MAX_WIN_PROB.toString());
+      const face = BigInt(offer.faceValue!);
+      assert.equal(face, TOKEN / 1024n); // 1 BAND per GiB, 1 MiB per ticket
+      const session = await openSession(url, w.consumer.address);
+      const domain = ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
+      const { bytes, tickets } = await payingDownload({ url, session, path: `/c/${w.contentId}/data.bin`, mibs: 6, key: w.consumer.privateKey, domain });
+      assert.ok(bytes.equals(w.data.subarray(0, 6 * Number(MiB))));
+      assert.equal(tickets.length, 6);
+      assert.equal(node.store.winnersInState("pending").length, 6);
+
+      const before = await w.tokenBalance(w.provider.address);
+      const round = await node.redeemNow();
+      assert.equal(round.submitted.length, 1, JSON.stringify(round));
+      assert.equal(round.confirmed, 6);
+      const gained = (await w.tokenBalance(w.provider.address)) - before;
+      const { burnBps, treasuryBps } = w.net.deployment.params;
+      const perTicket = face - (face * BigInt(burnBps)) / 10_000n - (face * BigInt(treasuryBps)) / 10_000n;
+      assert.equal(gained, 6n * perTicket);
+      const status = node.status();
+      assert.equal(status.earnings.gross, (6n * face).toString());
+      assert.equal(status.earnings.net, gained.toString());
+      assert.equal(status.redeemed.tickets, 6);
+      // A second round has nothing left to do: no double redemption.
+      const again = await node.redeemNow();
+      assert.deepEqual([again.submitted.length, again.confirmed], [0, 0]);
+
+      // The redemption revealed the session's rand: the node committed to a new one.
+      const fresh = parseSession(await (await fetch(`${url}/sessions/${session.sessionId}`)).json());
+      assert.notEqual(fresh.recipientRandHash, session.recipientRandHash);
+      const stale = await makeTicket(session, w.consumer.privateKey, domain, { nonce: fresh.nextNonce, cumulativeBytes: 6n * MiB + 1n });
+      const res = await postTickets(url, session.sessionId, [stale]);
+      assert.equal(res.status, 409);
+      assert.equal(((await res.json()) as { error: string }).error, "StaleRecipientRandError");
+    } finally {
+      await node.stop();
+    }
+  });
+});
