@@ -45,6 +45,13 @@ async function gasOf(hash: Hex): Promise<number> {
   return Number(receipt.gasUsed);
 }
 
+/** Moves the chain clock forward (test RPC methods are outside viem's public-client typing). */
+async function increaseTime(seconds: number): Promise<void> {
+  const request = publicClient.request as unknown as (args: { method: string; params: unknown[] }) => Promise<unknown>;
+  await request({ method: "evm_increaseTime", params: [seconds] });
+  await request({ method: "evm_mine", params: [] });
+}
+
 async function now(): Promise<bigint> {
   return (await publicClient.getBlock()).timestamp;
 }
@@ -76,8 +83,7 @@ for (let i = 0; i < 8; i++) {
   );
   if (i === 0) record("register (ProviderRegistry)", gas);
 }
-await publicClient.request({ method: "evm_increaseTime", params: [10] });
-await publicClient.request({ method: "evm_mine", params: [] });
+await increaseTime(10);
 
 type Broker = Awaited<ReturnType<typeof deployBroker>>;
 async function deployBroker() {
@@ -192,8 +198,7 @@ for (const n of BATCHES) {
   record("unlock", await gasOf(await broker.write.unlock({ account: s })));
   record("cancelUnlock", await gasOf(await broker.write.cancelUnlock({ account: s })));
   await gasOf(await broker.write.unlock({ account: s }));
-  await publicClient.request({ method: "evm_increaseTime", params: [2 * 24 * 3600] });
-  await publicClient.request({ method: "evm_mine", params: [] });
+  await increaseTime(2 * 24 * 3600);
   record("withdraw", await gasOf(await broker.write.withdraw({ account: s })));
   const s2 = wallet(recipientIndex + 3).account;
   await gasOf(await token.write.approve([broker.address, MAX_UINT256], { account: s2 }));

@@ -128,18 +128,27 @@ try {
   const d = ticketDomain(world.net.deployment.chainId, world.net.deployment.contracts.broker);
   const sessions = [];
   for (let i = 0; i < 100; i++) sessions.push(await openSession(url, world.consumer.address));
+  // Credit is per sender (4 MiB over all its sessions): 100 sessions x 40 KiB fit in one window.
+  const step = 40n * 1024n;
   // Nonces are per (sender, recipient): hand them out in order across the 100 sessions.
   let nonce = sessions.at(-1)!.nextNonce;
-  const first = await Promise.all(sessions.map(async (s) => (await fetchRange(url, s.sessionId, 0n, MiB, [], path)).arrayBuffer()));
-  const paid: TicketPayment[] = [];
-  for (const s of sessions) paid.push(await makeTicket(s, world.consumer.privateKey, d, { nonce: nonce++, cumulativeBytes: MiB }));
   let peak = 0;
   const sampler = setInterval(() => void rss().then((v) => (peak = Math.max(peak, v))), 20);
-  const second = await Promise.all(sessions.map(async (s, i) => (await fetchRange(url, s.sessionId, MiB, 2n * MiB, [paid[i]!], path)).arrayBuffer()));
+  let responses = 0;
+  for (let round = 0n; round < 5n; round++) {
+    const pay: TicketPayment[][] = [];
+    for (const s of sessions) pay.push(round === 0n ? [] : [await makeTicket(s, world.consumer.privateKey, d, { nonce: nonce++, cumulativeBytes: round * step })]);
+    await Promise.all(sessions.map(async (s, i) => {
+      const res = await fetchRange(url, s.sessionId, round * step, (round + 1n) * step, pay[i]!, path);
+      if (res.status !== 206) throw new Error(`session ${i} round ${round}: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+      responses++;
+    }));
+  }
   clearInterval(sampler);
   const loaded = await rss();
-  console.log(`  100 concurrent sessions (2 MiB each, 1 ticket each)   peak ${Math.max(peak, loaded).toFixed(1)} MiB, after ${loaded.toFixed(1)} MiB`);
-  if (first.length + second.length !== 200) throw new Error("not all responses arrived");
+  console.log(`  100 concurrent sessions (5 x 40 KiB each, 400 tickets) peak ${Math.max(peak, loaded).toFixed(1)} MiB, after ${loaded.toFixed(1)} MiB`);
+  if (responses !== 500) throw new Error("not all responses arrived");
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
 } finally {

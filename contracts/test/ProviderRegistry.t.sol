@@ -483,6 +483,31 @@ contract ProviderRegistryTest is Test {
         assertEq(p.length, 0);
     }
 
+    function testFuzz_getOffers_pageMatchesModel(uint256 offset, uint256 limit, uint8 leaver) public {
+        address[4] memory who = [alice, bob, carol, dave];
+        for (uint256 i = 0; i < 4; ++i) {
+            _register(who[i], "https://p", MIN_STAKE);
+        }
+        // Optionally remove one, so pages are also checked after a swap-and-pop.
+        if (leaver < 4) {
+            vm.prank(who[leaver]);
+            registry.requestUnstake();
+        }
+        uint256 count = registry.activeProviderCount();
+        assertEq(count, leaver < 4 ? 3 : 4);
+        offset = bound(offset, 0, 6);
+        limit = bound(limit, 0, 6);
+        (address[] memory all,) = registry.getOffers(0, type(uint256).max);
+        (address[] memory page, IProviderRegistry.Offer[] memory offers) = registry.getOffers(offset, limit);
+        uint256 expected = offset >= count ? 0 : (limit < count - offset ? limit : count - offset);
+        assertEq(page.length, expected);
+        assertEq(offers.length, expected);
+        for (uint256 i = 0; i < page.length; ++i) {
+            assertEq(page[i], all[offset + i]);
+            assertTrue(registry.activeSince(page[i]) != 0);
+        }
+    }
+
     function test_getOffers_swapAndPopKeepsSetConsistent() public {
         _register(alice, "https://a", MIN_STAKE);
         _register(bob, "https://b", MIN_STAKE);

@@ -174,7 +174,3 @@ contract SelfDealingTest is Test {
         assertEq(token.balanceOf(attackerSender) + token.balanceOf(ATTACKER_RECIPIENT), FUNDS + reward);
     }
 }
-contract SelfDealingProbe is SelfDealingTest {
-    function invariant_probeClaims() public view { assertLt(handler.attackerClaims(), 2); }
-    function invariant_probeWithdrawals() public view { assertEq(handler.attackerWithdrawals(), 0); }
-}

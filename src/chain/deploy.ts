@@ -1,4 +1,5 @@
-import type { Abi, Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { getAddress, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import { bandTokenAbi, rewardsAbi, ticketBrokerAbi } from "./abis.ts";
 import { loadArtifact } from "./artifacts.ts";
 import type { Deployment, DeploymentParams } from "./deployment.ts";
 
@@ -19,6 +20,13 @@ export type DeployParameters = {
   genesisTime?: bigint;
   minStake?: bigint;
   unstakeDelay?: bigint;
+  /** Reward schedule (Rewards contract): tokens per epoch at first, decaying by decayBps
+   * (share retained) every decayPeriodEpochs; usage rewards capped at kBps/10000 x burned. */
+  initialEmission?: bigint;
+  decayPeriodEpochs?: bigint;
+  decayBps?: bigint;
+  kBps?: bigint;
+  vestingEpochs?: bigint;
 };
 
 export const TOKEN = 10n ** 18n;
@@ -35,6 +43,12 @@ export const defaultDeployParameters = {
   genesisTime: 0n,
   minStake: 100n * TOKEN,
   unstakeDelay: 7n * 24n * 3600n,
+  // 10,000 tokens per hourly epoch, halving yearly: at most ~175M tokens ever, under the cap.
+  initialEmission: 10_000n * TOKEN,
+  decayPeriodEpochs: 8_760n,
+  decayBps: 5_000n,
+  kBps: 8_000n,
+  vestingEpochs: 720n,
 } as const;
 
 export type DeployAllParameters = {
@@ -48,8 +62,9 @@ export type DeployAllParameters = {
 };
 
 /**
- * Deploys BandToken, ProviderRegistry and TicketBroker (in that order: each takes the previous
- * ones' addresses) and returns the deployment record the node and client read.
+ * Deploys BandToken, ProviderRegistry, TicketBroker and Rewards (which creates its Vesting), in
+ * that order since each takes the previous ones' addresses; grants Rewards the minter role; and
+ * returns the deployment record the node and client read.
  */
 export async function deployAll(p: DeployAllParameters): Promise<Deployment> {
   const { publicClient, walletClient } = p;
@@ -65,7 +80,7 @@ export async function deployAll(p: DeployAllParameters): Promise<Deployment> {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deploying ${name} failed in tx ${hash}`);
     p.log?.(`${name.padEnd(16)} ${receipt.contractAddress}`);
-    return { address: receipt.contractAddress, block: receipt.blockNumber };
+    return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
   };
 
   const token = await deploy("BandToken", [
@@ -87,11 +102,29 @@ export async function deployAll(p: DeployAllParameters): Promise<Deployment> {
     q.epochLength,
     q.genesisTime,
   ]);
-  let genesisTime = q.genesisTime;
-  if (genesisTime === 0n) {
-    const block = await publicClient.getBlock({ blockNumber: broker.block });
-    genesisTime = block.timestamp;
-  }
+  const rewards = await deploy("Rewards", [
+    broker.address,
+    token.address,
+    {
+      initialEmission: q.initialEmission,
+      decayPeriodEpochs: q.decayPeriodEpochs,
+      decayBps: q.decayBps,
+      kBps: q.kBps,
+      vestingEpochs: q.vestingEpochs,
+    },
+  ]);
+  const vesting = await publicClient.readContract({ address: rewards.address, abi: rewardsAbi, functionName: "vesting" });
+  // Rewards is the only minter: emission can only come from paid, burned-against usage.
+  const minterRole = await publicClient.readContract({ address: token.address, abi: bandTokenAbi, functionName: "MINTER_ROLE" });
+  const grant = await walletClient.writeContract({
+    address: token.address,
+    abi: bandTokenAbi,
+    functionName: "grantRole",
+    args: [minterRole, rewards.address],
+  });
+  const granted = await publicClient.waitForTransactionReceipt({ hash: grant });
+  if (granted.status !== "success") throw new Error(`granting MINTER_ROLE to Rewards failed in tx ${grant}`);
+  const genesisTime = await publicClient.readContract({ address: broker.address, abi: ticketBrokerAbi, functionName: "genesisTime" });
   const params: DeploymentParams = {
     cap: q.cap,
     burnBps: q.burnBps,
@@ -102,12 +135,23 @@ export async function deployAll(p: DeployAllParameters): Promise<Deployment> {
     genesisTime,
     minStake: q.minStake,
     unstakeDelay: q.unstakeDelay,
+    initialEmission: q.initialEmission,
+    decayPeriodEpochs: q.decayPeriodEpochs,
+    decayBps: q.decayBps,
+    kBps: q.kBps,
+    vestingEpochs: q.vestingEpochs,
   };
   return {
     chainId: await publicClient.getChainId(),
     rpcUrl: p.rpcUrl,
     startBlock: startBlock + 1n,
-    contracts: { token: token.address, registry: registry.address, broker: broker.address },
+    contracts: {
+      token: token.address,
+      registry: registry.address,
+      broker: broker.address,
+      rewards: rewards.address,
+      vesting: getAddress(vesting),
+    },
     params,
   };
 }

@@ -13,6 +13,8 @@ const sample: Deployment = {
     token: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     broker: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+    rewards: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
+    vesting: "0xd8058efe0198ae9dD7D563e1b4938Dcbc86A1F81",
   },
   params: {
     cap: 10n ** 27n,
@@ -24,6 +26,11 @@ const sample: Deployment = {
     genesisTime: 1_700_000_000n,
     minStake: 10n ** 20n,
     unstakeDelay: 604800n,
+    initialEmission: 10n ** 22n,
+    decayPeriodEpochs: 8760n,
+    decayBps: 5000n,
+    kBps: 8000n,
+    vestingEpochs: 720n,
   },
 };
 

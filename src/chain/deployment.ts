@@ -20,6 +20,12 @@ export type DeploymentParams = {
   /** Provider registry: minimum stake (wei) and unstake delay (seconds). */
   minStake: bigint;
   unstakeDelay: bigint;
+  /** Reward schedule: see src/tokenomics/rewardMath.ts. */
+  initialEmission: bigint;
+  decayPeriodEpochs: bigint;
+  decayBps: bigint;
+  kBps: bigint;
+  vestingEpochs: bigint;
 };
 
 /** Where the contracts live on one chain: what the node, client and CLI read to find them. */
@@ -33,8 +39,8 @@ export type Deployment = {
     token: Address;
     registry: Address;
     broker: Address;
-    rewards?: Address | undefined;
-    vesting?: Address | undefined;
+    rewards: Address;
+    vesting: Address;
   };
   params: DeploymentParams;
 };
@@ -50,8 +56,8 @@ const deploymentSchema = z.object({
     token: address,
     registry: address,
     broker: address,
-    rewards: address.optional(),
-    vesting: address.optional(),
+    rewards: address,
+    vesting: address,
   }),
   params: z.object({
     cap: uint,
@@ -63,6 +69,11 @@ const deploymentSchema = z.object({
     genesisTime: uint,
     minStake: uint,
     unstakeDelay: uint,
+    initialEmission: uint,
+    decayPeriodEpochs: uint,
+    decayBps: uint,
+    kBps: uint,
+    vestingEpochs: uint,
   }),
 });
 

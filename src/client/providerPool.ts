@@ -283,7 +283,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
             return await verifyManifest(manifest, { expectedContentId: contentId });
           } catch (error) {
             if (signal?.aborted) throw error;
-            if (error instanceof BaseError && /Manifest/.test(error.name)) {
+            if ((error instanceof BaseError && /Manifest/.test(error.name)) || error instanceof SyntaxError) {
               // A provider serving a manifest that does not verify serves bad data.
               p.stats.markBad(e.listing.provider, `served an invalid manifest: ${error.shortMessage}`);
               reasons.push(`${e.listing.provider}: ${error.shortMessage}`);

@@ -13,6 +13,8 @@ test("niceTicks picks round steps covering the range", () => {
 test("tick labels tell neighbouring ticks apart", () => {
   assert.equal(percentTick(0.025, 0.025), "2.5%");
   assert.equal(percentTick(0.1, 0.05), "10%");
+  assert.equal(percentTick(0.0302, 0.0001), "3.02%");
+  assert.equal(percentTick(0.03018, 0.00001 + 1e-19), "3.018%");
   assert.equal(compact(1_500_000), "1.5M");
   assert.equal(compact(250), "250");
 });

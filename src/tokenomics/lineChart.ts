@@ -12,6 +12,8 @@ export type LineChartParameters = {
   formatY?: (y: number, step: number) => string;
   /** Draw y = 0 emphasised (a break-even line) and always include it in the range. */
   zeroLine?: boolean;
+  /** Start the y axis at 0 (probabilities), so that tiny wiggles do not look like swings. */
+  includeZero?: boolean;
   width?: number;
   height?: number;
 };
@@ -33,7 +35,8 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
 export function percentTick(v: number, step: number): string {
   let digits = 0;
   const scaled = Math.abs(step * 100);
-  while (digits < 6 && Math.abs(Math.round(scaled * 10 ** digits) - scaled * 10 ** digits) > 1e-6) digits++;
+  const exact = (x: number) => Math.round(x) !== 0 && Math.abs(Math.round(x) - x) <= 1e-6 * x;
+  while (digits < 6 && !exact(scaled * 10 ** digits)) digits++;
   return `${(v * 100).toFixed(digits)}%`;
 }
 
@@ -83,7 +86,7 @@ export function lineChart(p: LineChartParameters): string {
   let hi = -Infinity;
   for (const y of ys) for (const v of y) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
   if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
-  if (p.zeroLine || lo > 0 && lo < hi * 0.6) lo = Math.min(lo, 0);
+  if (p.zeroLine || p.includeZero || (lo > 0 && lo < hi * 0.6)) lo = Math.min(lo, 0);
   if (p.zeroLine) hi = Math.max(hi, 0);
   if (hi === lo) hi = lo + (Math.abs(lo) || 1);
   const pad = (hi - lo) * 0.05;

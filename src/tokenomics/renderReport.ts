@@ -149,6 +149,7 @@ export function renderReport(model: Model, result: SimResult): string {
     xLabel,
     yLabel: "probability",
     formatY: percentTick,
+    includeZero: true,
     series: [{ name: "P(no win in a week)", values: col((r) => r.smallProviderNoWinWeek), color: "#d97706" }],
   });
 

@@ -163,8 +163,10 @@ export function vestedAmount(amount: bigint, startEpoch: bigint, currentEpoch: b
 }
 
 /**
- * The broker's split of a paid face value: burn and treasury are floored, the recipient gets the
- * rest (so rounding dust goes to the provider and the three always sum to `paid`).
+ * The broker's split of one ticket's paid value: burn and treasury are floored, the recipient gets
+ * the rest (so rounding dust goes to the provider and the three always sum to `paid`). The broker
+ * splits each ticket and sums, so for a batch apply this per ticket, not to the batch total: a
+ * ticket below 10000 / burnBps wei burns nothing.
  */
 export function splitFee(paid: bigint, burnBps: bigint, treasuryBps: bigint): FeeSplit {
   nonNegative("paid", paid);

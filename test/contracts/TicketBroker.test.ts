@@ -67,12 +67,13 @@ async function deploy() {
     EPOCH,
     0n,
   ]);
+  const deployedAt = await latestTimestamp(publicClient);
   for (const w of funded) {
     await token.write.approve([broker.address, maxUint256], { account: w.account });
     await token.write.approve([registry.address, maxUint256], { account: w.account });
   }
   const domain = ticketDomain(chainId, broker.address);
-  return { token, registry, broker, domain };
+  return { token, registry, broker, domain, deployedAt };
 }
 
 type Fixture = Awaited<ReturnType<typeof deploy>>;
@@ -119,6 +120,11 @@ describe("TicketBroker", () => {
       assert.equal(await f.broker.read.unlockPeriod(), UNLOCK);
       assert.equal(await f.broker.read.epochLength(), EPOCH);
       assert.equal(await f.broker.read.domainSeparator(), domainSeparator(f.domain));
+      // genesisTime 0 in the constructor means the deployment block's time: epoch 0 now.
+      assert.equal(await f.broker.read.genesisTime(), f.deployedAt);
+      assert.equal(await f.broker.read.currentEpoch(), 0n);
+      await increaseTime(publicClient, EPOCH);
+      assert.equal(await f.broker.read.currentEpoch(), 1n);
     });
 
     it("hashes and digests tickets exactly as src/protocol does", async () => {
@@ -288,6 +294,38 @@ describe("TicketBroker", () => {
       assert.equal(await f.broker.read.treasuryAccrued(), 0n);
     });
 
+    it("books each redemption in the epoch of its block, and flushTreasury with nothing accrued moves nothing", async () => {
+      const f = await deploy();
+      const empty = await f.broker.write.flushTreasury({ account: strangerW.account });
+      const flushEvents = await receiptEvents(publicClient, empty, [...f.broker.abi, ...f.token.abi]);
+      assert.deepEqual(eventNames(flushEvents), ["TreasuryFlushed"]);
+      assert.equal(await f.token.read.balanceOf([treasury]), 0n);
+
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const t1 = await makeTicket(f, { nonce: 1n, faceValue: parseEther("1") });
+      const t2 = await makeTicket(f, { nonce: 2n, faceValue: parseEther("2"), expiry: 2n ** 40n });
+      await f.broker.write.redeemTicket([t1.ticket, t1.sig, t1.rand], { account: providerW.account });
+      await increaseTime(publicClient, EPOCH);
+      await f.broker.write.redeemTicket([t2.ticket, t2.sig, t2.rand], { account: providerW.account });
+      assert.equal(await f.broker.read.paidInEpoch([0n, provider]), parseEther("1"));
+      assert.equal(await f.broker.read.paidInEpoch([1n, provider]), parseEther("2"));
+      assert.deepEqual(await f.broker.read.epochTotals([0n]), [parseEther("1"), split(parseEther("1")).burned]);
+      assert.deepEqual(await f.broker.read.epochTotals([1n]), [parseEther("2"), split(parseEther("2")).burned]);
+      assert.equal(await f.broker.read.paidInEpoch([1n, provider2]), 0n);
+    });
+
+    it("keeps tickets redeemable while the sender is unlocking, until it withdraws", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("3")], { account: senderW.account });
+      const t1 = await makeTicket(f, { nonce: 1n, expiry: 2n ** 40n });
+      const t2 = await makeTicket(f, { nonce: 2n, expiry: 2n ** 40n });
+      await f.broker.write.unlock({ account: senderW.account });
+      await f.broker.write.redeemTicket([t1.ticket, t1.sig, t1.rand], { account: providerW.account });
+      await increaseTime(publicClient, UNLOCK);
+      await f.broker.write.withdraw({ account: senderW.account });
+      await expectRevert(f.broker.write.redeemTicket([t2.ticket, t2.sig, t2.rand], { account: providerW.account }), "SenderFundsExhausted");
+    });
+
     it("agrees with src/protocol's win check on tickets with winProb = 1/2", async () => {
       const f = await deploy();
       await f.broker.write.fundDeposit([parseEther("100")], { account: senderW.account });
@@ -434,6 +472,8 @@ describe("TicketBroker", () => {
       assert.equal(await f.token.read.totalSupply(), supply - split(face).burned);
       assert.deepEqual(await f.broker.read.getSender([sender]), [0n, reserve - parseEther("1"), 0n]);
       assert.equal(await f.broker.read.claimableReserve([sender, provider]), parseEther("1"));
+      const freezeTime = await latestTimestamp(publicClient);
+      assert.deepEqual(await f.broker.read.getReserveFreeze([sender]), [freezeTime, reserve, 2n, reserve / 2n]);
 
       // Second ticket: only the rest of this provider's allowance (1) is paid.
       const t2 = await makeTicket(f, { nonce: 2n, faceValue: face });
@@ -451,6 +491,24 @@ describe("TicketBroker", () => {
       await f.broker.write.fundDeposit([face], { account: senderW.account });
       await f.broker.write.redeemTicket([t3.ticket, t3.sig, t3.rand], { account: providerW.account });
       assert.equal(await f.broker.read.lastNonce([sender, provider]), 3n);
+    });
+
+    it("does not let a provider registered after the freeze draw from the reserve", async () => {
+      const f = await deploy();
+      const listing = { endpoint: "https://p", pricePerGiB: 1n, capacityMbps: 1n, region: "", services: 1 };
+      await f.registry.write.register([listing, MIN_STAKE], { account: providerW.account });
+      await f.broker.write.fundReserve([parseEther("4")], { account: senderW.account });
+      await increaseTime(publicClient, 10);
+      const a = await makeTicket(f, { nonce: 1n, faceValue: parseEther("1") });
+      await f.broker.write.redeemTicket([a.ticket, a.sig, a.rand], { account: providerW.account }); // freezes with N = 1
+      await f.registry.write.register([listing, MIN_STAKE], { account: provider2W.account });
+      await increaseTime(publicClient, 10);
+      const b = await makeTicket(f, { nonce: 1n, recipient: provider2 });
+      assert.equal(await f.broker.read.claimableReserve([sender, provider2]), 0n);
+      await expectRevert(f.broker.write.redeemTicket([b.ticket, b.sig, b.rand], { account: provider2W.account }), "SenderFundsExhausted", {
+        args: [sender, ticketStructHash(b.ticket)],
+      });
+      assert.deepEqual(await f.broker.read.getSender([sender]), [0n, parseEther("3"), 0n]);
     });
 
     it("reverts with SenderFundsExhausted for a sender without funds and for an unregistered recipient", async () => {

@@ -118,7 +118,8 @@ describe("ticket intake over HTTP", () => {
   });
 
   test("a consumer that stops paying gets at most one credit window", async () => {
-    const s = await openSession(h.url, h.consumer.address);
+    const payer = devAccount(12);
+    const s = await openSession(h.url, payer.address);
     let served = 0n;
     let refused;
     for (let i = 0n; i < 10n; i++) {
@@ -134,7 +135,7 @@ describe("ticket intake over HTTP", () => {
     assert.equal(refused?.error, "PaymentRequiredError");
     assert.equal(refused?.details?.minCumulativeBytes, MiB.toString());
     // Paying for one MiB buys exactly one more MiB.
-    const t = await makeTicket(s, h.consumer.privateKey, h.domain, { nonce: (await openSession(h.url, h.consumer.address)).nextNonce, cumulativeBytes: MiB });
+    const t = await makeTicket(s, payer.privateKey, h.domain, { nonce: s.nextNonce, cumulativeBytes: MiB });
     const res = await fetchRange(h.url, s.sessionId, 4n * MiB, 5n * MiB, [t]);
     assert.equal(res.status, 206);
     await res.arrayBuffer();
@@ -142,12 +143,14 @@ describe("ticket intake over HTTP", () => {
   });
 
   test("insufficient funds and unlocking senders are refused", async () => {
-    const s = await servedSession(MiB);
+    const poor = devAccount(13);
+    const s = await openSession(h.url, poor.address);
+    await (await fetchRange(h.url, s.sessionId, 0n, MiB)).arrayBuffer();
     h.funds.deposit = h.offer.faceValue - 1n;
     try {
-      const t = await makeTicket(s, h.consumer.privateKey, h.domain, { nonce: s.nextNonce + 100n, cumulativeBytes: MiB });
+      const t = await makeTicket(s, poor.privateKey, h.domain, { nonce: s.nextNonce, cumulativeBytes: MiB });
       assert.deepEqual(await errorOf(await postTickets(h.url, s.sessionId, [t])), { status: 402, error: "InsufficientFundsError" });
-      const res = await fetch(`${h.url}/sessions`, { method: "POST", body: JSON.stringify({ sender: h.consumer.address }) });
+      const res = await fetch(`${h.url}/sessions`, { method: "POST", body: JSON.stringify({ sender: poor.address }) });
       assert.equal((await errorOf(res)).error, "InsufficientFundsError");
       h.funds.deposit = 100n * 10n ** 18n;
       h.funds.withdrawTime = BigInt(Math.floor(h.clock.now() / 1000)) + 3600n;
@@ -155,6 +158,29 @@ describe("ticket intake over HTTP", () => {
     } finally {
       h.funds.deposit = 100n * 10n ** 18n;
       h.funds.withdrawTime = 0n;
+    }
+  });
+});
+
+describe("credit is per sender", () => {
+  test("opening more sessions buys no more unpaid bytes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bandmint-credit-"));
+    const h = await startHarness(dir);
+    try {
+      let served = 0n;
+      for (let i = 0; i < 6; i++) {
+        const s = await openSession(h.url, h.consumer.address);
+        const res = await fetchRange(h.url, s.sessionId, 0n, MiB);
+        if (res.status === 206) served += BigInt((await res.arrayBuffer()).byteLength);
+        else assert.equal(((await res.json()) as { error: string }).error, "PaymentRequiredError");
+      }
+      assert.equal(served, h.offer.creditWindowBytes);
+      // Another sender has its own window.
+      const other = await openSession(h.url, devAccount(11).address);
+      assert.equal((await fetchRange(h.url, other.sessionId, 0n, MiB)).status, 206);
+    } finally {
+      await h.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -29,7 +29,8 @@ export function createPaymentGate({ sessions, intake, store, offer, clock }: Pay
           for (const payment of decodeTicketHeader(header)) await intake.accept(session, payment);
         }
         const requested = request.end - request.start;
-        const unpaid = session.servedBytes + session.inFlightBytes - session.paidBytes;
+        // Per sender, over all its sessions: a consumer that stops paying gets one window in total.
+        const unpaid = sessions.unpaidBytesOf(session.sender);
         if (unpaid + requested > offer.creditWindowBytes) {
           throw new PaymentRequiredError({
             sessionId: session.id,
@@ -38,7 +39,7 @@ export function createPaymentGate({ sessions, intake, store, offer, clock }: Pay
             paidBytes: session.paidBytes,
             requestedBytes: requested,
             creditWindowBytes: offer.creditWindowBytes,
-            minCumulativeBytes: session.servedBytes + session.inFlightBytes + requested - offer.creditWindowBytes,
+            minCumulativeBytes: session.paidBytes + unpaid + requested - offer.creditWindowBytes,
             nextNonce: store.lastNonce(session.sender) + 1n,
             recipientRandHash: session.randHash,
           });

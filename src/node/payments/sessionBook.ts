@@ -37,9 +37,14 @@ function freshRand(): bigint {
 /** Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack. */
 export function createSessionBook({ store, clock, creditWindowBytes }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint }) {
   const sessions = new Map<Hex, SessionState>();
-  for (const r of store.allSessions()) {
-    sessions.set(r.id, { ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
-  }
+  const bySender = new Map<Address, SessionState[]>();
+  const index = (s: SessionState) => {
+    sessions.set(s.id, s);
+    const list = bySender.get(s.sender);
+    if (list === undefined) bySender.set(s.sender, [s]);
+    else list.push(s);
+  };
+  for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
   return {
     /** Opens a new session for `sender` with a fresh secret recipientRand, durably. */
     open(sender: Address): SessionState {
@@ -49,12 +54,24 @@ export function createSessionBook({ store, clock, creditWindowBytes }: { store: 
       const now = clock.now();
       store.createSession({ id, sender, rand, randHash, now });
       const state: SessionState = { id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false };
-      sessions.set(id, state);
+      index(state);
       return state;
     },
     /** The session with id `id` (any case), if known. */
     get(id: string): SessionState | undefined {
       return sessions.get(id.toLowerCase() as Hex);
+    },
+    /**
+     * Unpaid bytes (served + in flight - paid) over all sessions of `sender`. The credit window
+     * applies per sender, not per session: opening more sessions buys no more unpaid bytes.
+     */
+    unpaidBytesOf(sender: Address): bigint {
+      let unpaid = 0n;
+      for (const s of bySender.get(sender) ?? []) {
+        const u = s.servedBytes + s.inFlightBytes - s.paidBytes;
+        if (u > 0n) unpaid += u;
+      }
+      return unpaid;
     },
     /** Replaces the session's recipientRand, durably; returns the new hash. */
     rotate(id: Hex): Hex | undefined {
