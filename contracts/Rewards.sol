@@ -28,7 +28,10 @@ contract Rewards is IRewards {
     uint256 private immutable _kBps;
     uint256 private immutable _vestingEpochs;
 
-    mapping(uint256 epoch => mapping(address provider => bool)) private _claimed;
+    /// @dev Bit (epoch % 256) of word (epoch / 256): a provider that claims every epoch pays for a
+    /// fresh slot once per 256 epochs instead of once per claim (~17,000 gas a claim), and
+    /// claimMany over consecutive epochs writes one warm word.
+    mapping(address provider => mapping(uint256 word => uint256 bits)) private _claimedBits;
     mapping(uint256 epoch => uint256) private _mintedForEpoch;
 
     /// @notice Validates the schedule, reads the token's cap and deploys the Vesting contract.
@@ -82,8 +85,8 @@ contract Rewards is IRewards {
     }
 
     /// @inheritdoc IRewards
-    function claimed(uint256 epoch, address provider) external view returns (bool) {
-        return _claimed[epoch][provider];
+    function claimed(uint256 epoch, address provider) public view returns (bool) {
+        return (_claimedBits[provider][epoch >> 8] >> (epoch & 0xff)) & 1 == 1;
     }
 
     /// @inheritdoc IRewards
@@ -121,10 +124,12 @@ contract Rewards is IRewards {
     /// still vests over the full period, so claiming late never shortens the lock.
     function _claim(uint256 epoch, address provider, uint256 current) private returns (uint256 minted) {
         if (epoch >= current) revert EpochNotFinished(epoch, current);
-        if (_claimed[epoch][provider]) revert AlreadyClaimed(epoch, provider);
+        uint256 bits = _claimedBits[provider][epoch >> 8];
+        uint256 mask = 1 << (epoch & 0xff);
+        if (bits & mask != 0) revert AlreadyClaimed(epoch, provider);
         uint256 reward = rewardOf(epoch, provider);
         if (reward == 0) revert NothingToClaim(epoch, provider);
-        _claimed[epoch][provider] = true;
+        _claimedBits[provider][epoch >> 8] = bits | mask;
         uint256 supply = _token.totalSupply();
         // What the cap leaves unminted is dropped, never carried over.
         minted = Math.min(reward, cap > supply ? cap - supply : 0);

@@ -285,8 +285,9 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
             if (signal?.aborted) throw error;
             if ((error instanceof BaseError && /Manifest/.test(error.name)) || error instanceof SyntaxError) {
               // A provider serving a manifest that does not verify serves bad data.
-              p.stats.markBad(e.listing.provider, `served an invalid manifest: ${error.shortMessage}`);
-              reasons.push(`${e.listing.provider}: ${error.shortMessage}`);
+              const why = error instanceof BaseError ? error.shortMessage : `manifest is not JSON (${error.message})`;
+              p.stats.markBad(e.listing.provider, `served an invalid manifest: ${why}`);
+              reasons.push(`${e.listing.provider}: ${why}`);
             } else if (error instanceof ProviderRequestError && error.status === 404) {
               e.coolUntil = now() + cooldownMs;
               reasons.push(`${e.listing.provider}: ${error.shortMessage}`);

@@ -142,7 +142,7 @@ export function createRedeemer(p: RedeemerParameters) {
     const r: RedeemRound = { confirmed: 0, failed: 0, submitted: [], dropped: [], deferred: 0 };
     await reconcile(r);
     const now = nowSeconds();
-    let candidates: StoredTicket[] = [];
+    const candidates: StoredTicket[] = [];
     for (const t of store.winnersInState("pending")) {
       // The broker accepts while block.timestamp <= expiry; leave a minute for inclusion.
       if (t.ticket.expiry <= now + 60n) fail(t, `expired at ${t.ticket.expiry} before it could be redeemed`, r);
@@ -150,7 +150,6 @@ export function createRedeemer(p: RedeemerParameters) {
     }
     // Already sorted by sender then nonce (the broker requires increasing nonces per sender).
     let batch = candidates.slice(0, policy.maxBatch);
-    const skippedSenders = new Set<Address>();
     let gas: bigint | undefined;
     while (batch.length > 0) {
       const sim = await broker.simulateRedeem(batch.map(toItem));
@@ -168,7 +167,6 @@ export function createRedeemer(p: RedeemerParameters) {
         // Funds exhausted: keep the sender's tickets pending (a refill makes them payable again).
         log(`redeemer: deferring sender ${bad.ticket.sender}: ${reason}`);
         store.setTicketStates(batch.filter((t) => t.ticket.sender === bad.ticket.sender).map((t) => ({ hash: t.hash, state: "pending", error: reason })), clock.now());
-        skippedSenders.add(bad.ticket.sender);
         batch = batch.filter((t) => t.ticket.sender !== bad.ticket.sender);
       }
     }

@@ -170,10 +170,10 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
   let firstSupplyCap: number | null = null;
   let kCapEpochs = 0;
   let vestA = 0n;
+  let vestB = 0n;
   let cachedPeriod = -1;
   let periodEmission = 0n;
   let periodSchedule = schedule;
-  let vestB = 0n;
 
   for (let t = 0; t < model.epochs; t++) {
     if ((t & 255) === 0) options.signal?.throwIfAborted();
@@ -201,7 +201,7 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
       walk += price.volatility * shock * Math.sqrt(model.epochLengthSeconds / 86_400);
       tokenPrice =
         price.initial *
-        ratio(supply, supply0) ** -price.supplyElasticity *
+        Math.max(ratio(supply, supply0), 1e-9) ** -price.supplyElasticity *
         Math.max(demandGiBNumber / demand0, 1e-9) ** price.demandElasticity *
         Math.exp(walk);
     }
@@ -336,7 +336,8 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
       locked = ((BigInt(vestingEpochs) - BigInt(t)) * vestA + vestB) / BigInt(vestingEpochs);
     }
 
-    totals.attackerPaid += attackerValue;
+    const attackerPaid = perIdentity * ids; // what the identities actually paid (floor per identity)
+    totals.attackerPaid += attackerPaid;
     totals.attackerCost += attackerCost;
     totals.attackerReward += attackerReward;
     const feesPerGiB = demandGiB === 0n ? 0n : honestFees / demandGiB;
@@ -365,7 +366,7 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
       feesPerGiB,
       rewardsPerGiB,
       revenuePerGiBFiatMicro: ((feesPerGiB + rewardsPerGiB) * tokenPriceNano) / (WEI * 1000n),
-      attackerPaid: attackerValue,
+      attackerPaid,
       attackerCost,
       attackerReward,
       attackerReturn: attackerActive && attackerCost > 0n ? ratio(attackerReward - attackerCost, attackerCost) : null,

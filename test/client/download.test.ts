@@ -178,3 +178,26 @@ test("a provider caught serving bad data is recorded in the data dir and skipped
   assert.equal(a.requests.length, 1, "the second client never asks the bad provider");
   assert.equal(b.requests.length - before, 11);
 });
+
+test("a provider serving a manifest that does not verify is marked bad; the manifest comes from another", async (t) => {
+  const { content, dir, b, listings } = await setup(t);
+  // Same content id, but one chunk hash changed: the root no longer matches.
+  const tampered = structuredClone(content.manifest);
+  tampered.files[2]!.chunks[0] = "00".repeat(32);
+  const liar = await startFakeProvider({
+    privateKey: KEYS.providerA,
+    chainId: CHAIN_ID,
+    broker: BROKER,
+    pricePerGiB: PRICE,
+    bytesPerTicket: BigInt(CHUNK),
+    creditWindowBytes: BigInt(4 * CHUNK),
+    content: new Map([[content.manifest.contentId, { manifest: tampered, files: content.files }]]),
+  });
+  t.after(() => liar.stop());
+  const { pool, stats } = makePool([listingOf(KEYS.providerA, liar.url), listings[1]!]);
+  await downloadContent({ pool, contentId: content.manifest.contentId, path: "video/seg0.ts", out: join(dir, "m") });
+  assert.equal(sha256(await readFile(join(dir, "m"))), sha256(content.files.get("video/seg0.ts")!));
+  assert.equal(stats.isBad(liar.address), true);
+  assert.equal(liar.requests.length, 0);
+  assert.ok(b.requests.length > 0);
+});
