@@ -54,15 +54,21 @@ contract Rewards is IRewards {
 
     /// @inheritdoc IRewards
     function claim(uint256 epoch) external returns (uint256 minted) {
-        return _claim(epoch, msg.sender, _ledger.currentEpoch());
+        uint256 current = _ledger.currentEpoch();
+        minted = _claim(epoch, msg.sender, current, _token.totalSupply());
+        _mintAndGrant(msg.sender, minted, current);
     }
 
     /// @inheritdoc IRewards
     function claimMany(uint256[] calldata epochs) external returns (uint256 minted) {
         uint256 current = _ledger.currentEpoch();
+        uint256 supply = _token.totalSupply();
         for (uint256 i = 0; i < epochs.length; ++i) {
-            minted += _claim(epochs[i], msg.sender, current);
+            // supply + minted <= cap: each step mints at most the headroom left.
+            minted += _claim(epochs[i], msg.sender, current, supply + minted);
         }
+        // One mint and one grant for the batch: every claim of the call vests from `current`.
+        _mintAndGrant(msg.sender, minted, current);
     }
 
     /// @inheritdoc IRewards
@@ -120,9 +126,13 @@ contract Rewards is IRewards {
         return _vesting;
     }
 
-    /// @dev Vesting starts in the claiming epoch (`current`), not the rewarded one: a late claim
-    /// still vests over the full period, so claiming late never shortens the lock.
-    function _claim(uint256 epoch, address provider, uint256 current) private returns (uint256 minted) {
+    /// @dev Books one claim and returns what the cap lets it mint, given the supply before it.
+    /// Vesting starts in the claiming epoch (`current`), not the rewarded one: a late claim still
+    /// vests over the full period, so claiming late never shortens the lock.
+    function _claim(uint256 epoch, address provider, uint256 current, uint256 supply)
+        private
+        returns (uint256 minted)
+    {
         if (epoch >= current) revert EpochNotFinished(epoch, current);
         uint256 bits = _claimedBits[provider][epoch >> 8];
         uint256 mask = 1 << (epoch & 0xff);
@@ -130,14 +140,16 @@ contract Rewards is IRewards {
         uint256 reward = rewardOf(epoch, provider);
         if (reward == 0) revert NothingToClaim(epoch, provider);
         _claimedBits[provider][epoch >> 8] = bits | mask;
-        uint256 supply = _token.totalSupply();
         // What the cap leaves unminted is dropped, never carried over.
         minted = Math.min(reward, cap > supply ? cap - supply : 0);
         _mintedForEpoch[epoch] += minted;
         emit RewardClaimed(epoch, provider, reward, minted, current);
-        if (minted != 0) {
-            _token.mint(address(_vesting), minted);
-            _vesting.grant(provider, minted, current);
-        }
+    }
+
+    /// @dev Mints `amount` into Vesting and grants it to `provider` from epoch `current`.
+    function _mintAndGrant(address provider, uint256 amount, uint256 current) private {
+        if (amount == 0) return;
+        _token.mint(address(_vesting), amount);
+        _vesting.grant(provider, amount, current);
     }
 }

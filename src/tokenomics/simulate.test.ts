@@ -109,7 +109,7 @@ test("a Sybil split of the attacker gains nothing under the paid basis, and gain
   const model = preset("bandmint", 365);
   const one = simulate({ ...model, attackers: { ...model.attackers, selfDealing: 0.01, sybilIdentities: 1 } }).summary.attacker;
   const many = simulate({ ...model, attackers: { ...model.attackers, selfDealing: 0.01, sybilIdentities: 50 } }).summary.attacker;
-  assert.equal(many.paid, one.paid);
+  assert.ok(many.paid <= one.paid && one.paid - many.paid < 50n * 365n, "the same work, less floor dust per identity");
   assert.ok(many.reward <= one.reward, "splitting can only lose rounding dust");
   assert.ok(one.reward - many.reward < 50n * 365n, "and no more than a wei per identity per epoch");
   const helium = preset("helium-like", 365);

@@ -188,13 +188,13 @@ test("a provider serving a manifest that does not verify is marked bad; the mani
     privateKey: KEYS.providerA,
     chainId: CHAIN_ID,
     broker: BROKER,
-    pricePerGiB: PRICE,
+    pricePerGiB: PRICE / 2n, // cheapest, so it is asked first
     bytesPerTicket: BigInt(CHUNK),
     creditWindowBytes: BigInt(4 * CHUNK),
     content: new Map([[content.manifest.contentId, { manifest: tampered, files: content.files }]]),
   });
   t.after(() => liar.stop());
-  const { pool, stats } = makePool([listingOf(KEYS.providerA, liar.url), listings[1]!]);
+  const { pool, stats } = makePool([listingOf(KEYS.providerA, liar.url, PRICE / 2n), listings[1]!]);
   await downloadContent({ pool, contentId: content.manifest.contentId, path: "video/seg0.ts", out: join(dir, "m") });
   assert.equal(sha256(await readFile(join(dir, "m"))), sha256(content.files.get("video/seg0.ts")!));
   assert.equal(stats.isBad(liar.address), true);
