@@ -194,6 +194,51 @@ contract RewardsTest is Test {
         assertEq(vesting.openTranches(ALICE), 1); // same claim epoch: one merged tranche
     }
 
+    function test_claimMany_clampsAtTheCapWithinTheBatch() public {
+        BandToken small = new BandToken("B", "B", 100 ether, address(this), new address[](0), new uint256[](0));
+        Rewards r = new Rewards(ledger, small, _schedule(8_000, 0));
+        small.grantRole(small.MINTER_ROLE(), address(r));
+        for (uint256 e = 0; e < 3; ++e) {
+            ledger.addPaid(e, ALICE, 1 ether);
+            ledger.setBurned(e, 100 ether); // reward 80 ether each
+        }
+        ledger.setCurrentEpoch(3);
+        uint256[] memory epochs = new uint256[](3);
+        (epochs[0], epochs[1], epochs[2]) = (0, 1, 2);
+        vm.prank(ALICE);
+        assertEq(r.claimMany(epochs), 100 ether);
+        assertEq(r.mintedForEpoch(0), 80 ether);
+        assertEq(r.mintedForEpoch(1), 20 ether);
+        assertEq(r.mintedForEpoch(2), 0);
+        assertTrue(r.claimed(2, ALICE));
+        assertEq(small.totalSupply(), 100 ether);
+        assertEq(r.vesting().grantedOf(ALICE), 100 ether);
+    }
+
+    function test_claimed_bitmapKeepsEpochsAndProvidersApart() public {
+        uint256[4] memory es = [uint256(255), 256, 511, 1 << 200];
+        for (uint256 i = 0; i < es.length; ++i) {
+            ledger.addPaid(es[i], ALICE, 1 ether);
+            ledger.addPaid(es[i], BOB, 1 ether);
+            ledger.setBurned(es[i], 1 ether);
+        }
+        ledger.setCurrentEpoch((1 << 200) + 1);
+        for (uint256 i = 0; i < es.length; ++i) {
+            vm.prank(ALICE);
+            rewards.claim(es[i]);
+            assertTrue(rewards.claimed(es[i], ALICE));
+            assertFalse(rewards.claimed(es[i], BOB));
+        }
+        assertFalse(rewards.claimed(254, ALICE));
+        assertFalse(rewards.claimed(257, ALICE));
+        assertFalse(rewards.claimed(512, ALICE));
+        vm.expectRevert(abi.encodeWithSelector(IRewards.AlreadyClaimed.selector, 256, ALICE));
+        vm.prank(ALICE);
+        rewards.claim(256);
+        vm.prank(BOB);
+        rewards.claim(256);
+    }
+
     function testFuzz_claim_sharesSumToAtMostTheBudget(uint96 a, uint96 b, uint96 c, uint128 burned, uint16 epoch)
         public
     {

@@ -91,7 +91,7 @@ async function selfDealingChecks(model: Model, signal?: AbortSignal): Promise<Ch
   const results = await sweep(model);
   const worst = Math.max(...results.map((r) => r.worst));
   const status: CheckStatus = worst > 0 ? "FAIL" : worst > THRESHOLDS.selfDealingMargin ? "WARN" : "PASS";
-  const figure = (rs: { size: number; run: number; worst: number }[]) => `${rs.map((r) => `${r.size}x: ${pct(r.run, 0)}`).join(", ")}; best epoch for the attacker ${pct(Math.max(...rs.map((r) => r.worst)))}`;
+  const figure = (rs: { size: number; run: number; worst: number }[]) => `${rs.map((r) => `${r.size}x: ${pct(r.run, 0)}`).join(", ")}; best epoch for the attacker ${pct(Math.max(...rs.map((r) => r.worst)), 2)}`;
   const data = (rs: { size: number; run: number; worst: number }[]) =>
     rs.map((r) => ({ size: r.size, return: Number.isFinite(r.run) ? r.run : null, bestEpochReturn: Number.isFinite(r.worst) ? r.worst : null }));
   const checks: Check[] = [
