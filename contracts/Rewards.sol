@@ -44,6 +44,7 @@ contract Rewards is IRewards {
         _ledger = ledger_;
         _token = token_;
         cap = token_.cap();
+        if (cap > type(uint128).max) revert CapTooLarge(cap);
         _initialEmission = schedule_.initialEmission;
         _decayPeriodEpochs = schedule_.decayPeriodEpochs;
         _decayBps = schedule_.decayBps;

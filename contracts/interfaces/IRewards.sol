@@ -33,6 +33,8 @@ interface IRewards {
     error ZeroDecayPeriod();
     /// @notice vestingEpochs must fit in a uint64.
     error VestingTooLong(uint256 vestingEpochs);
+    /// @notice The token's cap exceeds 2^128 - 1, the width Vesting stores amounts in.
+    error CapTooLarge(uint256 cap);
     /// @notice The ledger or token address is zero.
     error ZeroAddress();
     /// @notice `epoch` is not over yet: claims are for epochs < `currentEpoch`.

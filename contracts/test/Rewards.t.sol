@@ -67,6 +67,9 @@ contract RewardsTest is Test {
         s = _schedule(8_000, uint256(type(uint64).max) + 1);
         vm.expectRevert(abi.encodeWithSelector(IRewards.VestingTooLong.selector, uint256(type(uint64).max) + 1));
         this.deployExternal(s);
+        BandToken huge = new BandToken("H", "H", uint256(type(uint128).max) + 1, address(0), new address[](0), new uint256[](0));
+        vm.expectRevert(abi.encodeWithSelector(IRewards.CapTooLarge.selector, uint256(type(uint128).max) + 1));
+        new Rewards(ledger, huge, _schedule(8_000, 4));
         vm.expectRevert(IRewards.ZeroAddress.selector);
         new Rewards(IEpochLedger(address(0)), token, _schedule(8_000, 4));
     }

@@ -3023,6 +3023,17 @@ export const rewardsAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "cap",
+        "type": "uint256"
+      }
+    ],
+    "name": "CapTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "decayBps",
         "type": "uint256"
       }

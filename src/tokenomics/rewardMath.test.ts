@@ -170,6 +170,7 @@ test("validateSchedule: rejects what the Rewards constructor rejects", () => {
   assert.throws(() => validateSchedule({ ...base, decayBps: BPS + 1n }), InvalidRewardScheduleError);
   assert.throws(() => validateSchedule({ ...base, decayPeriodEpochs: 0n }), InvalidRewardScheduleError);
   assert.throws(() => validateSchedule({ ...base, vestingEpochs: 1n << 64n }), InvalidRewardScheduleError);
+  assert.throws(() => validateSchedule({ ...base, cap: 1n << 128n }), InvalidRewardScheduleError);
   validateSchedule({ ...base, kBps: 15_000n }, { allowUncappedK: true });
 });
 

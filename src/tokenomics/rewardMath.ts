@@ -62,8 +62,8 @@ const MAX_UINT256 = (1n << 256n) - 1n;
 
 /**
  * Throws InvalidRewardScheduleError unless the schedule is one the Rewards constructor accepts
- * (same checks, same order). Pass `{ allowUncappedK: true }` to model k >= 1, which the contract
- * rejects, e.g. to show that self-dealing then pays.
+ * (the same checks; the first failing field is reported). Pass `{ allowUncappedK: true }` to
+ * model k >= 1, which the contract rejects, e.g. to show that self-dealing then pays.
  */
 export function validateSchedule(schedule: RewardSchedule, options: { allowUncappedK?: boolean } = {}): void {
   for (const field of Object.keys(schedule) as (keyof RewardSchedule)[]) {
@@ -77,6 +77,9 @@ export function validateSchedule(schedule: RewardSchedule, options: { allowUncap
   }
   if (schedule.decayBps > BPS) {
     throw new InvalidRewardScheduleError({ field: "decayBps", value: schedule.decayBps, reason: "must be <= 10000" });
+  }
+  if (schedule.cap > (1n << 128n) - 1n) {
+    throw new InvalidRewardScheduleError({ field: "cap", value: schedule.cap, reason: "must fit in a uint128 (Vesting's amount width)" });
   }
   if (schedule.vestingEpochs > (1n << 64n) - 1n) {
     throw new InvalidRewardScheduleError({ field: "vestingEpochs", value: schedule.vestingEpochs, reason: "must fit in a uint64" });
