@@ -1,68 +1,65 @@
-import { join, resolve } from "node:path";
-import { createChainClients } from "../../chain/clients.ts";
-import { deployAll, TOKEN } from "../../chain/deploy.ts";
-import { writeDeployment } from "../../chain/deployment.ts";
-import { devAccount } from "../../chain/devAccounts.ts";
-import { startEmbeddedChain } from "../../chain/embeddedChain.ts";
+import { resolve } from "node:path";
+import { TOKEN } from "../../chain/deploy.ts";
+import { startDevnet } from "../../devnet/startDevnet.ts";
 import type { Command } from "../command.ts";
 import { formatToken } from "../lib/format.ts";
 import { parsePort } from "../usageError.ts";
 
 const command: Command = {
-  summary: "Run a whole local bandmint network on an embedded chain (contracts deployed, accounts funded)",
-  usage: "[--port 8545] [--data-dir .bandmint/local]",
+  summary: "Run a whole local bandmint network: embedded chain, contracts, origin, 3 provider nodes, a funded consumer and a gateway",
+  usage: "[--port 8545] [--gateway-port 8080] [--data-dir .bandmint/local]",
   options: {
     port: { type: "string", default: "8545" },
+    "gateway-port": { type: "string", default: "8080" },
     "data-dir": { type: "string", default: ".bandmint/local" },
   },
-  async run({ values, signal, stdout }) {
-    const port = parsePort(values.port);
+  async run({ values, signal, stdout, stderr }) {
+    const chainPort = parsePort(values.port);
+    const gatewayPort = parsePort(values["gateway-port"], "gateway-port");
     const dataDir = resolve(String(values["data-dir"]));
-    const chain = await startEmbeddedChain({ port });
+    const net = await startDevnet({ dataDir, chainPort, gatewayPort, log: (line) => stderr.write(`  ${line}\n`), signal });
     try {
-      await chain.build();
-      const deployer = devAccount(0);
-      const treasury = devAccount(1);
-      const providers = [2, 3, 4].map(devAccount);
-      const consumer = devAccount(10);
-      const funded = [deployer, ...providers, consumer];
-      const clients = await createChainClients({ rpcUrl: chain.rpcUrl, privateKey: deployer.privateKey, chainId: chain.chainId });
-      const deployment = await deployAll({
-        publicClient: clients.publicClient,
-        walletClient: clients.walletClient!,
-        rpcUrl: chain.rpcUrl,
-        params: { treasury: treasury.address, genesis: funded.map((a) => ({ address: a.address, amount: 1_000_000n * TOKEN })) },
-      });
-      const deploymentPath = join(dataDir, "deployment.json");
-      await writeDeployment(deploymentPath, deployment);
+      const { contracts } = net.deployment;
+      const play = `${net.gatewayUrl}/${net.contentId}/hls/index.m3u8`;
       stdout.write(
         [
           "",
-          `bandmint local network (chain id ${deployment.chainId})`,
-          `  JSON-RPC     ${chain.rpcUrl}`,
-          `  deployment   ${deploymentPath}`,
+          `bandmint local network is up (chain id ${net.deployment.chainId})`,
           "",
-          "contracts",
-          `  BandToken        ${deployment.contracts.token}`,
-          `  ProviderRegistry ${deployment.contracts.registry}`,
-          `  TicketBroker     ${deployment.contracts.broker}`,
+          "open",
+          `  ${net.gatewayUrl}/${net.contentId}/index.html   sample page through the paying gateway`,
+          `  ${play}   HLS playlist (ffplay, mpv, VLC, Safari)${net.sampleIsVideo ? "" : "  [generated placeholder segments: ffmpeg not installed]"}`,
+          `  curl -r 0-999 ${net.gatewayUrl}/${net.contentId}/hls/seg0.ts | wc -c`,
+          `  npx bandmint get ${net.contentId} -o ./sample --deployment ${net.deploymentPath} --key ${net.consumer.privateKey}`,
           "",
-          `funded demo accounts (${formatToken(1_000_000n * TOKEN)} and 10000 ETH each; public test keys, never use on a real network)`,
-          ...[["deployer", deployer], ["provider 1", providers[0]!], ["provider 2", providers[1]!], ["provider 3", providers[2]!], ["consumer", consumer]].map(
-            ([label, a]) => `  ${String(label).padEnd(11)} ${(a as typeof deployer).address}  key ${(a as typeof deployer).privateKey}`,
-          ),
-          `  treasury    ${treasury.address}`,
+          "chain",
+          `  JSON-RPC          ${net.rpcUrl}`,
+          `  deployment file   ${net.deploymentPath}`,
+          `  BandToken         ${contracts.token}`,
+          `  ProviderRegistry  ${contracts.registry}`,
+          `  TicketBroker      ${contracts.broker}`,
+          `  Rewards           ${contracts.rewards}`,
+          `  Vesting           ${contracts.vesting}`,
           "",
-          "Press Ctrl-C to stop.",
+          "services",
+          `  origin            ${net.originUrl}   content id ${net.contentId}`,
+          ...net.nodes.map((n, i) => `  provider ${i + 1}        ${n.url}   ${n.pricePerGiB} BAND/GiB   status ${n.url}/status`),
+          `  gateway           ${net.gatewayUrl}   (consumer deposit 100 BAND, reserve 10 BAND)`,
+          "",
+          `accounts (public test keys: never use them on a real network; ${formatToken(1_000_000n * TOKEN)} each where funded)`,
+          ...net.accounts.map(({ label, account }) => `  ${label.padEnd(11)} ${account.address}  ${account.privateKey}`),
+          "",
+          "Ctrl-C stops everything.",
           "",
         ].join("\n"),
       );
       await new Promise<void>((done) => (signal.aborted ? done() : signal.addEventListener("abort", () => done(), { once: true })));
       stdout.write("stopping...\n");
-      return 0;
     } finally {
-      await chain.stop();
+      await net.stop();
     }
+    stdout.write("stopped\n");
+    return 0;
   },
 };
 export default command;
