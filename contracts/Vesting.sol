@@ -6,32 +6,40 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IBandToken} from "./interfaces/IBandToken.sol";
 import {IEpochLedger} from "./interfaces/IEpochLedger.sol";
 import {IVesting} from "./interfaces/IVesting.sol";
-import {EmissionLib} from "./libraries/EmissionLib.sol";
 
 /// @title Vesting
 /// @notice Holds the rewards the Rewards contract mints and releases them linearly per epoch.
-/// @dev Trade-off: grants are kept as a list of tranches (one per provider per epoch) rather than an
-/// O(1) aggregate (one amount and a weighted start). The aggregate is cheaper to withdraw from but
-/// either re-times earlier grants (a new grant delays what was already vesting) or needs rounding
-/// that no longer matches the per-grant schedule. With tranches the schedule is exact, `grant` is
-/// O(1) (append or merge into this epoch's tranche), and `withdraw` walks only the tranches still
-/// vesting (<= vestingEpochs + 1 when claims come once per epoch): each fully vested tranche is
-/// folded into `settled` and deleted exactly once, so the walk is amortised O(1) per grant.
+/// @dev Scheme: every grant is a tranche (amount a, start epoch s; grants of one epoch merge), but
+/// the vested amount is computed from running sums, not by walking the tranches. All tranches vest
+/// over the same V epochs, so at epoch t the open ones (t < s + V) have vested
+/// sum a·(t - s) / V = (A·t - W) / V with A = sum a and W = sum a·s, floored once. A tranche that
+/// reaches t >= s + V is folded: A -= a, W -= a·s, settled += a, its slot deleted. Folding happens
+/// in increasing s order (tranches are appended in epoch order), each tranche exactly once, so
+/// `withdraw` costs O(1) plus O(tranches matured since the last withdraw): amortised O(1) per grant,
+/// whatever V (the default deployment has V = 720 hourly epochs; walking every open tranche would
+/// cost ~2,500 gas each, ~1.8M for a provider that claims every epoch). Folding leaves the vested
+/// amount unchanged (the tranche contributed exactly a·V / V = a), so it is monotone in t.
+/// Trade-off: the floor is on the sum, so vestedOf can exceed the sum of per-tranche floors by
+/// < 1 wei per open tranche (rewardMath.ts `vestedTotal` mirrors this exactly); granting costs one
+/// more slot write (W) than a plain tranche list.
 contract Vesting is IVesting {
     using SafeERC20 for IBandToken;
 
-    /// @dev One grant: fits one slot (amounts are capped by the token cap, checked by SafeCast).
+    /// @dev One grant: fits one slot.
     struct Tranche {
         uint128 amount;
         uint64 startEpoch;
     }
 
-    /// @dev Per provider. `settled` is the sum of tranches before `head`, all fully vested.
+    /// @dev Per provider. Bounds: granted < 2^128 (the token cap, Rewards checks it), so A and
+    /// settled do too, and W = sum a·s < 2^128 · 2^64 = 2^192.
     struct Account {
         uint128 granted;
         uint128 withdrawn;
-        uint128 settled;
-        uint64 head;
+        uint128 settled; // folded tranches, fully vested
+        uint128 openAmount; // A
+        uint192 openWeighted; // W
+        uint64 head; // first open tranche
         Tranche[] tranches;
     }
 
@@ -69,12 +77,18 @@ contract Vesting is IVesting {
         uint128 amount128 = SafeCast.toUint128(amount);
         uint64 start64 = SafeCast.toUint64(startEpoch);
         account.granted += amount128;
-        uint256 length = account.tranches.length;
-        if (length > account.head && account.tranches[length - 1].startEpoch == start64) {
-            // Same epoch, same schedule: merging keeps the walk in `withdraw` short.
-            account.tranches[length - 1].amount += amount128;
+        if (vestingEpochs == 0) {
+            account.settled += amount128;
         } else {
-            account.tranches.push(Tranche({amount: amount128, startEpoch: start64}));
+            account.openAmount += amount128;
+            account.openWeighted += uint192(amount) * start64; // < 2^192, see Account
+            uint256 length = account.tranches.length;
+            if (length > account.head && account.tranches[length - 1].startEpoch == start64) {
+                // Same epoch, same schedule: merge, so a claimMany-heavy provider keeps few tranches.
+                account.tranches[length - 1].amount += amount128;
+            } else {
+                account.tranches.push(Tranche({amount: amount128, startEpoch: start64}));
+            }
         }
         emit Granted(provider, startEpoch, amount);
     }
@@ -83,29 +97,19 @@ contract Vesting is IVesting {
     function withdraw() external returns (uint256 amount) {
         Account storage account = _accounts[msg.sender];
         uint256 current = _ledger.currentEpoch();
-        uint256 length = account.tranches.length;
-        uint256 head = account.head;
-        uint256 settled = account.settled;
-        uint256 vestingPart;
-        // Tranches are in increasing startEpoch order, so the fully vested ones form a prefix.
-        while (head < length) {
-            Tranche memory t = account.tranches[head];
-            // Fully vested iff EmissionLib.vested would return the whole amount. No overflow:
-            // vestingEpochs <= type(uint64).max (Rewards constructor) and startEpoch is a uint64.
-            if (vestingEpochs != 0 && current < uint256(t.startEpoch) + vestingEpochs) break;
-            settled += t.amount;
-            delete account.tranches[head];
-            ++head;
+        uint256 oldHead = account.head;
+        (uint256 settled, uint256 openAmount, uint256 openWeighted, uint256 head) = _fold(account, current);
+        // Folded tranches are never read again: clear them (gas refund, no unbounded state).
+        for (uint256 i = oldHead; i < head; ++i) {
+            delete account.tranches[i];
         }
-        for (uint256 i = head; i < length; ++i) {
-            Tranche memory t = account.tranches[i];
-            vestingPart += EmissionLib.vested(t.amount, t.startEpoch, current, vestingEpochs);
-        }
-        account.head = uint64(head); // head <= length, which a uint64 cannot exceed in practice
-        account.settled = uint128(settled); // settled <= granted, a uint128
-        amount = settled + vestingPart - account.withdrawn;
+        account.settled = uint128(settled); // settled <= granted < 2^128
+        account.openAmount = uint128(openAmount); // only decreased
+        account.openWeighted = uint192(openWeighted); // only decreased
+        account.head = uint64(head); // head <= tranches.length, which cannot reach 2^64
+        amount = settled + _openVested(openAmount, openWeighted, current) - account.withdrawn;
         if (amount == 0) revert NothingToWithdraw(msg.sender);
-        account.withdrawn += uint128(amount); // withdrawn + amount = vested <= granted, a uint128
+        account.withdrawn += uint128(amount); // withdrawn + amount = vested <= granted < 2^128
         emit Withdrawn(msg.sender, amount);
         _token.safeTransfer(msg.sender, amount);
     }
@@ -121,15 +125,11 @@ contract Vesting is IVesting {
     }
 
     /// @inheritdoc IVesting
-    function vestedOf(address provider) public view returns (uint256 total) {
+    function vestedOf(address provider) public view returns (uint256) {
         Account storage account = _accounts[provider];
         uint256 current = _ledger.currentEpoch();
-        total = account.settled;
-        uint256 length = account.tranches.length;
-        for (uint256 i = account.head; i < length; ++i) {
-            Tranche memory t = account.tranches[i];
-            total += EmissionLib.vested(t.amount, t.startEpoch, current, vestingEpochs);
-        }
+        (uint256 settled, uint256 openAmount, uint256 openWeighted,) = _fold(account, current);
+        return settled + _openVested(openAmount, openWeighted, current);
     }
 
     /// @inheritdoc IVesting
@@ -141,5 +141,36 @@ contract Vesting is IVesting {
     function openTranches(address provider) external view returns (uint256) {
         Account storage account = _accounts[provider];
         return account.tranches.length - account.head;
+    }
+
+    /// @dev Folds the tranches fully vested at `current` into the running sums; returns the new
+    /// sums and head (the caller stores them).
+    function _fold(Account storage account, uint256 current)
+        private
+        view
+        returns (uint256 settled, uint256 openAmount, uint256 openWeighted, uint256 head)
+    {
+        settled = account.settled;
+        openAmount = account.openAmount;
+        openWeighted = account.openWeighted;
+        head = account.head;
+        uint256 length = account.tranches.length;
+        while (head < length) {
+            Tranche memory t = account.tranches[head];
+            // No overflow: vestingEpochs <= type(uint64).max (Rewards constructor).
+            if (current < uint256(t.startEpoch) + vestingEpochs) break;
+            settled += t.amount;
+            openAmount -= t.amount;
+            openWeighted -= uint256(t.amount) * t.startEpoch;
+            ++head;
+        }
+    }
+
+    /// @dev floor((A·t - W) / V) for the open tranches: sum a·(t - s) / V, each t - s in [0, V).
+    /// A·t < W only if the clock went backwards (never with the TicketBroker): count nothing then.
+    function _openVested(uint256 openAmount, uint256 openWeighted, uint256 current) private view returns (uint256) {
+        if (openAmount == 0) return 0;
+        uint256 weightedNow = openAmount * current; // < 2^128 · 2^64
+        return weightedNow > openWeighted ? (weightedNow - openWeighted) / vestingEpochs : 0;
     }
 }

@@ -1,17 +1,8 @@
 import type { Address } from "viem";
 import { BaseError } from "../protocol/errors.ts";
 
-/** A token amount given by a user is not an exact decimal amount. */
-export class InvalidAmountError extends BaseError {
-  override name = "InvalidAmountError";
-  input: string;
-  reason: string;
-  constructor(input: string, reason: string) {
-    super(`Invalid amount "${input}": ${reason}.`);
-    this.input = input;
-    this.reason = reason;
-  }
-}
+// One parser, one error: the token-amount parser and its error live in the protocol core.
+export { InvalidAmountError } from "../protocol/tokenAmount.ts";
 
 /** A provider's offer disagrees with its on-chain listing (price, recipient, chain or broker). */
 export class OfferMismatchError extends BaseError {

@@ -15,6 +15,7 @@ import {
 } from "viem";
 import type { Ticket } from "../protocol/ticket.ts";
 import type { SenderFunds } from "./payments/fundsCache.ts";
+import { toChainUnavailable } from "./toChainUnavailable.ts";
 
 /** One winning ticket ready to redeem. */
 export type RedeemItem = { ticket: Ticket; signature: Hex; recipientRand: bigint };
@@ -66,8 +67,29 @@ function revertOf(error: unknown): RedeemRevert | undefined {
   return { errorName: reverted.data?.errorName ?? reverted.reason ?? "UnknownRevert", args: reverted.data?.args ?? [] };
 }
 
-/** Creates the broker client over viem. */
-export function createBrokerClient({ publicClient, walletClient, broker, abi }: CreateBrokerClientParameters): BrokerClient {
+/**
+ * Creates the broker client over viem. Every method reports an RPC outage as ChainUnavailableError
+ * (the node answers 503 "retry" for it, not 500).
+ */
+export function createBrokerClient(p: CreateBrokerClientParameters): BrokerClient {
+  const client = createViemBrokerClient(p);
+  const rpcUrl = (p.publicClient.transport as { url?: string }).url ?? p.publicClient.chain?.rpcUrls.default.http[0] ?? "the configured RPC URL";
+  const wrapped = { ...client };
+  for (const key of Object.keys(client) as (keyof BrokerClient)[]) {
+    const f = client[key];
+    if (typeof f !== "function") continue;
+    (wrapped as Record<string, unknown>)[key] = async (...args: unknown[]) => {
+      try {
+        return await (f as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (error) {
+        throw toChainUnavailable(error, rpcUrl);
+      }
+    };
+  }
+  return wrapped;
+}
+
+function createViemBrokerClient({ publicClient, walletClient, broker, abi }: CreateBrokerClientParameters): BrokerClient {
   const recipient = walletClient.account.address;
   const args = (items: readonly RedeemItem[]) =>
     [items.map((i) => i.ticket), items.map((i) => i.signature), items.map((i) => i.recipientRand)] as const;

@@ -3,16 +3,19 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadNodeConfig, NodeConfigError, parseByteSize, parseTokenAmount } from "./config.ts";
+import { loadNodeConfig, NodeConfigError, parseByteSize, parseConfigAmount } from "./config.ts";
+import { defaultRedeemPolicy } from "./redeemer.ts";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 test("token amounts and byte sizes parse exactly", () => {
-  assert.equal(parseTokenAmount("12.5 BAND"), 12_500_000_000_000_000_000n);
-  assert.equal(parseTokenAmount("0.000000000000000001BAND"), 1n);
-  assert.equal(parseTokenAmount("42"), 42n);
-  assert.throws(() => parseTokenAmount("1.5"), /neither/);
-  assert.throws(() => parseTokenAmount("0.0000000000000000001 BAND"), /decimals/);
+  assert.equal(parseConfigAmount("12.5 BAND"), 12_500_000_000_000_000_000n);
+  assert.equal(parseConfigAmount("0.000000000000000001BAND"), 1n);
+  assert.equal(parseConfigAmount("42"), 42n);
+  assert.equal(parseConfigAmount(42), 42n);
+  assert.throws(() => parseConfigAmount("1.5"), /neither/);
+  assert.throws(() => parseConfigAmount("-1 BAND"), /Invalid amount/);
+  assert.throws(() => parseConfigAmount("0.0000000000000000001 BAND"), /decimal places/);
   assert.equal(parseByteSize("4 MiB"), 4n << 20n);
   assert.equal(parseByteSize(1024), 1024n);
   assert.throws(() => parseByteSize("4 MB"), /byte size/);
@@ -56,6 +59,35 @@ test("errors name the field and the file", async () => {
     await assert.rejects(loadNodeConfig({ file, env: { BANDMINT_KEY: KEY } }), (e: NodeConfigError) => e.field.includes("typo"));
     await writeFile(file, "{ not json");
     await assert.rejects(loadNodeConfig({ file }), /not valid JSON/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("flags only (no config file) yield the documented defaults, nested redeem policy included", async () => {
+  const c = await loadNodeConfig({ flags: { deployment: "dep.json", "data-dir": "data", "price-per-gib": "1 BAND", key: KEY } });
+  assert.equal(c.host, "127.0.0.1");
+  assert.equal(c.port, 7070);
+  assert.equal(c.bytesPerTicket, 1n << 20n);
+  assert.equal(c.creditWindowBytes, 4n << 20n);
+  assert.equal(c.maxCacheBytes, 10n << 30n);
+  assert.equal(c.ticketExpirySeconds, 86_400);
+  assert.equal(c.fundsTtlSeconds, 10);
+  assert.deepEqual(c.services, ["cdn"]);
+  // payments.md §8: 500, 3600, 32, 15, 300, 1e18. Before the fix these were all undefined.
+  assert.deepEqual(c.redeem, {
+    maxFeeShareBps: 500, deadlineMarginSeconds: 3600, maxBatch: 32, intervalSeconds: 15, maxBackoffSeconds: 300, tokenPerNativeE18: 10n ** 18n,
+  });
+  assert.equal(c.redeem.intervalSeconds * 1000, defaultRedeemPolicy.intervalMs);
+  // A partial redeem object keeps the defaults of the fields it leaves out.
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-config-"));
+  try {
+    const file = join(dir, "node.json");
+    await writeFile(file, JSON.stringify({ deployment: "d", privateKey: KEY, dataDir: "x", pricePerGiB: 1, redeem: { maxBatch: 4 } }));
+    const d = await loadNodeConfig({ file });
+    assert.equal(d.redeem.maxBatch, 4);
+    assert.equal(d.redeem.intervalSeconds, 15);
+    assert.equal(d.redeem.tokenPerNativeE18, 10n ** 18n);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

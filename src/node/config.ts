@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { BaseError } from "../protocol/errors.ts";
+import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
 
 // The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
@@ -20,21 +21,24 @@ export class NodeConfigError extends BaseError {
   }
 }
 
-const TOKEN_DECIMALS = 18;
-
-/** Parses "123" (wei) or "1.5 BAND" / "1.5BAND" (tokens, 18 decimals) into wei, exactly. */
-export function parseTokenAmount(value: string | number): bigint {
+/**
+ * Parses a config amount: a plain integer (string or JSON number) is wei ("1000"), anything with a
+ * decimal point or the unit is tokens through the shared parser ("1.5 BAND"). A bare decimal such as
+ * "1.5" is refused: in a node config it is ambiguous between wei and tokens.
+ */
+export function parseConfigAmount(value: string | number): bigint {
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value) || value < 0) throw new Error("must be a non-negative integer (wei) or a string");
     return BigInt(value);
   }
   const s = value.trim();
   if (/^\d+$/.test(s)) return BigInt(s);
-  const m = /^(\d+)(?:\.(\d+))?\s*BAND$/i.exec(s);
-  if (m === null) throw new Error(`"${value}" is neither an integer wei amount nor "<decimal> BAND"`);
-  const frac = m[2] ?? "";
-  if (frac.length > TOKEN_DECIMALS) throw new Error(`"${value}" has more than ${TOKEN_DECIMALS} decimals`);
-  return BigInt(m[1]!) * 10n ** BigInt(TOKEN_DECIMALS) + BigInt(frac.padEnd(TOKEN_DECIMALS, "0") || "0");
+  if (!new RegExp(`${TOKEN_SYMBOL}$`, "i").test(s)) throw new Error(`"${value}" is neither an integer wei amount nor "<decimal> ${TOKEN_SYMBOL}"`);
+  try {
+    return parseTokenAmount(s);
+  } catch (e) {
+    throw new Error((e as InvalidAmountError).shortMessage ?? (e as Error).message, { cause: e });
+  }
 }
 
 /** Parses "1048576", "4 MiB", "10GiB" (binary units) into bytes. */
@@ -51,7 +55,7 @@ export function parseByteSize(value: string | number): bigint {
 
 const amount = z.union([z.string(), z.number()]).transform((v, ctx) => {
   try {
-    return parseTokenAmount(v);
+    return parseConfigAmount(v);
   } catch (e) {
     ctx.addIssue({ code: "custom", message: (e as Error).message });
     return z.NEVER;
@@ -102,7 +106,9 @@ const fileSchema = z
         tokenPerNativeE18: amount.default(10n ** 18n),
       })
       .strict()
-      .default({} as never),
+      // prefault, not default: zod 4 returns a default as is, unparsed, so `.default({})` left every
+      // redeem field undefined without a config file (intervalSeconds undefined: a 1 ms redeem loop).
+      .prefault({}),
   })
   .strict();
 

@@ -173,6 +173,21 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
     }
   };
 
+  const acceptTickets = (batch: readonly AcceptTicketInput[]): void => {
+    if (batch.length === 0) return;
+    tx(() => {
+      for (const a of batch) {
+        q.insertTicket.run(
+          a.hash, a.sessionId, a.ticket.sender, nonceKey(a.ticket.senderNonce), JSON.stringify(serializeTicket(a.ticket)),
+          a.signature, a.recipientRand.toString(), a.winning ? 1 : 0, a.ticket.faceValue.toString(), Number(a.ticket.expiry),
+          a.winning ? "pending" : "losing", a.now, a.now,
+        );
+        q.setNonce.run(a.ticket.sender, a.ticket.senderNonce.toString());
+        q.counters.run(a.servedBytes.toString(), a.ticket.cumulativeBytes.toString(), a.now, a.sessionId);
+      }
+    });
+  };
+
   return {
     /** Records a new session with its secret recipientRand. */
     createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; now: number }): void {
@@ -213,16 +228,13 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
      * transaction: when this returns the ticket is on disk and the bytes count as paid.
      */
     acceptTicket(a: AcceptTicketInput): void {
-      tx(() => {
-        q.insertTicket.run(
-          a.hash, a.sessionId, a.ticket.sender, nonceKey(a.ticket.senderNonce), JSON.stringify(serializeTicket(a.ticket)),
-          a.signature, a.recipientRand.toString(), a.winning ? 1 : 0, a.ticket.faceValue.toString(), Number(a.ticket.expiry),
-          a.winning ? "pending" : "losing", a.now, a.now,
-        );
-        q.setNonce.run(a.ticket.sender, a.ticket.senderNonce.toString());
-        q.counters.run(a.servedBytes.toString(), a.ticket.cumulativeBytes.toString(), a.now, a.sessionId);
-      });
+      acceptTickets([a]);
     },
+    /**
+     * Records several accepted tickets in one transaction (group commit: one fsync for all). They
+     * are written in order, so a session's counters and a sender's nonce end at its last ticket.
+     */
+    acceptTickets,
     /** Reads one ticket by its EIP-712 hash. */
     getTicket(hash: Hex): StoredTicket | undefined {
       const row = q.getTicket.get(hash) as Row | undefined;

@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatTokenAmount, parseTokenAmount } from "./tokenAmount.ts";
-import { InvalidAmountError } from "./errors.ts";
+import { formatTokenAmount, InvalidAmountError, parseTokenAmount } from "./tokenAmount.ts";
 
 test("parseTokenAmount parses exact decimal strings", () => {
   assert.equal(parseTokenAmount("12.5"), 12_500_000_000_000_000_000n);
@@ -12,10 +11,14 @@ test("parseTokenAmount parses exact decimal strings", () => {
   assert.equal(parseTokenAmount(" 3 "), 3n * 10n ** 18n);
   // 0.1 + 0.2 is not 0.30000000000000004 here.
   assert.equal(parseTokenAmount("0.1") + parseTokenAmount("0.2"), parseTokenAmount("0.3"));
+  // The unit suffix is optional (node config style).
+  assert.equal(parseTokenAmount("12.5 BAND"), 12_500_000_000_000_000_000n);
+  assert.equal(parseTokenAmount("0.000000000000000001BAND"), 1n);
+  assert.equal(parseTokenAmount("2 band"), 2n * 10n ** 18n);
 });
 
 test("parseTokenAmount rejects malformed amounts with a reason", () => {
-  for (const bad of ["", "abc", "-1", "+1", "1e18", "1.", ".5", "1,5", "1_000", "0x10", "1.2.3", "Infinity", "NaN"]) {
+  for (const bad of ["", "abc", "-1", "+1", "1e18", "1.", ".5", "1,5", "1_000", "0x10", "1.2.3", "Infinity", "NaN", "BAND", "1 ETH", "1 BAND BAND", "- 1 BAND"]) {
     assert.throws(() => parseTokenAmount(bad), (e: unknown) => e instanceof InvalidAmountError && e.input === bad, bad);
   }
   assert.throws(() => parseTokenAmount("0.0000000000000000001"), /decimal places/);
@@ -26,6 +29,15 @@ test("format then parse is the identity for any amount (property)", () => {
   fc.assert(
     fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), (wei) => {
       assert.equal(parseTokenAmount(formatTokenAmount(wei)), wei);
+    }),
+  );
+});
+
+test("the BAND suffix never changes the value (property)", () => {
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), fc.constantFrom("BAND", " BAND", "  band"), (wei, unit) => {
+      const text = formatTokenAmount(wei);
+      assert.equal(parseTokenAmount(`${text}${unit}`), parseTokenAmount(text));
     }),
   );
 });

@@ -1,0 +1,485 @@
+// Paid delivery throughput against nginx on the same bytes, same machine, same run.
+//   npx node bench/paid.ts [--duration 8] [--connections 8] [--clients 4] [--workers 4]
+//                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
+//
+// Starts the embedded chain with the contracts deployed, a publisher's origin, nginx (Debian
+// nginx-light) over the publisher's directory, a real provider node (`bandmint node start`, its
+// own process) and an unpaid edge (its own process), then measures per object size:
+//   (a) nginx with wrk and with the Node load generator below (like for like with (c)),
+//   (b) the unpaid edge with both,
+//   (c) paid delivery: `--clients` paying consumers (the real client SDK: ProviderPool +
+//       ProviderSession, sha256 of every chunk, a ticket per `bytesPerTicket`) against the node.
+// Then what each part of the paid path costs on one core (client sha256 and signing, node-side
+// check + recovery and the SQLite commit), the payment bytes per GiB, and the node's RSS idle and
+// under `--sessions` concurrent paying sessions.
+//
+// The load generators run in child processes (roles below), so the server under test never
+// shares an event loop with its load.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Agent, createServer, get as httpGet } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { parseEther, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import secp256k1 from "secp256k1";
+
+const MiB = 1 << 20;
+const TOKEN = 10n ** 18n;
+const OBJECTS = [
+  { key: "1m", name: "obj1m.bin", size: MiB },
+  { key: "64m", name: "obj64m.bin", size: 64 * MiB },
+];
+const PUBLISHER_KEY: Hex = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const ROOT = new URL("..", import.meta.url).pathname;
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "8" },
+    connections: { type: "string", default: "8" },
+    clients: { type: "string", default: "4" },
+    workers: { type: "string", default: "4" },
+    "bytes-per-ticket": { type: "string", default: "1 MiB" },
+    "credit-window": { type: "string", default: "4 MiB" },
+    sessions: { type: "string", default: "100" },
+    only: { type: "string" },
+    // Internal: the role of a child process and its JSON job.
+    role: { type: "string", default: "main" },
+    job: { type: "string", default: "{}" },
+  },
+});
+
+/** A job for the `paid` role: paying clients against one node. */
+type PaidJob = {
+  listing: { provider: Address; endpoint: string; pricePerGiB: string };
+  keys: Hex[];
+  chainId: number;
+  broker: Address;
+  contentId: string;
+  path: string;
+  durationMs: number;
+  /** Chunks each client keeps in flight. */
+  workers: number;
+  /** Fetch the object's chunks once per client and stop (for the RSS run: sessions, not speed). */
+  once?: boolean;
+};
+
+/** What a paid run reports. */
+type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[] };
+
+if (values.role === "load") {
+  const job = JSON.parse(values.job!) as { url: string; connections: number; durationMs: number };
+  process.stdout.write(JSON.stringify(await nodeLoad(job.url, job.connections, job.durationMs)));
+} else if (values.role === "paid") {
+  process.stdout.write(JSON.stringify(await paidLoad(JSON.parse(values.job!) as PaidJob)));
+} else if (values.role === "edge") {
+  const { createEdge } = await import("../src/node/edge/createEdge.ts");
+  const { freeGate } = await import("../src/node/edge/paymentGate.ts");
+  const job = JSON.parse(values.job!) as { cacheDir: string; origin: string };
+  const edge = createEdge({ cacheDir: job.cacheDir, maxCacheBytes: 1 << 30, origins: [job.origin], gate: freeGate });
+  process.stdout.write(`listening ${await edge.start()}\n`);
+  process.once("SIGTERM", () => void edge.stop().then(() => process.exit(0)));
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generators (child processes).
+
+/** Plain HTTP GETs of `url` on `connections` keep-alive sockets for `durationMs`; counts body bytes. */
+async function nodeLoad(url: string, connections: number, durationMs: number): Promise<{ bytes: number; ms: number; requests: number; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  let bytes = 0;
+  let requests = 0;
+  let errors = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      httpGet(url, { agent }, (res) => {
+        if (res.statusCode !== 200 && res.statusCode !== 206) errors++;
+        res.on("data", (c: Buffer) => (bytes += c.length));
+        res.on("end", () => {
+          requests++;
+          resolve();
+        });
+        res.on("error", () => (errors++, resolve()));
+      }).on("error", () => (errors++, resolve()));
+    });
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() < deadline) await one();
+  }));
+  const ms = performance.now() - started;
+  agent.destroy();
+  return { bytes, ms, requests, errors };
+}
+
+/** Paying clients (the SDK's pool and sessions): each fetches the object's chunks over and over, verifying and paying. */
+async function paidLoad(job: PaidJob): Promise<PaidResult> {
+  const { createProviderPool } = await import("../src/client/providerPool.ts");
+  const { openProviderSession } = await import("../src/client/providerSession.ts");
+  const { createProviderStats } = await import("../src/market/providerStats.ts");
+  const { signTicket } = await import("../src/protocol/signTicket.ts");
+  const { ticketDomain } = await import("../src/protocol/ticket.ts");
+  const { SESSION_HEADER, TICKET_HEADER } = await import("../src/protocol/wire.ts");
+  const domain = ticketDomain(job.chainId, job.broker);
+  const listing = { provider: job.listing.provider, endpoint: job.listing.endpoint, pricePerGiB: BigInt(job.listing.pricePerGiB), capacityMbps: 1000n, region: "local", services: 1 };
+  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, errors: [] };
+  // Counts what payment adds to the wire, request and response side.
+  const countingFetch: typeof fetch = async (input, init) => {
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    const ticket = headers[TICKET_HEADER];
+    if (ticket !== undefined) r.ticketHeaderBytes += TICKET_HEADER.length + 2 + ticket.length + 2;
+    if (headers[SESSION_HEADER] !== undefined) r.sessionHeaderBytes += SESSION_HEADER.length + 2 + headers[SESSION_HEADER].length + 2;
+    if (init?.method === "POST" && String(input).endsWith("/tickets") && typeof init.body === "string") {
+      r.ticketPostBytes += init.body.length + 200; // + request line and headers, roughly
+      r.posts++;
+    }
+    r.requests++;
+    const res = await fetch(input, init);
+    for (const [k, v] of res.headers) if (k.startsWith("x-bandmint-")) r.responsePaymentHeaderBytes += k.length + 2 + v.length + 2;
+    return res;
+  };
+  const pools = job.keys.map((key) => {
+    const sender = privateKeyToAccount(key).address;
+    return createProviderPool({
+      listings: async () => [listing],
+      stats: createProviderStats(),
+      openSession: (l, signal) =>
+        openProviderSession({ listing: l, chainId: job.chainId, broker: job.broker, sender, sign: (ticket) => signTicket({ ticket, domain, privateKey: key }), fetch: countingFetch, signal }),
+      maxProviders: 1,
+      perProvider: job.workers,
+      timeouts: { unmeasuredMs: 60_000, minMs: 30_000 },
+    });
+  });
+  const manifest = await pools[0]!.fetchManifest(job.contentId);
+  const file = manifest.files.find((f) => f.path === job.path)!;
+  const started = performance.now();
+  const deadline = started + job.durationMs;
+  await Promise.all(pools.map(async (pool) => {
+    await pool.fetchManifest(job.contentId);
+    let next = 0;
+    const n = file.chunks.length;
+    await Promise.all(Array.from({ length: job.workers }, async () => {
+      while (job.once ? next < n : performance.now() < deadline) {
+        const index = next++ % n;
+        try {
+          const data = await pool.fetchChunk({ contentId: job.contentId, chunkSize: manifest.chunkSize, file, index });
+          r.bytes += data.length;
+        } catch (error) {
+          r.errors.push((error as Error).message);
+          if (r.errors.length > 20) throw error;
+        }
+      }
+    }));
+  }));
+  r.ms = performance.now() - started;
+  await Promise.all(pools.map((p) => p.settle()));
+  r.tickets = pools.reduce((s, p) => s + p.report().reduce((t, x) => t + x.tickets, 0), 0);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The orchestrator.
+
+function have(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd} || test -x /usr/sbin/${cmd}`]).status === 0;
+}
+
+/** Runs this script in another role; resolves with its parsed stdout. */
+async function child<T>(role: string, job: unknown): Promise<T> {
+  const c = spawn(process.execPath, [new URL(import.meta.url).pathname, "--role", role, "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => c.once("exit", r));
+  if (code !== 0) throw new Error(`${role} child exited with ${code}: ${out}`);
+  return JSON.parse(out) as T;
+}
+
+/** Starts a long-lived process and waits for its "listening <url>" line. */
+async function startServer(args: string[], what: string): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], cwd: ROOT });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once("exit", (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
+  });
+  proc.stdout!.resume();
+  return { proc, url };
+}
+
+async function wrk(url: string, connections: number, duration: number): Promise<{ rps: number; errors: string }> {
+  const c = spawn("wrk", ["-t1", `-c${connections}`, `-d${duration}s`, "--timeout", "30s", url], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => c.once("exit", r));
+  if (code !== 0) throw new Error(`wrk exited with ${code}: ${out}`);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "NaN"), errors: /Socket errors:.*|Non-2xx.*/.exec(out)?.[0] ?? "" };
+}
+
+async function startNginx(prefix: string, root: string, port: number): Promise<ChildProcess> {
+  const conf = `${process.getuid?.() === 0 ? "user root;\n" : ""}worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  default_type application/octet-stream;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server { listen 127.0.0.1:${port}; root ${root}; location / { } }
+}
+`;
+  await writeFile(join(prefix, "nginx.conf"), conf);
+  const bin = spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx";
+  const proc = spawn(bin, ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log")], { stdio: "inherit" });
+  for (let i = 0; i < 50; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/${OBJECTS[0]!.name}`, { method: "HEAD" })).ok) return proc;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill();
+  throw new Error(`nginx did not start; see ${prefix}/error.log`);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Resident set size of a process in MiB (Linux). */
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<void> {
+  if (!have("nginx") || !have("wrk")) {
+    console.log("nginx and wrk are needed: sudo apt-get install -y nginx-light wrk");
+    process.exit(1);
+  }
+  const { localNetwork } = await import("../test/fixtures/localNetwork.ts");
+  const { writeDeployment } = await import("../src/chain/deployment.ts");
+  const { devAccount } = await import("../src/chain/devAccounts.ts");
+  const { OriginServer } = await import("../src/content/originServer.ts");
+  const { publishDir } = await import("../src/content/publishDir.ts");
+  const { registerProvider } = await import("../src/node/registerProvider.ts");
+  const { fundBroker } = await import("../src/client/brokerFunds.ts");
+  const { parseByteSize } = await import("../src/node/config.ts");
+
+  const duration = Number(values.duration);
+  const connections = Number(values.connections);
+  const nClients = Number(values.clients);
+  const workers = Number(values.workers);
+  const nSessions = Number(values.sessions);
+  const bytesPerTicket = parseByteSize(values["bytes-per-ticket"]!);
+  const creditWindow = parseByteSize(values["credit-window"]!);
+  const objects = OBJECTS.filter((o) => values.only === undefined || o.key === values.only);
+
+  const work = await mkdtemp(join(tmpdir(), "bandmint-bench-paid-"));
+  const content = join(work, "content");
+  const prefix = join(work, "nginx");
+  await mkdir(content);
+  await mkdir(prefix);
+  const procs: ChildProcess[] = [];
+  let origin: InstanceType<typeof OriginServer> | undefined;
+  let net: Awaited<ReturnType<typeof localNetwork>> | undefined;
+  try {
+    for (const o of OBJECTS) await writeFile(join(content, o.name), randomBytes(o.size));
+    const { manifest } = await publishDir({ dir: content, signer: privateKeyToAccount(PUBLISHER_KEY), now: 1 });
+    origin = new OriginServer({ dir: content });
+    const originUrl = await origin.start();
+
+    // Chain: one provider, `clients` consumers for the speed runs, `sessions` more for the RSS run.
+    const consumerCount = nClients + nSessions;
+    net = await localNetwork({ providers: 1, consumers: Math.min(consumerCount, 10) });
+    const deploymentPath = join(work, "deployment.json");
+    await writeDeployment(deploymentPath, net.deployment);
+    const provider = net.accounts.providers[0]!;
+    const deployer = await net.clientsFor(net.accounts.deployer);
+    const consumers = Array.from({ length: consumerCount }, (_, i) => devAccount(10 + i));
+    // Dev accounts past the chain's 20 prefunded ones get gas money and tokens from the deployer.
+    const { bandTokenAbi } = await import("../src/chain/abis.ts");
+    for (const c of consumers.slice(Math.min(consumerCount, 10))) {
+      await deployer.publicClient.waitForTransactionReceipt({ hash: await deployer.walletClient!.sendTransaction({ to: c.address, value: parseEther("10") }) });
+      await deployer.publicClient.waitForTransactionReceipt({
+        hash: await deployer.walletClient!.writeContract({ address: net.deployment.contracts.token, abi: bandTokenAbi, functionName: "transfer", args: [c.address, 20_000n * TOKEN] }),
+      });
+    }
+    for (const c of consumers) await fundBroker(await net.clientsFor(c), net.deployment, { deposit: 10_000n * TOKEN, reserve: 100n * TOKEN });
+
+    const nodePort = await freePort();
+    const nodeEndpoint = `http://127.0.0.1:${nodePort}`;
+    const price = 10n ** 18n; // 1 BAND per GiB
+    const pc = await net.clientsFor(provider);
+    await registerProvider({
+      publicClient: pc.publicClient, walletClient: pc.walletClient!, deployment: net.deployment,
+      listing: { endpoint: nodeEndpoint, pricePerGiB: price, capacityMbps: 10_000, region: "local", services: ["cdn"] },
+    });
+    const nodeConfig = join(work, "node.json");
+    await writeFile(nodeConfig, JSON.stringify({
+      deployment: deploymentPath, rpcUrl: net.rpcUrl, privateKey: provider.privateKey, port: nodePort, dataDir: join(work, "node"),
+      origins: [originUrl], pricePerGiB: price.toString(), bytesPerTicket: bytesPerTicket.toString(), creditWindowBytes: creditWindow.toString(), maxCacheBytes: String(1 << 30),
+    }));
+    const node = await startServer([join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
+    procs.push(node.proc);
+    const edge = await startServer([new URL(import.meta.url).pathname, "--role", "edge", "--job", JSON.stringify({ cacheDir: join(work, "edge-cache"), origin: originUrl })], "edge");
+    procs.push(edge.proc);
+    const nginxPort = await freePort();
+    procs.push(await startNginx(prefix, content, nginxPort));
+
+    const paidJob = (o: (typeof OBJECTS)[number], keys: Hex[], durationMs: number, once = false): PaidJob => ({
+      listing: { provider: provider.address, endpoint: node.url, pricePerGiB: price.toString() },
+      keys, chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, contentId: manifest.contentId, path: o.name, durationMs, workers, once,
+    });
+    const speedKeys = consumers.slice(0, nClients).map((c) => c.privateKey);
+    // Warm: edge and node caches (disk + memory) and the JIT of both servers.
+    for (const o of objects) {
+      await (await fetch(`${edge.url}/c/${manifest.contentId}/${o.name}`)).arrayBuffer();
+      await child<PaidResult>("paid", paidJob(o, speedKeys, 1500));
+    }
+    const idleRss = rssMiB(node.proc.pid!);
+
+    const cores = spawnSync("nproc").stdout.toString().trim();
+    console.log(`${cores} cores; wrk -t1 -c${connections} -d${duration}s; node load generator ${connections} connections; nginx 1 worker; edge and node 1 process each`);
+    console.log(`paid: ${nClients} clients x ${workers} chunks in flight, chunk ${manifest.chunkSize} B, bytesPerTicket ${bytesPerTicket}, creditWindow ${creditWindow}`);
+    console.log("object      what                       MB/s   x nginx(wrk)  x nginx(node load)");
+    const mbs = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+    const summary: string[] = [];
+    for (const o of objects) {
+      const nginxUrl = `http://127.0.0.1:${nginxPort}/${o.name}`;
+      const edgeUrl = `${edge.url}/c/${manifest.contentId}/${o.name}`;
+      const nw = await wrk(nginxUrl, connections, duration);
+      const nl = await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
+      const ew = await wrk(edgeUrl, connections, duration);
+      const el = await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
+      const paid = await child<PaidResult>("paid", paidJob(o, speedKeys, duration * 1000));
+      clearInterval(sampler);
+      const nginxWrk = (nw.rps * o.size) / 1e6;
+      const nginxLoad = mbs(nl.bytes, nl.ms);
+      const line = (what: string, v: number, note = "") =>
+        console.log(`${o.name.padEnd(11)} ${what.padEnd(24)} ${v.toFixed(0).padStart(6)}   ${(v / nginxWrk).toFixed(2).padStart(8)}x  ${(v / nginxLoad).toFixed(2).padStart(12)}x  ${note}`);
+      line("nginx (wrk)", nginxWrk, nw.errors);
+      line("nginx (node load)", nginxLoad, nl.errors ? `${nl.errors} errors` : "");
+      line("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, ew.errors);
+      line("edge unpaid (node load)", mbs(el.bytes, el.ms), el.errors ? `${el.errors} errors` : "");
+      const paidMBs = mbs(paid.bytes, paid.ms);
+      line("paid (client SDK)", paidMBs, paid.errors.length ? `${paid.errors.length} errors: ${paid.errors[0]}` : "");
+      const gib = paid.bytes / 2 ** 30;
+      console.log(
+        `${"".padEnd(11)} payment bytes per GiB: tickets ${(paid.ticketHeaderBytes / gib / 1024).toFixed(1)} KiB in headers + ${(paid.ticketPostBytes / gib / 1024).toFixed(1)} KiB in ${paid.posts} POSTs, ` +
+          `session header ${(paid.sessionHeaderBytes / gib / 1024).toFixed(1)} KiB, response X-Bandmint-* ${(paid.responsePaymentHeaderBytes / gib / 1024).toFixed(1)} KiB; ` +
+          `${paid.tickets} tickets = ${(paid.bytes / MiB / Math.max(1, paid.tickets)).toFixed(2)} MiB per ticket; node RSS peak ${peak.toFixed(0)} MiB`,
+      );
+      summary.push(`${o.name}: paid ${paidMBs.toFixed(0)} MB/s = ${(paidMBs / nginxWrk).toFixed(2)}x nginx (wrk), ${(paidMBs / nginxLoad).toFixed(2)}x nginx (node load)`);
+    }
+
+    // RSS under many concurrent sessions: every extra consumer opens a session and fetches the
+    // 64 MiB object once, paying as it goes (each sender gets its own credit window).
+    if (nSessions > 0) {
+      const o = OBJECTS[1]!;
+      const keys = consumers.slice(nClients).map((c) => c.privateKey);
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 100);
+      const t0 = performance.now();
+      const r = await child<PaidResult>("paid", { ...paidJob(o, keys, 0, true), workers: 2 });
+      clearInterval(sampler);
+      const status = (await (await fetch(`${node.url}/status`)).json()) as { sessions: number };
+      console.log(`node RSS: idle ${idleRss.toFixed(0)} MiB; peak ${peak.toFixed(0)} MiB with ${keys.length} concurrent paying sessions (${keys.length} x 64 MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${mbs(r.bytes, r.ms).toFixed(0)} MB/s, ${r.errors.length} errors; node has ${status.sessions} sessions)`);
+    }
+
+    await components(net.deployment.chainId, net.deployment.contracts.broker, work, bytesPerTicket);
+    console.log(summary.join("\n"));
+  } finally {
+    for (const p of procs) p.kill("SIGTERM");
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : undefined)));
+    await origin?.stop();
+    await net?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** What each part of the paid path costs on one core, measured in this process (nothing else running). */
+async function components(chainId: number, broker: Address, work: string, bytesPerTicket: bigint): Promise<void> {
+  const { signTicket } = await import("../src/protocol/signTicket.ts");
+  const { ticketDomain } = await import("../src/protocol/ticket.ts");
+  const { hashTicketBytes, domainSeparatorBytes } = await import("../src/protocol/hashTicket.ts");
+  const { encodeTicketHeader, serializeTicketPayment } = await import("../src/protocol/wire.ts");
+  const { buildOffer } = await import("../src/node/payments/buildOffer.ts");
+  const { openTicketStore } = await import("../src/node/payments/ticketStore.ts");
+  const { createSessionBook } = await import("../src/node/payments/sessionBook.ts");
+  const { createFundsCache } = await import("../src/node/payments/fundsCache.ts");
+  const { createTicketIntake } = await import("../src/node/payments/ticketIntake.ts");
+  const { checkTicket } = await import("../src/protocol/checkTicket.ts");
+  const { devAccount } = await import("../src/chain/devAccounts.ts");
+  const rate = (n: number, ms: number) => (n / (ms / 1000));
+  const time = async (n: number, f: (i: number) => unknown): Promise<number> => {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await f(i);
+    return performance.now() - t;
+  };
+  console.log("cost of each part, one core:");
+  const chunk = randomBytes(MiB);
+  let ms = await time(200, () => createHash("sha256").update(chunk).digest());
+  console.log(`  client  sha256 verify of 1 MiB chunks     ${rate(200 * MiB / 1e6, ms).toFixed(0).padStart(7)} MB/s`);
+
+  const consumer = devAccount(10);
+  const providerAcc = devAccount(2);
+  const domain = ticketDomain(chainId, broker);
+  const offer = buildOffer({ recipient: providerAcc.address, chainId, broker, pricePerGiB: TOKEN, bytesPerTicket, faceValue: ((TOKEN * bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n, creditWindowBytes: 4n * BigInt(MiB), ticketExpirySeconds: 86_400, services: ["cdn"] });
+  const clock = { now: () => Date.now() };
+  const dbDir = join(work, "components");
+  await mkdir(dbDir, { recursive: true });
+  const store = openTicketStore({ path: join(dbDir, "node.db") });
+  const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
+  const session = sessions.open(consumer.address);
+  const ticketAt = (i: number) => ({
+    recipient: offer.recipient, sender: consumer.address, faceValue: offer.faceValue, winProb: offer.winProb, senderNonce: BigInt(i + 1),
+    recipientRandHash: session.randHash, expiry: BigInt(Math.floor(Date.now() / 1000)) + 86_400n, sessionId: session.id, cumulativeBytes: BigInt(i + 1) * bytesPerTicket,
+  });
+  const n = 300;
+  const payments: { ticket: ReturnType<typeof ticketAt>; signature: Hex }[] = [];
+  ms = await time(n, async (i) => payments.push({ ticket: ticketAt(i), signature: await signTicket({ ticket: ticketAt(i), domain, privateKey: consumer.privateKey }) }));
+  console.log(`  client  sign ticket (viem, JS)            ${rate(n, ms).toFixed(0).padStart(7)} tickets/s`);
+  const sep = domainSeparatorBytes(domain);
+  const keyBytes = Buffer.from(consumer.privateKey.slice(2), "hex");
+  ms = await time(n, (i) => secp256k1.ecdsaSign(hashTicketBytes(ticketAt(i), sep), keyBytes));
+  console.log(`  client  sign ticket (native libsecp256k1) ${rate(n, ms).toFixed(0).padStart(7)} tickets/s  (digest + sign; not used by the SDK yet)`);
+  const header = encodeTicketHeader([payments[0]!]);
+  console.log(`  wire    one ticket: ${header.length} B in X-Bandmint-Ticket, ${JSON.stringify(serializeTicketPayment(payments[0]!)).length} B as JSON in a POST`);
+  const nowS = BigInt(Math.floor(Date.now() / 1000));
+  ms = await time(n, (i) => checkTicket(payments[i]!.ticket, payments[i]!.signature, { domain: sep, now: nowS, expectedRecipient: offer.recipient, minExpiry: nowS, faceValue: offer.faceValue, winProb: offer.winProb }));
+  console.log(`  node    check + recover signature (native) ${rate(n, ms).toFixed(0).padStart(6)} tickets/s`);
+  // Intake end to end: every check, then the durable write (SQLite WAL, synchronous=FULL).
+  const funds = createFundsCache({ read: async () => ({ deposit: 1000n * TOKEN, reserve: 0n, withdrawTime: 0n }), clock, ttlMs: 60_000 });
+  const intake = createTicketIntake({ store, funds, offer, domainSeparator: sep, clock, outstanding: new Map() });
+  session.servedBytes = BigInt(n) * bytesPerTicket;
+  await intake.accept(session, payments[0]!);
+  ms = await time(n - 1, (i) => intake.accept(session, payments[i + 1]!));
+  console.log(`  node    ticket intake incl. SQLite commit  ${rate(n - 1, ms).toFixed(0).padStart(6)} tickets/s  (${(ms / (n - 1)).toFixed(2)} ms each; fsync per ticket)`);
+  sessions.flush();
+  store.close();
+}
