@@ -47,6 +47,8 @@ const { values } = parseArgs({
     "credit-window": { type: "string", default: "4 MiB" },
     sessions: { type: "string", default: "100" },
     only: { type: "string" },
+    // Write V8 CPU profiles of the node and of the paying clients here (see where the time goes).
+    "prof-dir": { type: "string" },
     // Internal: the role of a child process and its JSON job.
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
@@ -192,7 +194,8 @@ function have(cmd: string): boolean {
 
 /** Runs this script in another role; resolves with its parsed stdout. */
 async function child<T>(role: string, job: unknown): Promise<T> {
-  const c = spawn(process.execPath, [new URL(import.meta.url).pathname, "--role", role, "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+  const prof = values["prof-dir"] !== undefined && role === "paid" ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
+  const c = spawn(process.execPath, [...prof, new URL(import.meta.url).pathname, "--role", role, "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   c.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => c.once("exit", r));
@@ -342,7 +345,8 @@ async function main(): Promise<void> {
       deployment: deploymentPath, rpcUrl: net.rpcUrl, privateKey: provider.privateKey, port: nodePort, dataDir: join(work, "node"),
       origins: [originUrl], pricePerGiB: price.toString(), bytesPerTicket: bytesPerTicket.toString(), creditWindowBytes: creditWindow.toString(), maxCacheBytes: String(1 << 30),
     }));
-    const node = await startServer([join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
+    const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
+    const node = await startServer([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
     procs.push(node.proc);
     const edge = await startServer([new URL(import.meta.url).pathname, "--role", "edge", "--job", JSON.stringify({ cacheDir: join(work, "edge-cache"), origin: originUrl })], "edge");
     procs.push(edge.proc);

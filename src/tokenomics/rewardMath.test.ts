@@ -14,6 +14,7 @@ import {
   splitFee,
   validateSchedule,
   vestedAmount,
+  vestedTotal,
   type RewardSchedule,
 } from "./rewardMath.ts";
 
@@ -154,6 +155,34 @@ test("property: vestedAmount is monotone in time and bounded by the amount", () 
         assert.equal(vestedAmount(amount, start, start + v, v), amount);
       },
     ),
+    { numRuns: 300 },
+  );
+});
+
+test("vestedTotal: one tranche is vestedAmount; several floor once on the open sum", () => {
+  assert.equal(vestedTotal([{ amount: 100n, startEpoch: 5n }], 7n, 3n), vestedAmount(100n, 5n, 7n, 3n));
+  // 10·1/3 + 10·2/3 = 10 (per-tranche floors would give 3 + 6 = 9); the third is fully vested.
+  const tranches = [
+    { amount: 7n, startEpoch: 0n },
+    { amount: 10n, startEpoch: 4n },
+    { amount: 10n, startEpoch: 3n },
+  ];
+  assert.equal(vestedTotal(tranches, 5n, 3n), 7n + 10n);
+  assert.equal(vestedTotal(tranches, 5n, 0n), 27n);
+  assert.equal(vestedTotal([], 5n, 3n), 0n);
+});
+
+test("property: vestedTotal is monotone, within [sum of floors, + open count), and whole at the end", () => {
+  const trancheArb = fc.record({ amount: fc.bigInt({ min: 0n, max: 10n ** 30n }), startEpoch: fc.bigInt({ min: 0n, max: 50n }) });
+  fc.assert(
+    fc.property(fc.array(trancheArb, { maxLength: 12 }), fc.bigInt({ min: 0n, max: 100n }), fc.bigInt({ min: 1n, max: 30n }), (ts, now, v) => {
+      const open = ts.filter((t) => t.startEpoch <= now);
+      const total = vestedTotal(open, now, v);
+      const floors = open.reduce((a, t) => a + vestedAmount(t.amount, t.startEpoch, now, v), 0n);
+      assert.ok(floors <= total && total < floors + BigInt(Math.max(open.length, 1)));
+      assert.ok(total <= vestedTotal(open, now + 1n, v));
+      assert.equal(vestedTotal(open, now + v, v), open.reduce((a, t) => a + t.amount, 0n));
+    }),
     { numRuns: 300 },
   );
 });

@@ -165,6 +165,28 @@ export function vestedAmount(amount: bigint, startEpoch: bigint, currentEpoch: b
   return (amount * elapsed) / vestingEpochs;
 }
 
+/** One grant held by Vesting: `amount` vesting from epoch `startEpoch`. */
+export type VestingTranche = { amount: bigint; startEpoch: bigint };
+
+/**
+ * What Vesting reports as vested for a provider's tranches at `currentEpoch`: fully vested tranches
+ * (currentEpoch >= startEpoch + vestingEpochs) count whole, the open ones are floored once on
+ * their sum, floor(sum amount·(currentEpoch - startEpoch) / vestingEpochs). For one tranche this
+ * is `vestedAmount`; for several it exceeds the sum of per-tranche floors by < 1 wei per open
+ * tranche (the price of Vesting's O(1) running sums). Open tranches must start <= currentEpoch.
+ */
+export function vestedTotal(tranches: readonly VestingTranche[], currentEpoch: bigint, vestingEpochs: bigint): bigint {
+  nonNegative("vestingEpochs", vestingEpochs);
+  let settled = 0n;
+  let openWeighted = 0n;
+  for (const { amount, startEpoch } of tranches) {
+    nonNegative("amount", amount);
+    if (currentEpoch >= startEpoch + vestingEpochs) settled += amount;
+    else if (currentEpoch > startEpoch) openWeighted += amount * (currentEpoch - startEpoch);
+  }
+  return settled + (vestingEpochs === 0n ? 0n : openWeighted / vestingEpochs);
+}
+
 /**
  * The broker's split of one ticket's paid value: burn and treasury are floored, the recipient gets
  * the rest (so rounding dust goes to the provider and the three always sum to `paid`). The broker

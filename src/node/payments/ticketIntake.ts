@@ -1,5 +1,6 @@
 import type { Address, Hex } from "viem";
 import { checkTicket } from "../../protocol/checkTicket.ts";
+import { hashTicketWithSeparator } from "../../protocol/hashTicket.ts";
 import { TicketTermsMismatchError } from "../../protocol/errors.ts";
 import { MAX_WIN_PROB } from "../../protocol/ticket.ts";
 import { priceOfBytes } from "../../protocol/ticketParams.ts";
@@ -17,6 +18,7 @@ import {
 } from "./errors.ts";
 import type { FundsCache, SenderFunds } from "./fundsCache.ts";
 import type { Clock, SessionState } from "./sessionBook.ts";
+import { createTicketCommitter, type TicketCommitter } from "./ticketCommitter.ts";
 import type { TicketStore } from "./ticketStore.ts";
 
 /** Seconds of clock skew tolerated above `now + ticketExpirySeconds`. */
@@ -30,6 +32,9 @@ export type OutstandingWinners = Map<Address, number>;
 /** What intake reports for an accepted ticket. */
 export type AcceptedTicket = { hash: Hex; winning: boolean; paidBytes: bigint };
 
+/** Outcome of a run of tickets: those stored before the first failure, and that failure if any. */
+export type AcceptedTickets = { accepted: AcceptedTicket[]; error: unknown };
+
 /** Dependencies and terms of ticket intake. */
 export type TicketIntakeParameters = {
   store: TicketStore;
@@ -39,6 +44,8 @@ export type TicketIntakeParameters = {
   domainSeparator: Uint8Array;
   clock: Clock;
   outstanding: OutstandingWinners;
+  /** The group-commit writer; by default one over `store` (tests and benches pass their own). */
+  committer?: TicketCommitter;
 };
 
 /** Ticket intake: every check of docs/protocol/payments.md §2.3, then a durable write. */
@@ -60,27 +67,49 @@ export function ticketWorth(faceValue: bigint, winProb: bigint): bigint {
   return winProb === MAX_WIN_PROB ? faceValue : expectedValue(faceValue, winProb);
 }
 
-/** Creates the ticket intake over a store, a funds cache and the node's offered terms. */
+/**
+ * Creates the ticket intake over a store, a funds cache and the node's offered terms.
+ *
+ * Tickets are committed in groups (ticketCommitter.ts), so between its checks and its commit a
+ * ticket is *queued*: the state checks (nonce above the last one, cumulativeBytes above what is
+ * paid, funds for one more winner) run against the committed state advanced by every queued
+ * ticket, so two in-flight tickets of one sender or session can never both pass on the same
+ * watermark. The session's paidBytes moves only when the ticket's batch is durable.
+ */
 export function createTicketIntake(p: TicketIntakeParameters) {
   const { store, funds, offer, domainSeparator, clock, outstanding } = p;
+  const committer = p.committer ?? createTicketCommitter({ store });
   const ticketValue = ticketWorth(offer.faceValue, offer.winProb);
   // The most bytes one ticket can pay for at the price: the largest b with priceOfBytes(b) <= value.
   const maxBytesPerTicket = (ticketValue * 2n ** 30n) / offer.pricePerGiB;
+  /** Highest queued (not yet committed) nonce per sender. */
+  const queuedNonce = new Map<Address, bigint>();
+  /** Per session, the counters its queued tickets will commit (the last one's). */
+  const queuedSession = new Map<Hex, { paidBytes: bigint; servedBytes: bigint }>();
 
-  /** Stateful checks that must hold at the moment of the write (re-run after any await). */
+  const lastNonceOf = (sender: Address): bigint => {
+    const committed = store.lastNonce(sender);
+    const queued = queuedNonce.get(sender);
+    return queued !== undefined && queued > committed ? queued : committed;
+  };
+
+  /** Stateful checks against committed + queued state (re-run after any await). */
   function checkState(session: SessionState, payment: TicketPayment): void {
     const t = payment.ticket;
-    const lastNonce = store.lastNonce(session.sender);
+    const lastNonce = lastNonceOf(session.sender);
     if (t.senderNonce <= lastNonce) {
-      throw new TicketNonceError({ nonce: t.senderNonce, lastNonce, duplicate: false });
+      throw new TicketNonceError({ nonce: t.senderNonce, lastNonce, duplicate: isStored(t) });
     }
-    if (t.cumulativeBytes <= session.paidBytes) {
-      throw new TicketAcknowledgesNothingError({ cumulativeBytes: t.cumulativeBytes, paidBytes: session.paidBytes });
+    const q = queuedSession.get(session.id);
+    const paidBytes = q?.paidBytes ?? session.paidBytes;
+    const servedBytes = q !== undefined && q.servedBytes > session.servedBytes ? q.servedBytes : session.servedBytes;
+    if (t.cumulativeBytes <= paidBytes) {
+      throw new TicketAcknowledgesNothingError({ cumulativeBytes: t.cumulativeBytes, paidBytes });
     }
-    if (t.cumulativeBytes > session.servedBytes + session.slackBytes) {
-      throw new TicketOverAcknowledgesError({ cumulativeBytes: t.cumulativeBytes, servedBytes: session.servedBytes });
+    if (t.cumulativeBytes > servedBytes + session.slackBytes) {
+      throw new TicketOverAcknowledgesError({ cumulativeBytes: t.cumulativeBytes, servedBytes });
     }
-    const bytes = t.cumulativeBytes - session.paidBytes;
+    const bytes = t.cumulativeBytes - paidBytes;
     const price = priceOfBytes(offer.pricePerGiB, bytes);
     const value = ticketWorth(t.faceValue, t.winProb);
     if (value < price) {
@@ -88,7 +117,17 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     }
   }
 
+  /** Whether this very ticket is already stored (the duplicate flag of TicketNonceError). */
+  function isStored(t: TicketPayment["ticket"]): boolean {
+    try {
+      return store.getTicket(hashTicketWithSeparator(t, domainSeparator)) !== undefined;
+    } catch {
+      return false; // malformed fields: checkTicket will name them
+    }
+  }
+
   function checkFunds(sender: Address, f: SenderFunds, expiry: bigint): void {
+    // `outstanding` counts queued winners too (raised at enqueue), so concurrent winners share it.
     const pending = BigInt(outstanding.get(sender) ?? 0);
     const required = offer.faceValue * (pending + 1n);
     const base = { sender, deposit: f.deposit, reserve: f.reserve, required, withdrawTime: f.withdrawTime };
@@ -100,6 +139,89 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     }
   }
 
+  /**
+   * Runs every check; on success queues the ticket and returns its commit (wrapped: an async
+   * function returning a bare promise would wait for it).
+   */
+  async function checkAndQueue(session: SessionState, payment: TicketPayment, signal?: AbortSignal): Promise<{ committed: Promise<AcceptedTicket> }> {
+    const t = payment.ticket;
+    if (t.sessionId !== session.id) throw new SessionMismatchError({ expected: session.id, actual: t.sessionId });
+    if (t.sender !== session.sender) throw new TicketTermsMismatchError({ field: "sender", expected: session.sender, actual: t.sender });
+    // Terms before value: a ticket with other terms is a protocol error, not an under-payment.
+    if (t.faceValue !== offer.faceValue) throw new TicketTermsMismatchError({ field: "faceValue", expected: offer.faceValue, actual: t.faceValue });
+    if (t.winProb !== offer.winProb) throw new TicketTermsMismatchError({ field: "winProb", expected: offer.winProb, actual: t.winProb });
+    if (t.recipientRandHash !== session.randHash) throw new StaleRecipientRandError({ expected: session.randHash, actual: t.recipientRandHash });
+    const nowSeconds = BigInt(Math.floor(clock.now() / 1000));
+    const { minExpiry, maxExpiry } = expiryBounds(offer, nowSeconds);
+    if (t.expiry > maxExpiry) throw new TicketExpiryTooFarError({ expiry: t.expiry, maxExpiry });
+    checkState(session, payment);
+    // Stateless checks last among the cheap ones: signature recovery is the expensive step.
+    const { digest } = checkTicket(t, payment.signature, {
+      domain: domainSeparator,
+      now: nowSeconds,
+      expectedRecipient: offer.recipient,
+      minExpiry,
+      faceValue: offer.faceValue,
+      winProb: offer.winProb,
+    });
+    let f = funds.peek(session.sender);
+    if (f === undefined) {
+      f = await funds.get(session.sender, signal);
+      // Another ticket of this sender may have been queued or accepted while we waited.
+      checkState(session, payment);
+      // The rand may have rotated while we waited (a winner of this session was submitted).
+      if (t.recipientRandHash !== session.randHash) throw new StaleRecipientRandError({ expected: session.randHash, actual: t.recipientRandHash });
+    }
+    checkFunds(session.sender, f, t.expiry);
+
+    // Reserve: from here until the commit settles, the next ticket is checked against this one.
+    const winning = isWinningTicket(payment.signature, session.rand, t.winProb);
+    const q = queuedSession.get(session.id);
+    const servedBefore = q !== undefined && q.servedBytes > session.servedBytes ? q.servedBytes : session.servedBytes;
+    const servedBytes = t.cumulativeBytes > servedBefore ? t.cumulativeBytes : servedBefore;
+    const reservation = { paidBytes: t.cumulativeBytes, servedBytes };
+    queuedNonce.set(session.sender, t.senderNonce);
+    queuedSession.set(session.id, reservation);
+    if (winning) outstanding.set(session.sender, (outstanding.get(session.sender) ?? 0) + 1);
+    const release = () => {
+      if (queuedNonce.get(session.sender) === t.senderNonce) queuedNonce.delete(session.sender);
+      if (queuedSession.get(session.id) === reservation) queuedSession.delete(session.id);
+    };
+    const committed = committer.commit({
+      hash: digest,
+      sessionId: session.id,
+      ticket: t,
+      signature: payment.signature,
+      recipientRand: session.rand,
+      winning,
+      servedBytes,
+      now: clock.now(),
+    });
+    const done = committed.then(
+      () => {
+        // Only after the commit: the bytes count as paid. Batches commit in queue order, so this
+        // ticket's counters are at least the session's committed ones.
+        release();
+        if (servedBytes > session.servedBytes) session.servedBytes = servedBytes;
+        session.paidBytes = t.cumulativeBytes;
+        session.lastActive = clock.now();
+        return { hash: digest, winning, paidBytes: t.cumulativeBytes };
+      },
+      (error: unknown) => {
+        // The committer rejects the failed batch and everything queued behind it, so every
+        // reservation is released here and the next ticket is checked against the disk again.
+        release();
+        if (winning) {
+          const n = (outstanding.get(session.sender) ?? 1) - 1;
+          if (n <= 0) outstanding.delete(session.sender);
+          else outstanding.set(session.sender, n);
+        }
+        throw error;
+      },
+    );
+    return { committed: done };
+  }
+
   return {
     /** Value of bytes one ticket with the offered terms pays for, at most. */
     maxBytesPerTicket,
@@ -108,58 +230,37 @@ export function createTicketIntake(p: TicketIntakeParameters) {
      * session's paidBytes has moved. Throws the typed error of the first failed check.
      */
     async accept(session: SessionState, payment: TicketPayment, signal?: AbortSignal): Promise<AcceptedTicket> {
-      const t = payment.ticket;
-      if (t.sessionId !== session.id) throw new SessionMismatchError({ expected: session.id, actual: t.sessionId });
-      if (t.sender !== session.sender) throw new TicketTermsMismatchError({ field: "sender", expected: session.sender, actual: t.sender });
-      // Terms before value: a ticket with other terms is a protocol error, not an under-payment.
-      if (t.faceValue !== offer.faceValue) throw new TicketTermsMismatchError({ field: "faceValue", expected: offer.faceValue, actual: t.faceValue });
-      if (t.winProb !== offer.winProb) throw new TicketTermsMismatchError({ field: "winProb", expected: offer.winProb, actual: t.winProb });
-      if (t.recipientRandHash !== session.randHash) throw new StaleRecipientRandError({ expected: session.randHash, actual: t.recipientRandHash });
-      const nowSeconds = BigInt(Math.floor(clock.now() / 1000));
-      const { minExpiry, maxExpiry } = expiryBounds(offer, nowSeconds);
-      if (t.expiry > maxExpiry) throw new TicketExpiryTooFarError({ expiry: t.expiry, maxExpiry });
-      checkState(session, payment);
-      // Stateless checks last among the cheap ones: signature recovery is the expensive step.
-      const { digest } = checkTicket(t, payment.signature, {
-        domain: domainSeparator,
-        now: nowSeconds,
-        expectedRecipient: offer.recipient,
-        minExpiry,
-        faceValue: offer.faceValue,
-        winProb: offer.winProb,
-      });
-      let f = funds.peek(session.sender);
-      if (f === undefined) {
-        f = await funds.get(session.sender, signal);
-        // Another ticket of this sender may have been accepted while we waited.
-        checkState(session, payment);
-      }
-      checkFunds(session.sender, f, t.expiry);
-      const winning = isWinningTicket(payment.signature, session.rand, t.winProb);
-      const servedBytes = t.cumulativeBytes > session.servedBytes ? t.cumulativeBytes : session.servedBytes;
-      try {
-        store.acceptTicket({
-          hash: digest,
-          sessionId: session.id,
-          ticket: t,
-          signature: payment.signature,
-          recipientRand: session.rand,
-          winning,
-          servedBytes,
-          now: clock.now(),
-        });
-      } catch (error) {
-        if (store.getTicket(digest) !== undefined) {
-          throw new TicketNonceError({ nonce: t.senderNonce, lastNonce: store.lastNonce(session.sender), duplicate: true });
+      return await (await checkAndQueue(session, payment, signal)).committed;
+    },
+    /**
+     * Checks and queues `payments` in order without waiting for each commit (so a request's
+     * tickets share one), stopping at the first bad ticket; resolves when the queued ones are
+     * durable with those accepted and the first error (a check's or the commit's), if any.
+     */
+    async acceptAll(session: SessionState, payments: readonly TicketPayment[], signal?: AbortSignal): Promise<AcceptedTickets> {
+      const commits: Promise<AcceptedTicket>[] = [];
+      let error: unknown;
+      for (const payment of payments) {
+        try {
+          commits.push((await checkAndQueue(session, payment, signal)).committed);
+        } catch (e) {
+          error = e;
+          break;
         }
-        throw error;
       }
-      // Only after the commit: the bytes count as paid.
-      session.servedBytes = servedBytes;
-      session.paidBytes = t.cumulativeBytes;
-      session.lastActive = clock.now();
-      if (winning) outstanding.set(session.sender, (outstanding.get(session.sender) ?? 0) + 1);
-      return { hash: digest, winning, paidBytes: session.paidBytes };
+      const accepted: AcceptedTicket[] = [];
+      for (const r of await Promise.allSettled(commits)) {
+        if (r.status === "fulfilled") accepted.push(r.value);
+        else {
+          error = r.reason;
+          break;
+        }
+      }
+      return { accepted, error };
+    },
+    /** Commits queued tickets now and refuses new ones (before the store closes). */
+    close(): void {
+      committer.close();
     },
   };
 }
