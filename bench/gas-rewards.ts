@@ -79,6 +79,30 @@ await gas(`withdraw: ${open2} open tranches, none fully vested`, vesting.write.w
 await ledger.write.setCurrentEpoch([100n]);
 await gas("withdraw: 2 tranches, all fully vested (first withdraw)", vesting.write.withdraw({ account: bob.account }), "");
 
+// The default deployment's vesting (720 epochs): a provider that claims every epoch holds one
+// open tranche per epoch, and withdraw must not grow with them.
+const LONG_VESTING = 720n;
+const carol = (await viem.getWalletClients())[3];
+if (!carol) throw new Error("need 4 accounts");
+const ledger2 = await viem.deployContract("EpochLedgerMock", []);
+const rewards2 = await viem.deployContract("Rewards", [
+  ledger2.address,
+  token.address,
+  { initialEmission: parseEther("1000"), decayPeriodEpochs: 100n, decayBps: 5_000n, kBps: 8_000n, vestingEpochs: LONG_VESTING },
+]);
+await token.write.grantRole([MINTER_ROLE, rewards2.address]);
+const vesting2 = await viem.getContractAt("Vesting", await rewards2.read.vesting());
+const CLAIMS = 200n;
+for (let e = 0n; e < CLAIMS; e++) {
+  await ledger2.write.addPaid([e, carol.account.address, parseEther("10")]);
+  await ledger2.write.setBurned([e, parseEther("8")]);
+  await ledger2.write.setCurrentEpoch([e + 1n]);
+  await rewards2.write.claim([e], { account: carol.account });
+}
+await ledger2.write.setCurrentEpoch([CLAIMS + 1n]);
+const open3 = await vesting2.read.openTranches([carol.account.address]);
+await gas(`withdraw: ${open3} open tranches (vestingEpochs ${LONG_VESTING})`, vesting2.write.withdraw({ account: carol.account }), "O(1) in open tranches");
+
 const width = Math.max(...rows.map(([l]) => l.length));
 console.log(`Rewards/Vesting gas (vestingEpochs = ${VESTING_EPOCHS}, EpochLedgerMock ledger)`);
 for (const [label, g, note] of rows) console.log(`${label.padEnd(width)}  ${g.toString().padStart(8)}  ${note}`);

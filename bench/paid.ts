@@ -68,10 +68,12 @@ type PaidJob = {
   workers: number;
   /** Fetch the object's chunks once per client and stop (for the RSS run: sessions, not speed). */
   once?: boolean;
+  /** "fast": node:http transport + native signer (createClient's defaults); "undici": global fetch + viem signing. */
+  stack: "fast" | "undici";
 };
 
 /** What a paid run reports. */
-type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[] };
+type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[]; statuses: Record<string, number> };
 
 if (values.role === "load") {
   const job = JSON.parse(values.job!) as { url: string; connections: number; durationMs: number };
@@ -127,12 +129,16 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
   const { createProviderStats } = await import("../src/market/providerStats.ts");
   const { signTicket } = await import("../src/protocol/signTicket.ts");
   const { ticketDomain } = await import("../src/protocol/ticket.ts");
-  const { SESSION_HEADER, TICKET_HEADER } = await import("../src/protocol/wire.ts");
+  const { createHttpFetch } = await import("../src/client/createHttpFetch.ts");
+  const { createNativeTicketSigner } = await import("../src/client/createNativeTicketSigner.ts");
+  const { SESSION_HEADER, TICKET_HEADER, serializeSessionRequest } = await import("../src/protocol/wire.ts");
+  const { signSessionRequest } = await import("../src/protocol/sessionRequest.ts");
   const domain = ticketDomain(job.chainId, job.broker);
   const listing = { provider: job.listing.provider, endpoint: job.listing.endpoint, pricePerGiB: BigInt(job.listing.pricePerGiB), capacityMbps: 1000n, region: "local", services: 1 };
-  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, errors: [] };
+  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, errors: [], statuses: {} };
+  const transport = job.stack === "fast" ? createHttpFetch() : fetch;
   // Counts what payment adds to the wire, request and response side.
-  const countingFetch: typeof fetch = async (input, init) => {
+  const countingFetch = (key: Hex): typeof fetch => async (input, init) => {
     const headers = (init?.headers ?? {}) as Record<string, string>;
     const ticket = headers[TICKET_HEADER];
     if (ticket !== undefined) r.ticketHeaderBytes += TICKET_HEADER.length + 2 + ticket.length + 2;
@@ -141,18 +147,27 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
       r.ticketPostBytes += init.body.length + 200; // + request line and headers, roughly
       r.posts++;
     }
+    if (init?.method === "POST" && String(input).endsWith("/sessions") && typeof init.body === "string" && !init.body.includes("signature")) {
+      // Bridge while the node requires signed session requests and the client does not sign yet.
+      const message = { sender: privateKeyToAccount(key).address, recipient: listing.provider, timestamp: BigInt(Math.floor(Date.now() / 1000)), clientNonce: `0x${randomBytes(32).toString("hex")}` as Hex };
+      const signature = await signSessionRequest({ message, domain, privateKey: key });
+      init = { ...init, body: JSON.stringify(serializeSessionRequest({ ...message, signature })) };
+    }
     r.requests++;
-    const res = await fetch(input, init);
+    const res = await transport(input, init);
+    const status = String(res.status);
+    r.statuses[status] = (r.statuses[status] ?? 0) + 1;
     for (const [k, v] of res.headers) if (k.startsWith("x-bandmint-")) r.responsePaymentHeaderBytes += k.length + 2 + v.length + 2;
     return res;
   };
   const pools = job.keys.map((key) => {
     const sender = privateKeyToAccount(key).address;
+    const sign = job.stack === "fast" ? createNativeTicketSigner(key, domain) : (ticket: Parameters<typeof signTicket>[0]["ticket"]) => signTicket({ ticket, domain, privateKey: key });
     return createProviderPool({
       listings: async () => [listing],
       stats: createProviderStats(),
       openSession: (l, signal) =>
-        openProviderSession({ listing: l, chainId: job.chainId, broker: job.broker, sender, sign: (ticket) => signTicket({ ticket, domain, privateKey: key }), fetch: countingFetch, signal }),
+        openProviderSession({ listing: l, chainId: job.chainId, broker: job.broker, sender, sign, fetch: countingFetch(key), signal }),
       maxProviders: 1,
       perProvider: job.workers,
       timeouts: { unmeasuredMs: 60_000, minMs: 30_000 },
@@ -355,7 +370,7 @@ async function main(): Promise<void> {
 
     const paidJob = (o: (typeof OBJECTS)[number], keys: Hex[], durationMs: number, once = false): PaidJob => ({
       listing: { provider: provider.address, endpoint: node.url, pricePerGiB: price.toString() },
-      keys, chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, contentId: manifest.contentId, path: o.name, durationMs, workers, once,
+      keys, chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, contentId: manifest.contentId, path: o.name, durationMs, workers, once, stack: "fast",
     });
     const speedKeys = consumers.slice(0, nClients).map((c) => c.privateKey);
     // Warm: edge and node caches (disk + memory) and the JIT of both servers.
@@ -378,6 +393,7 @@ async function main(): Promise<void> {
       const nl = await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
       const ew = await wrk(edgeUrl, connections, duration);
       const el = await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
+      const paidUndici = await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
       const paid = await child<PaidResult>("paid", paidJob(o, speedKeys, duration * 1000));
@@ -390,8 +406,9 @@ async function main(): Promise<void> {
       line("nginx (node load)", nginxLoad, nl.errors ? `${nl.errors} errors` : "");
       line("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, ew.errors);
       line("edge unpaid (node load)", mbs(el.bytes, el.ms), el.errors ? `${el.errors} errors` : "");
+      line("paid (undici + viem sign)", mbs(paidUndici.bytes, paidUndici.ms), `${JSON.stringify(paidUndici.statuses)}${paidUndici.errors.length ? ` ${paidUndici.errors.length} errors: ${paidUndici.errors[0]}` : ""}`);
       const paidMBs = mbs(paid.bytes, paid.ms);
-      line("paid (client SDK)", paidMBs, paid.errors.length ? `${paid.errors.length} errors: ${paid.errors[0]}` : "");
+      line("paid (client SDK)", paidMBs, `${JSON.stringify(paid.statuses)}${paid.errors.length ? ` ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`);
       const gib = paid.bytes / 2 ** 30;
       console.log(
         `${"".padEnd(11)} payment bytes per GiB: tickets ${(paid.ticketHeaderBytes / gib / 1024).toFixed(1)} KiB in headers + ${(paid.ticketPostBytes / gib / 1024).toFixed(1)} KiB in ${paid.posts} POSTs, ` +

@@ -127,7 +127,7 @@ try {
   const path = `/c/${world.contentId}/data.bin`;
   const d = ticketDomain(world.net.deployment.chainId, world.net.deployment.contracts.broker);
   const sessions = [];
-  for (let i = 0; i < 100; i++) sessions.push(await openSession(url, world.consumer.address));
+  for (let i = 0; i < 100; i++) sessions.push(await openSession(url, world.consumer));
   // Credit is per sender (4 MiB over all its sessions): 100 sessions x 40 KiB fit in one window.
   const step = 40n * 1024n;
   // Nonces are per (sender, recipient): hand them out in order across the 100 sessions.

@@ -31,16 +31,17 @@ contract Vesting is IVesting {
         uint64 startEpoch;
     }
 
-    /// @dev Per provider. Bounds: granted < 2^128 (the token cap, Rewards checks it), so A and
-    /// settled do too, and W = sum a·s < 2^128 · 2^64 = 2^192.
+    /// @dev Per provider, three slots, laid out so that a grant writes slots 0 and 2 and one
+    /// tranche. granted = settled + openAmount is not stored. Bounds: settled + openAmount is the
+    /// total granted, < 2^128 (the token cap, Rewards checks it), and W = sum a·s < 2^128 · 2^64.
     struct Account {
-        uint128 granted;
-        uint128 withdrawn;
         uint128 settled; // folded tranches, fully vested
         uint128 openAmount; // A
-        uint192 openWeighted; // W
+        uint128 withdrawn;
         uint64 head; // first open tranche
-        Tranche[] tranches;
+        uint192 openWeighted; // W
+        uint64 count; // tranches ever appended
+        mapping(uint256 index => Tranche) tranches;
     }
 
     /// @inheritdoc IVesting
@@ -76,20 +77,22 @@ contract Vesting is IVesting {
         Account storage account = _accounts[provider];
         uint128 amount128 = SafeCast.toUint128(amount);
         uint64 start64 = SafeCast.toUint64(startEpoch);
-        account.granted += amount128;
         if (vestingEpochs == 0) {
             account.settled += amount128;
         } else {
             account.openAmount += amount128;
             account.openWeighted += uint192(amount) * start64; // < 2^192, see Account
-            uint256 length = account.tranches.length;
-            if (length > account.head && account.tranches[length - 1].startEpoch == start64) {
+            uint64 count = account.count;
+            if (count > account.head && account.tranches[count - 1].startEpoch == start64) {
                 // Same epoch, same schedule: merge, so a claimMany-heavy provider keeps few tranches.
-                account.tranches[length - 1].amount += amount128;
+                account.tranches[count - 1].amount += amount128;
             } else {
-                account.tranches.push(Tranche({amount: amount128, startEpoch: start64}));
+                account.tranches[count] = Tranche({amount: amount128, startEpoch: start64});
+                account.count = count + 1;
             }
         }
+        // Checked: the sum is the total granted, which must stay below 2^128.
+        SafeCast.toUint128(uint256(account.settled) + account.openAmount);
         emit Granted(provider, startEpoch, amount);
     }
 
@@ -103,10 +106,10 @@ contract Vesting is IVesting {
         for (uint256 i = oldHead; i < head; ++i) {
             delete account.tranches[i];
         }
-        account.settled = uint128(settled); // settled <= granted < 2^128
+        account.settled = uint128(settled); // settled + openAmount = granted < 2^128
         account.openAmount = uint128(openAmount); // only decreased
         account.openWeighted = uint192(openWeighted); // only decreased
-        account.head = uint64(head); // head <= tranches.length, which cannot reach 2^64
+        account.head = uint64(head); // head <= count, a uint64
         amount = settled + _openVested(openAmount, openWeighted, current) - account.withdrawn;
         if (amount == 0) revert NothingToWithdraw(msg.sender);
         account.withdrawn += uint128(amount); // withdrawn + amount = vested <= granted < 2^128
@@ -116,7 +119,8 @@ contract Vesting is IVesting {
 
     /// @inheritdoc IVesting
     function grantedOf(address provider) external view returns (uint256) {
-        return _accounts[provider].granted;
+        Account storage account = _accounts[provider];
+        return uint256(account.settled) + account.openAmount;
     }
 
     /// @inheritdoc IVesting
@@ -125,11 +129,11 @@ contract Vesting is IVesting {
     }
 
     /// @inheritdoc IVesting
-    function vestedOf(address provider) public view returns (uint256) {
+    function vestedOf(address provider) public view returns (uint256 total) {
         Account storage account = _accounts[provider];
         uint256 current = _ledger.currentEpoch();
         (uint256 settled, uint256 openAmount, uint256 openWeighted,) = _fold(account, current);
-        return settled + _openVested(openAmount, openWeighted, current);
+        total = settled + _openVested(openAmount, openWeighted, current);
     }
 
     /// @inheritdoc IVesting
@@ -140,7 +144,7 @@ contract Vesting is IVesting {
     /// @inheritdoc IVesting
     function openTranches(address provider) external view returns (uint256) {
         Account storage account = _accounts[provider];
-        return account.tranches.length - account.head;
+        return account.count - account.head;
     }
 
     /// @dev Folds the tranches fully vested at `current` into the running sums; returns the new
@@ -154,8 +158,8 @@ contract Vesting is IVesting {
         openAmount = account.openAmount;
         openWeighted = account.openWeighted;
         head = account.head;
-        uint256 length = account.tranches.length;
-        while (head < length) {
+        uint256 count = account.count;
+        while (head < count) {
             Tranche memory t = account.tranches[head];
             // No overflow: vestingEpochs <= type(uint64).max (Rewards constructor).
             if (current < uint256(t.startEpoch) + vestingEpochs) break;

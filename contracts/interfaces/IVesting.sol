@@ -6,10 +6,10 @@ import {IEpochLedger} from "./IEpochLedger.sol";
 
 /// @title IVesting
 /// @notice Holds claimed rewards and releases them linearly over `vestingEpochs` whole epochs.
-/// A grant made in epoch s vests floor(amount * (t - s) / vestingEpochs) by epoch t, all of it from
-/// epoch s + vestingEpochs on; nothing vests in the grant's own epoch. Grants of one provider in
-/// the same epoch merge into one tranche, so a provider that claims every epoch has at most
-/// vestingEpochs + 1 tranches still vesting. Epochs are the ledger's (TicketBroker's) epochs.
+/// A grant of `amount` made in epoch s has vested amount * (t - s) / vestingEpochs by epoch t, all of
+/// it from epoch s + vestingEpochs on; nothing vests in the grant's own epoch. A provider's vested
+/// total floors once over its still-vesting grants (not per grant): see Vesting for why, and
+/// rewardMath.ts `vestedTotal` for the exact rule. Epochs are the ledger's (TicketBroker's).
 interface IVesting {
     /// @notice `caller` is not the Rewards contract, the only one allowed to grant.
     error NotRewards(address caller);
@@ -38,8 +38,8 @@ interface IVesting {
     function grant(address provider, uint256 amount, uint256 startEpoch) external;
 
     /// @notice Sends the caller everything vested and not yet withdrawn; returns the amount.
-    /// @dev Walks the caller's tranches still vesting (at most vestingEpochs + 1 if it claims at most
-    /// once per epoch); fully vested tranches are folded into an aggregate once and deleted.
+    /// @dev O(1) plus the tranches that became fully vested since the caller's last withdraw (each
+    /// is folded into running sums once and deleted): amortised O(1) per grant, whatever vestingEpochs.
     function withdraw() external returns (uint256 amount);
 
     /// @notice Total ever granted to `provider`.
@@ -54,6 +54,7 @@ interface IVesting {
     /// @notice What `withdraw` would send `provider` now: vestedOf - withdrawnOf.
     function withdrawableOf(address provider) external view returns (uint256);
 
-    /// @notice Number of `provider`'s tranches not yet folded into the fully vested aggregate.
+    /// @notice Number of `provider`'s tranches not yet folded into the fully vested sum (some may be
+    /// fully vested already: folding happens on withdraw).
     function openTranches(address provider) external view returns (uint256);
 }

@@ -3,6 +3,7 @@ import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients } from "../chain/clients.ts";
 import type { Deployment } from "../chain/deployment.ts";
+import { signSessionRequest } from "../protocol/sessionRequest.ts";
 import { signTicket } from "../protocol/signTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
@@ -111,6 +112,7 @@ export function createClient(p: CreateClientParameters): Client {
         broker: p.deployment.contracts.broker,
         sender: account.address,
         sign: (ticket) => signTicket({ ticket, domain, privateKey: p.privateKey }),
+        signSession: (message) => signSessionRequest({ message, domain, privateKey: p.privateKey }),
         ...(p.fetch ? { fetch: p.fetch } : {}),
         signal,
       }),

@@ -1,4 +1,5 @@
-import type { Address, Hex } from "viem";
+import { toHex, type Address, type Hex } from "viem";
+import type { SessionRequestMessage } from "../protocol/sessionRequest.ts";
 import type { Ticket } from "../protocol/ticket.ts";
 import {
   encodeTicketHeader,
@@ -12,6 +13,7 @@ import {
   parseWireError,
   RECIPIENT_RAND_HASH_HEADER,
   SESSION_HEADER,
+  serializeSessionRequest,
   serializeTicketPayment,
   TICKET_HEADER,
   type Offer,
@@ -25,6 +27,8 @@ const GIB = 1n << 30n;
 
 /** Signs a ticket for the client's account under the deployment's ticket domain. */
 export type SignTicketFn = (ticket: Ticket) => Promise<Hex>;
+/** Signs a session request (the proof of owning `sender`) under the deployment's ticket domain. */
+export type SignSessionRequestFn = (message: SessionRequestMessage) => Promise<Hex>;
 
 /** Options of `openProviderSession`. */
 export type OpenProviderSessionParameters = {
@@ -34,6 +38,8 @@ export type OpenProviderSessionParameters = {
   broker: Address;
   sender: Address;
   sign: SignTicketFn;
+  /** Signs the `POST /sessions` request (e.g. `signSessionRequest` from src/protocol/sessionRequest.ts). */
+  signSession: SignSessionRequestFn;
   fetch?: typeof globalThis.fetch;
   /** Clock in ms (ticket expiry); injectable for tests. */
   now?: () => number;
@@ -140,10 +146,19 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     throw mismatch("ticket expected value", (offer.faceValue * offer.winProb) >> 256n, `${fairEv} (price of ${offer.bytesPerTicket} bytes)`);
   }
 
+  // The node opens a session only for a request the sender signed, bound to this provider and
+  // fresh (payments.md §1.2): nobody else can open sessions that eat our credit window.
+  const message: SessionRequestMessage = {
+    sender: p.sender,
+    recipient: offer.recipient,
+    timestamp: BigInt(Math.floor(now() / 1000)),
+    clientNonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
+  };
+  const signature = await p.signSession(message);
   const sessionRes = await call("/sessions", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ sender: p.sender }),
+    body: JSON.stringify(serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature })),
     signal: p.signal,
   });
   if (sessionRes.status === 402) {

@@ -158,7 +158,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       });
       const a = s.address() as AddressInfo;
       url = `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
-      // Served counters are flushed in batches; tickets are written synchronously at intake.
+      // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
       flushTimer = setInterval(() => sessions.flush(), 1000);
       redeemer.start();
       log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
@@ -178,6 +178,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       if (parts !== undefined) {
         await parts.redeemer.stop();
         await parts.edge.stop();
+        parts.intake.close();
         parts.sessions.flush();
         parts.store.close();
         parts = undefined;

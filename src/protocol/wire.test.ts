@@ -7,6 +7,7 @@ import {
   parseOffer,
   parseSession,
   parseSessionRequest,
+  serializeSessionRequest,
   parseTicketBatch,
   parseWireError,
   serializeOffer,
@@ -69,8 +70,14 @@ test("offer and session round-trip through JSON", () => {
 });
 
 test("requests are parsed strictly", () => {
-  assert.deepEqual(parseSessionRequest({ sender: ticket.sender.toLowerCase() }), { sender: ticket.sender });
-  assert.throws(() => parseSessionRequest({ sender: ticket.sender, x: 1 }), /"x"/);
+  const request = { sender: ticket.sender, timestamp: 1_764_254_400n, clientNonce: `0x${"ab".repeat(32)}` as const, signature };
+  assert.deepEqual(parseSessionRequest({ ...serializeSessionRequest(request), sender: ticket.sender.toLowerCase() }), request);
+  assert.throws(() => parseSessionRequest({ sender: ticket.sender }), (e: Error) => e.name === "UnsignedSessionRequestError");
+  assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), x: 1 }), /"x"/);
+  assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), timestamp: 1 }), /timestamp/);
+  assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), timestamp: (2n ** 64n).toString() }), /timestamp/);
+  assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), clientNonce: "0x12" }), /clientNonce/);
+  assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), signature: "0x12" }), /signature/);
   assert.throws(() => parseSessionRequest({}), /sender/);
   assert.throws(() => parseTicketBatch({ tickets: [] }), /tickets/);
   assert.equal(parseTicketBatch({ tickets: [serializeTicketPayment({ ticket, signature })] }).tickets.length, 1);

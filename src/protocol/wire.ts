@@ -1,6 +1,7 @@
 import { getAddress, type Address, type Hex } from "viem";
 import { BaseError } from "./errors.ts";
-import { parseTicket, serializeTicket, type Ticket, type TicketJson } from "./ticket.ts";
+import { UnsignedSessionRequestError } from "./sessionRequest.ts";
+import { MAX_UINT64, parseTicket, serializeTicket, type Ticket, type TicketJson } from "./ticket.ts";
 
 // The consumer <-> provider payment wire protocol (docs/protocol/payments.md): the JSON bodies,
 // headers and their strict parsers, shared by the node and the client so the two cannot drift.
@@ -47,8 +48,11 @@ export type Offer = {
   services: Service[];
 };
 
-/** `POST /sessions` request body. */
-export type SessionRequest = { sender: Address };
+/**
+ * `POST /sessions` request body: the sender and its EIP-712 signature over
+ * `SessionRequest(sender, recipient = the node, timestamp, clientNonce)` (src/protocol/sessionRequest.ts).
+ */
+export type SessionRequest = { sender: Address; timestamp: bigint; clientNonce: Hex; signature: Hex };
 
 /** `POST /sessions` and `GET /sessions/<id>` response: a session's terms and counters. */
 export type Session = {
@@ -206,11 +210,26 @@ export function serializeOffer(offer: Offer): Record<string, unknown> {
   };
 }
 
-/** Parses a `POST /sessions` request body strictly. */
+/**
+ * Parses a `POST /sessions` request body strictly. A body without a signature (the unsigned
+ * request of wire version 1 before signed sessions) throws UnsignedSessionRequestError.
+ */
 export function parseSessionRequest(json: unknown): SessionRequest {
   const r = object(json, "body");
-  onlyFields(r, ["sender"], "");
-  return { sender: address(r.sender, "sender") };
+  onlyFields(r, ["sender", "timestamp", "clientNonce", "signature"], "");
+  const sender = address(r.sender, "sender");
+  if (r.signature === undefined) throw new UnsignedSessionRequestError();
+  const timestamp = uint(r.timestamp, "timestamp");
+  if (timestamp > MAX_UINT64) throw new WireFormatError({ field: "timestamp", reason: "exceeds 2^64 - 1" });
+  if (typeof r.signature !== "string" || !SIGNATURE.test(r.signature)) {
+    throw new WireFormatError({ field: "signature", reason: "must be 65 bytes of 0x hex" });
+  }
+  return { sender, timestamp, clientNonce: bytes32(r.clientNonce, "clientNonce"), signature: r.signature.toLowerCase() as Hex };
+}
+
+/** Turns a session request into its JSON body. */
+export function serializeSessionRequest(r: SessionRequest): Record<string, unknown> {
+  return { sender: r.sender, timestamp: r.timestamp.toString(), clientNonce: r.clientNonce, signature: r.signature };
 }
 
 /** Parses a `Session` body (response: unknown fields are ignored). */

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildManifest, mediaTypeFor, signManifest, type Manifest } from "../../src/protocol/manifest.ts";
+import { signSessionRequest } from "../../src/protocol/sessionRequest.ts";
 import { signTicket } from "../../src/protocol/signTicket.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
 import type { ProviderListing } from "../../src/market/providerListing.ts";
@@ -64,6 +65,7 @@ export function makePool(listings: ProviderListing[], extra: Partial<ProviderPoo
         broker: BROKER,
         sender: consumer.address,
         sign: (ticket) => signTicket({ ticket, domain, privateKey: KEYS.consumer }),
+        signSession: (message) => signSessionRequest({ message, domain, privateKey: KEYS.consumer }),
         signal,
       }),
     ...extra,

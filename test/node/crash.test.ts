@@ -41,7 +41,7 @@ describe("ticket store survives SIGKILL", () => {
     const dataDir = join(w.dir, "crash");
     const domain = ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
     const first = await spawnNode(configPath);
-    const session = await openSession(first.url, w.consumer.address);
+    const session = await openSession(first.url, w.consumer);
     // Pay for 4 MiB as the stream goes (the last MiB is paid on the request that gets killed).
     const { tickets } = await payingDownload({ url: first.url, session, path: `/c/${w.contentId}/data.bin`, mibs: 4, key: w.consumer.privateKey, domain, payLast: false });
     const inFlightTicket = await makeTicket(session, w.consumer.privateKey, domain, { nonce: session.nextNonce + BigInt(tickets.length), cumulativeBytes: 4n * MiB });

@@ -1,15 +1,17 @@
 // Test harness for the payment layer: the real store (SQLite in a temp dir), sessions, intake, gate
 // and API behind a real HTTP server on 127.0.0.1, with a minimal content route that goes through
 // the gate exactly as the edge does (admit before the body, served() after it).
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Address, Hex } from "viem";
+import { toHex, type Address, type Hex } from "viem";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
 import { domainSeparatorBytes } from "../../src/protocol/hashTicket.ts";
+import { signSessionRequest } from "../../src/protocol/sessionRequest.ts";
 import { signTicket } from "../../src/protocol/signTicket.ts";
 import { ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
-import { encodeTicketHeader, parseSession, serializeTicketPayment, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { encodeTicketHeader, parseOffer, parseSession, serializeSessionRequest, serializeTicketPayment, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
 import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.ts";
 import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
 import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
@@ -34,7 +36,7 @@ export type Harness = {
 };
 
 /** Starts the payment layer on a free port with an in-test funds source and a settable clock. */
-export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}): Promise<Harness> {
+export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}, options: { readFunds?: ReadSenderFunds } = {}): Promise<Harness> {
   const provider = devAccount(2);
   const consumer = devAccount(10);
   const broker: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -45,7 +47,7 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {})
   const domain = ticketDomain(offer.chainId, broker);
   const clock = { t: Date.now(), now() { return this.t; } };
   const funds = { deposit: 100n * TOKEN, reserve: 0n, withdrawTime: 0n };
-  const read: ReadSenderFunds = async () => ({ ...funds });
+  const read: ReadSenderFunds = options.readFunds ?? (async () => ({ ...funds }));
   const store = openTicketStore({ path: join(dir, "node.db") });
   const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
   const fundsCache = createFundsCache({ read, clock, ttlMs: 0 });
@@ -80,15 +82,40 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {})
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      intake.close();
       sessions.flush();
       store.close();
     },
   };
 }
 
-/** Opens a session for `sender` through the HTTP API. */
-export async function openSession(url: string, sender: Address): Promise<Session> {
-  const res = await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sender }) });
+/** A signer of session requests: an address and its key. */
+export type SessionSigner = { address: Address; privateKey: Hex };
+
+/**
+ * A signed `POST /sessions` body for `who` at the node at `url` (terms from its GET /offer);
+ * `over` changes fields after signing (tests of forged and stale requests).
+ */
+export async function sessionRequestBody(url: string, who: SessionSigner, over: { sender?: Address; timestamp?: bigint; signWith?: Hex } = {}): Promise<Record<string, unknown>> {
+  const offer = parseOffer(await (await fetch(`${url}/offer`)).json());
+  const message = {
+    sender: over.sender ?? who.address,
+    recipient: offer.recipient,
+    timestamp: over.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+    clientNonce: toHex(randomBytes(32)),
+  };
+  const signature = await signSessionRequest({ message, domain: ticketDomain(offer.chainId, offer.broker), privateKey: over.signWith ?? who.privateKey });
+  return serializeSessionRequest({ sender: message.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature });
+}
+
+/** POSTs a session request body. */
+export async function postSessionRequest(url: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** Opens a session for `who` through the HTTP API, signing the request with its key. */
+export async function openSession(url: string, who: SessionSigner): Promise<Session> {
+  const res = await postSessionRequest(url, await sessionRequestBody(url, who));
   if (res.status !== 201) throw new Error(`POST /sessions: ${res.status} ${await res.text()}`);
   return parseSession(await res.json());
 }

@@ -32,7 +32,7 @@ describe("provider node on a real chain", () => {
       assert.equal(offer.winProb, MAX_WIN_PROB.toString());
       const face = BigInt(offer.faceValue!);
       assert.equal(face, TOKEN / 1024n); // 1 BAND per GiB, 1 MiB per ticket
-      const session = await openSession(url, w.consumer.address);
+      const session = await openSession(url, w.consumer);
       const domain = ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
       const { bytes, tickets } = await payingDownload({ url, session, path: `/c/${w.contentId}/data.bin`, mibs: 6, key: w.consumer.privateKey, domain });
       assert.ok(bytes.equals(w.data.subarray(0, 6 * Number(MiB))));

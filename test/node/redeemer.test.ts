@@ -26,7 +26,7 @@ describe("redeemer on a real chain", () => {
   const domain = () => ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
 
   async function sellTickets(url: string, mibs: number) {
-    const session = await openSession(url, w.consumer.address);
+    const session = await openSession(url, w.consumer);
     return { session, ...(await payingDownload({ url, session, path: `/c/${w.contentId}/data.bin`, mibs, key: w.consumer.privateKey, domain: domain() })) };
   }
 

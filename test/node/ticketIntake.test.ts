@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { devAccount } from "../../src/chain/devAccounts.ts";
 import type { Session } from "../../src/protocol/wire.ts";
-import { fetchRange, makeTicket, MiB, openSession, postTickets, startHarness, type Harness } from "./harness.ts";
+import { fetchRange, makeTicket, MiB, openSession, postSessionRequest, postTickets, sessionRequestBody, startHarness, type Harness } from "./harness.ts";
 
 type ErrorOf = { status: number; error: string; details?: Record<string, unknown> };
 async function fullErrorOf(res: Response): Promise<ErrorOf> {
@@ -31,7 +31,7 @@ describe("ticket intake over HTTP", () => {
   });
 
   async function servedSession(bytes: bigint): Promise<Session> {
-    const s = await openSession(h.url, h.consumer.address);
+    const s = await openSession(h.url, h.consumer);
     const res = await fetchRange(h.url, s.sessionId, 0n, bytes);
     assert.equal(res.status, 206);
     await res.arrayBuffer();
@@ -42,7 +42,7 @@ describe("ticket intake over HTTP", () => {
     const offer = (await (await fetch(`${h.url}/offer`)).json()) as Record<string, unknown>;
     assert.equal(offer.recipient, h.provider.address);
     assert.equal(offer.faceValue, h.offer.faceValue.toString());
-    const s = await openSession(h.url, h.consumer.address);
+    const s = await openSession(h.url, h.consumer);
     assert.equal(s.winProb, h.offer.winProb);
     assert.ok(s.nextNonce >= 1n);
     assert.match(s.recipientRandHash, /^0x[0-9a-f]{64}$/);
@@ -119,7 +119,7 @@ describe("ticket intake over HTTP", () => {
 
   test("a consumer that stops paying gets at most one credit window", async () => {
     const payer = devAccount(12);
-    const s = await openSession(h.url, payer.address);
+    const s = await openSession(h.url, payer);
     let served = 0n;
     let refused;
     for (let i = 0n; i < 10n; i++) {
@@ -144,13 +144,13 @@ describe("ticket intake over HTTP", () => {
 
   test("insufficient funds and unlocking senders are refused", async () => {
     const poor = devAccount(13);
-    const s = await openSession(h.url, poor.address);
+    const s = await openSession(h.url, poor);
     await (await fetchRange(h.url, s.sessionId, 0n, MiB)).arrayBuffer();
     h.funds.deposit = h.offer.faceValue - 1n;
     try {
       const t = await makeTicket(s, poor.privateKey, h.domain, { nonce: s.nextNonce, cumulativeBytes: MiB });
       assert.deepEqual(await errorOf(await postTickets(h.url, s.sessionId, [t])), { status: 402, error: "InsufficientFundsError" });
-      const res = await fetch(`${h.url}/sessions`, { method: "POST", body: JSON.stringify({ sender: poor.address }) });
+      const res = await postSessionRequest(h.url, await sessionRequestBody(h.url, poor));
       assert.equal((await errorOf(res)).error, "InsufficientFundsError");
       h.funds.deposit = 100n * 10n ** 18n;
       h.funds.withdrawTime = BigInt(Math.floor(h.clock.now() / 1000)) + 3600n;
@@ -169,14 +169,14 @@ describe("credit is per sender", () => {
     try {
       let served = 0n;
       for (let i = 0; i < 6; i++) {
-        const s = await openSession(h.url, h.consumer.address);
+        const s = await openSession(h.url, h.consumer);
         const res = await fetchRange(h.url, s.sessionId, 0n, MiB);
         if (res.status === 206) served += BigInt((await res.arrayBuffer()).byteLength);
         else assert.equal(((await res.json()) as { error: string }).error, "PaymentRequiredError");
       }
       assert.equal(served, h.offer.creditWindowBytes);
       // Another sender has its own window.
-      const other = await openSession(h.url, devAccount(11).address);
+      const other = await openSession(h.url, devAccount(11));
       assert.equal((await fetchRange(h.url, other.sessionId, 0n, MiB)).status, 206);
     } finally {
       await h.stop();

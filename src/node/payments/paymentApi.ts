@@ -9,6 +9,9 @@ import {
   type Offer,
   type Session,
 } from "../../protocol/wire.ts";
+import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
+import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
+import { ticketDomain } from "../../protocol/ticket.ts";
 import { InsufficientFundsError, TicketBatchError, UnknownSessionError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
@@ -64,6 +67,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** The HTTP side of sessions and tickets: /offer, /sessions, /sessions/<id>[/tickets], /status. */
 export function createPaymentApi(p: PaymentApiParameters) {
   const { offer, sessions, intake, store, funds, clock } = p;
+  const separator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
 
   function sessionBody(s: SessionState): Session {
     const { minExpiry, maxExpiry } = expiryBounds(offer, BigInt(Math.floor(clock.now() / 1000)));
@@ -94,7 +98,12 @@ export function createPaymentApi(p: PaymentApiParameters) {
   }
 
   async function openSession(req: IncomingMessage): Promise<Session> {
-    const { sender } = parseSessionRequest(await readJson(req));
+    const request = parseSessionRequest(await readJson(req));
+    const { sender } = request;
+    // Proof that the caller holds the sender's key (payments.md §1.2): without it anyone could
+    // open sessions in a funded sender's name and fill its per-sender credit window.
+    const digest = verifySessionRequest(request, { domain: separator, recipient: offer.recipient, nowSeconds: BigInt(Math.floor(clock.now() / 1000)) });
+    if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
     funds.invalidate(sender);
     const f = await funds.get(sender);
     const nowSeconds = BigInt(Math.floor(clock.now() / 1000));
@@ -107,22 +116,19 @@ export function createPaymentApi(p: PaymentApiParameters) {
     }
     // The chain's watermark may be ahead of ours (tickets redeemed by an earlier installation).
     store.raiseNonce(sender, await p.chainLastNonce(sender));
-    return sessionBody(sessions.open(sender));
+    // No await from here to the insert: two replays racing through the reads meet here, in order.
+    if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
+    const expiresAt = Number(request.timestamp + SESSION_REQUEST_MAX_AGE_SECONDS) + 1;
+    return sessionBody(sessions.open(sender, { digest, expiresAt }));
   }
 
   async function postTickets(req: IncomingMessage, id: string): Promise<{ accepted: number; session: Session }> {
     const session = getSession(id);
     const { tickets } = parseTicketBatch(await readJson(req));
-    let accepted = 0;
-    for (const payment of tickets) {
-      try {
-        await intake.accept(session, payment);
-      } catch (error) {
-        throw accepted === 0 ? error : new TicketBatchError({ cause: error as Error, accepted });
-      }
-      accepted += 1;
-    }
-    return { accepted, session: sessionBody(session) };
+    // Checked in order, committed together; tickets before a bad one stay accepted.
+    const { accepted, error } = await intake.acceptAll(session, tickets);
+    if (error !== undefined) throw accepted.length === 0 ? error : new TicketBatchError({ cause: error as Error, accepted: accepted.length });
+    return { accepted: accepted.length, session: sessionBody(session) };
   }
 
   return {

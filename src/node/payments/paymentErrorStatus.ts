@@ -15,6 +15,9 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketExpiresTooSoonError: 400,
   TicketExpiryTooFarError: 400,
   SignerMismatchError: 401,
+  UnsignedSessionRequestError: 401,
+  SessionRequestSignerError: 401,
+  StaleSessionRequestError: 401,
   PaymentRequiredError: 402,
   SessionRequiredError: 402,
   TicketUnderpricedError: 402,
@@ -25,6 +28,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketOverAcknowledgesError: 409,
   StaleRecipientRandError: 409,
   SessionMismatchError: 409,
+  ReplayedSessionRequestError: 409,
   ChainUnavailableError: 503,
 };
 

@@ -26,7 +26,9 @@ export function createPaymentGate({ sessions, intake, store, offer, clock }: Pay
         if (session === undefined) throw new UnknownSessionError({ sessionId: id });
         const header = req.headers[TICKET_HEADER];
         if (header !== undefined) {
-          for (const payment of decodeTicketHeader(header)) await intake.accept(session, payment);
+          // All of a request's tickets are checked, then committed together (one fsync).
+          const { error } = await intake.acceptAll(session, decodeTicketHeader(header));
+          if (error !== undefined) throw error;
         }
         const requested = request.end - request.start;
         // Per sender, over all its sessions: a consumer that stops paying gets one window in total.

@@ -46,13 +46,16 @@ export function createSessionBook({ store, clock, creditWindowBytes }: { store: 
   };
   for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
   return {
-    /** Opens a new session for `sender` with a fresh secret recipientRand, durably. */
-    open(sender: Address): SessionState {
+    /**
+     * Opens a new session for `sender` with a fresh secret recipientRand, durably; `request` is
+     * the signed request's replay key, stored in the same transaction.
+     */
+    open(sender: Address, request?: { digest: Hex; expiresAt: number }): SessionState {
       const id = toHex(randomBytes(32));
       const rand = freshRand();
       const randHash = recipientRandHash(rand);
       const now = clock.now();
-      store.createSession({ id, sender, rand, randHash, now });
+      store.createSession({ id, sender, rand, randHash, now, ...(request ? { request } : {}) });
       const state: SessionState = { id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false };
       index(state);
       return state;

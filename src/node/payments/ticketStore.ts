@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY, sender TEXT NOT NULL, rand TEXT NOT NULL, rand_hash TEXT NOT NULL,
   served TEXT NOT NULL, paid TEXT NOT NULL, created_at INTEGER NOT NULL, last_active INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS session_requests (digest TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sender_nonces (sender TEXT PRIMARY KEY, last_nonce TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tickets (
   hash TEXT PRIMARY KEY, session_id TEXT NOT NULL, sender TEXT NOT NULL, nonce_key TEXT NOT NULL,
@@ -141,6 +142,9 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
   const q = {
     insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active) VALUES (?, ?, ?, ?, '0', '0', ?, ?)`),
     getSession: s(`SELECT * FROM sessions WHERE id = ?`),
+    insertRequest: s(`INSERT INTO session_requests (digest, expires_at) VALUES (?, ?)`),
+    hasRequest: s(`SELECT 1 AS x FROM session_requests WHERE digest = ?`),
+    pruneRequests: s(`DELETE FROM session_requests WHERE expires_at < ?`),
     allSessions: s(`SELECT * FROM sessions`),
     counters: s(`UPDATE sessions SET served = ?, paid = ?, last_active = ? WHERE id = ?`),
     rotate: s(`UPDATE sessions SET rand = ?, rand_hash = ? WHERE id = ?`),
@@ -189,9 +193,23 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
   };
 
   return {
-    /** Records a new session with its secret recipientRand. */
-    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; now: number }): void {
-      q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now);
+    /**
+     * Records a new session with its secret recipientRand and, in the same transaction, the
+     * digest of the signed request that opened it (kept until `expiresAt`, unix seconds, so the
+     * request cannot be replayed while its timestamp is acceptable).
+     */
+    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; now: number; request?: { digest: Hex; expiresAt: number } }): void {
+      tx(() => {
+        if (r.request !== undefined) {
+          q.pruneRequests.run(Math.floor(r.now / 1000));
+          q.insertRequest.run(r.request.digest, r.request.expiresAt);
+        }
+        q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now);
+      });
+    },
+    /** Whether a session was already opened with the signed request of this digest. */
+    hasSessionRequest(digest: Hex): boolean {
+      return q.hasRequest.get(digest) !== undefined;
     },
     /** Reads one session. */
     getSession(id: Hex): SessionRecord | undefined {

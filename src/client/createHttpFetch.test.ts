@@ -1,0 +1,99 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { createHttpFetch } from "./createHttpFetch.ts";
+
+describe("createHttpFetch", () => {
+  const body = randomBytes(3 * 1024 * 1024 + 17);
+  let server: Server;
+  let base: string;
+  const f = createHttpFetch();
+
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/echo") {
+        const parts: Buffer[] = [];
+        req.on("data", (c: Buffer) => parts.push(c));
+        req.on("end", () => {
+          res.writeHead(201, { "content-type": "application/json", "x-seen": String(req.headers["x-thing"]) });
+          res.end(JSON.stringify({ method: req.method, got: Buffer.concat(parts).toString() }));
+        });
+      } else if (req.url === "/cut") {
+        res.writeHead(200, { "content-length": body.length });
+        res.write(body.subarray(0, 1000), () => res.destroy());
+      } else if (req.url === "/slow") {
+        res.writeHead(200, { "content-length": 10 });
+        res.write("12345"); // never finished
+      } else if (req.url === "/chunked") {
+        res.write(body.subarray(0, 100_000));
+        res.end(body.subarray(100_000, 200_000));
+      } else {
+        res.writeHead(206, { "content-length": body.length, "x-bandmint-paid-bytes": "42" });
+        res.end(body);
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    f.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  test("a GET returns status, headers and the exact body", async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await f(`${base}/data`, { headers: { range: "bytes=0-" } });
+      assert.equal(res.status, 206);
+      assert.equal(res.ok, true);
+      assert.equal(res.headers.get("X-Bandmint-Paid-Bytes"), "42");
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(body));
+      await assert.rejects(res.arrayBuffer(), TypeError, "a body is read once");
+    }
+  });
+
+  test("a body without Content-Length is assembled whole", async () => {
+    const res = await f(`${base}/chunked`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(body.subarray(0, 200_000)));
+  });
+
+  test("a POST sends its body and headers; json() parses the answer", async () => {
+    const res = await f(`${base}/echo`, { method: "POST", headers: new Headers({ "x-thing": "7", "content-type": "application/json" }), body: '{"a":1}' });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get("x-seen"), "7");
+    assert.deepEqual(await res.json(), { method: "POST", got: '{"a":1}' });
+  });
+
+  test("a body cut short rejects like undici ('terminated')", async () => {
+    const res = await f(`${base}/cut`);
+    await assert.rejects(res.arrayBuffer(), (e: Error) => e instanceof TypeError && e.message === "terminated");
+  });
+
+  test("a refused connection rejects with the socket error as cause", async () => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    await assert.rejects(f(`http://127.0.0.1:${port}/x`), (e: Error) => e instanceof TypeError && (e.cause as { code?: string }).code === "ECONNREFUSED");
+  });
+
+  test("an abort rejects with the signal's reason, before the headers and during the body", async () => {
+    const reason = new Error("timed out");
+    await assert.rejects(f(`${base}/data`, { signal: AbortSignal.abort(reason) }), (e) => e === reason);
+    const c = new AbortController();
+    const res = await f(`${base}/slow`, { signal: c.signal });
+    const reading = res.arrayBuffer();
+    c.abort(reason);
+    await assert.rejects(reading, (e) => e === reason);
+  });
+
+  test("other URLs and bodies go to the fallback", async () => {
+    const seen: string[] = [];
+    const g = createHttpFetch({ fallback: async (input) => (seen.push(String(input)), new Response("fb")) });
+    assert.equal(await (await g("https://example.invalid/x")).text(), "fb");
+    assert.deepEqual(seen, ["https://example.invalid/x"]);
+    g.close();
+  });
+});

@@ -1,0 +1,158 @@
+import { Agent, request, type IncomingMessage } from "node:http";
+
+/** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
+export type HttpFetch = typeof globalThis.fetch & { close(): void };
+
+/** Options of `createHttpFetch`. */
+export type CreateHttpFetchParameters = {
+  /** Sockets per provider; the pool's own in-flight limit is what normally bounds them. */
+  maxSockets?: number;
+  /** Where everything this fetch does not handle goes (https, Request objects, stream bodies). */
+  fallback?: typeof globalThis.fetch;
+};
+
+/**
+ * A `fetch` over `node:http` with a keep-alive agent, for plain-http provider endpoints.
+ *
+ * Why: chunk bodies are the client's hot path, and undici's fetch hands a 1 MiB body over through a
+ * WHATWG stream and then copies it into an ArrayBuffer; on loopback that halves what one core can
+ * receive (bench/paid.ts measures both). Here the body is copied once, from the socket's buffers
+ * into one allocation of Content-Length bytes, and `arrayBuffer()` returns that memory as is.
+ * The response implements what the client's sessions use (`ok`, `status`, `headers`,
+ * `arrayBuffer`, `json`, `text`) and fails the way undici does (`TypeError` "fetch failed" /
+ * "terminated" with the socket error as `cause`; the signal's reason on abort), so callers cannot
+ * tell the two apart. Anything else goes to `fallback` (default: the global fetch).
+ */
+export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
+  const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
+  const fallback = p.fallback ?? globalThis.fetch;
+  const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const href = typeof input === "string" ? input : input instanceof URL ? input.href : undefined;
+    const body = init.body;
+    if (href === undefined || !href.startsWith("http://") || !(body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array)) {
+      return fallback(input, init);
+    }
+    const signal = init.signal ?? undefined;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Response>((resolve, reject) => {
+      const headers = plainHeaders(init.headers);
+      const req = request(href, { method: init.method ?? "GET", headers, agent });
+      let settled = false;
+      let fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      const onAbort = () => {
+        fail(signal!.reason);
+        req.destroy();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      req.on("error", (cause) => {
+        done();
+        fail(new TypeError("fetch failed", { cause }));
+      });
+      req.once("response", (res) => {
+        settled = true;
+        const response = new HttpResponse(res, href);
+        // From here on a failure belongs to the body: readers of the body see it.
+        fail = (error) => response.failBody(error);
+        res.once("end", done);
+        resolve(response as unknown as Response);
+      });
+      req.end(body ?? undefined);
+    });
+  };
+  return Object.assign(fetchFn as typeof globalThis.fetch, { close: () => agent.destroy() });
+}
+
+/** RequestInit headers (object, Headers or pairs) as the plain object `node:http` takes. */
+function plainHeaders(h: HeadersInit | undefined): Record<string, string> {
+  if (h === undefined) return {};
+  if (h instanceof Headers || Array.isArray(h)) return Object.fromEntries(h as Iterable<[string, string]>);
+  return h as Record<string, string>;
+}
+
+/** The subset of `Response` the client uses, over a body read eagerly into one buffer. */
+class HttpResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly redirected = false;
+  readonly type = "basic";
+  #body: Promise<Buffer>;
+  #reject!: (error: unknown) => void;
+  #used = false;
+
+  constructor(res: IncomingMessage, url: string) {
+    this.status = res.statusCode ?? 0;
+    this.statusText = res.statusMessage ?? "";
+    this.ok = this.status >= 200 && this.status < 300;
+    this.url = url;
+    this.headers = new Headers();
+    const raw = res.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) this.headers.append(raw[i]!, raw[i + 1]!);
+    this.#body = new Promise<Buffer>((resolve, reject) => {
+      this.#reject = reject;
+      const length = Number(res.headers["content-length"] ?? NaN);
+      // Known length: one allocation of exactly the body (its ArrayBuffer is the body, no offset).
+      let buf = Number.isSafeInteger(length) && length >= 0 ? Buffer.allocUnsafeSlow(length) : undefined;
+      const parts: Buffer[] = [];
+      let received = 0;
+      res.on("data", (chunk: Buffer) => {
+        if (buf !== undefined && received + chunk.length <= buf.length) chunk.copy(buf, received);
+        else {
+          // More than announced (or no length): keep everything, the caller judges the size.
+          if (buf !== undefined) parts.push(buf.subarray(0, received));
+          buf = undefined;
+          parts.push(chunk);
+        }
+        received += chunk.length;
+      });
+      res.once("end", () => {
+        if (res.complete && (buf === undefined || received === buf.length)) resolve(buf ?? Buffer.concat(parts));
+        else reject(new TypeError("terminated", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) }));
+      });
+      res.once("error", (cause) => reject(new TypeError("terminated", { cause })));
+      res.once("aborted", () => reject(new TypeError("terminated", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) })));
+    });
+    // A body nobody reads must not become an unhandled rejection.
+    this.#body.catch(() => undefined);
+  }
+
+  /** Fails the body with `error` (the request's signal fired after the headers). */
+  failBody(error: unknown): void {
+    this.#reject(error);
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
+
+  async #take(): Promise<Buffer> {
+    if (this.#used) throw new TypeError("Body is unusable: Body has already been read");
+    this.#used = true;
+    return this.#body;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.#take();
+    // allocUnsafeSlow gave the body its own ArrayBuffer; a concatenated one may share a pool.
+    return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(await this.arrayBuffer());
+  }
+
+  async text(): Promise<string> {
+    return (await this.#take()).toString("utf8");
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+}

@@ -1,0 +1,183 @@
+import { afterEach, beforeEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address } from "viem";
+import { devAccount } from "../../chain/devAccounts.ts";
+import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
+import { signTicket } from "../../protocol/signTicket.ts";
+import { ticketDomain, type Ticket } from "../../protocol/ticket.ts";
+import type { TicketPayment } from "../../protocol/wire.ts";
+import { buildOffer, type OfferTerms } from "./buildOffer.ts";
+import { createFundsCache } from "./fundsCache.ts";
+import { createSessionBook, type SessionState } from "./sessionBook.ts";
+import { createTicketCommitter } from "./ticketCommitter.ts";
+import { createTicketIntake } from "./ticketIntake.ts";
+import { openTicketStore, type TicketStore } from "./ticketStore.ts";
+
+// Group commit: tickets in flight together are committed in one transaction, and the state checks
+// see queued tickets, so two in-flight tickets of one sender or session cannot both pass.
+
+const MiB = 1n << 20n;
+const TOKEN = 10n ** 18n;
+const provider = devAccount(2);
+const consumer = devAccount(10);
+const broker: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const domain = ticketDomain(31337, broker);
+
+function setup(dir: string, terms: Partial<OfferTerms> = {}, deposit = 100n * TOKEN, failCommits = false) {
+  const offer = buildOffer({
+    recipient: provider.address, chainId: 31337, broker, pricePerGiB: TOKEN, bytesPerTicket: MiB, faceValue: TOKEN / 10n,
+    creditWindowBytes: 4n * MiB, ticketExpirySeconds: 86_400, services: ["cdn"], ...terms,
+  });
+  const clock = { now: () => Date.now() };
+  const store = openTicketStore({ path: join(dir, "node.db") });
+  const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
+  const funds = createFundsCache({ read: async () => ({ deposit, reserve: 0n, withdrawTime: 0n }), clock, ttlMs: 60_000 });
+  const batches: number[] = [];
+  const failing = { on: failCommits };
+  const committer = createTicketCommitter({
+    store: {
+      acceptTickets(batch) {
+        if (failing.on) throw new Error("disk full");
+        store.acceptTickets(batch);
+      },
+    },
+    onCommit: (n) => batches.push(n),
+  });
+  const outstanding = new Map<Address, number>();
+  const intake = createTicketIntake({ store, funds, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding, committer });
+  return { offer, store, sessions, intake, batches, failing, outstanding, funds };
+}
+
+async function ticketFor(s: SessionState, offer: { faceValue: bigint; winProb: bigint }, nonce: bigint, cumulativeBytes: bigint, expiryOffset = 0n): Promise<TicketPayment> {
+  const ticket: Ticket = {
+    recipient: provider.address, sender: s.sender, faceValue: offer.faceValue, winProb: offer.winProb, senderNonce: nonce,
+    recipientRandHash: s.randHash, expiry: BigInt(Math.floor(Date.now() / 1000)) + 86_400n - expiryOffset, sessionId: s.id, cumulativeBytes,
+  };
+  return { ticket, signature: await signTicket({ ticket, domain, privateKey: consumer.privateKey }) };
+}
+
+const nameOf = (r: PromiseSettledResult<unknown>) => (r.status === "fulfilled" ? "ok" : (r.reason as Error).name);
+
+describe("ticket intake with group commit", () => {
+  let dir: string;
+  let stores: TicketStore[];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bandmint-gc-"));
+    stores = [];
+  });
+  afterEach(async () => {
+    for (const s of stores) s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("concurrent tickets of several sessions share one transaction, and are on disk when accept resolves", async () => {
+    const w = setup(dir);
+    stores.push(w.store);
+    // Funds cached, as on the hot path: every check then runs before the first commit.
+    await w.funds.get(consumer.address);
+    const a = w.sessions.open(consumer.address);
+    a.servedBytes = 2n * MiB;
+    const b = w.sessions.open(consumer.address);
+    b.servedBytes = 2n * MiB;
+    const tickets = [await ticketFor(a, w.offer, 1n, MiB), await ticketFor(b, w.offer, 2n, MiB), await ticketFor(a, w.offer, 3n, 2n * MiB)];
+    const results = await Promise.all([w.intake.accept(a, tickets[0]!), w.intake.accept(b, tickets[1]!), w.intake.accept(a, tickets[2]!)]);
+    assert.deepEqual(w.batches, [3]);
+    assert.deepEqual(results.map((r) => r.paidBytes), [MiB, MiB, 2n * MiB]);
+    assert.equal(a.paidBytes, 2n * MiB);
+    assert.equal(b.paidBytes, MiB);
+    // A second connection (another process would see the same) finds all three committed.
+    const reader = openTicketStore({ path: join(dir, "node.db") });
+    stores.push(reader);
+    assert.equal(reader.ticketsOfSession(a.id).length, 2);
+    assert.equal(reader.lastNonce(consumer.address), 3n);
+    assert.equal(reader.getSession(a.id)?.paidBytes, 2n * MiB);
+  });
+
+  test("two in-flight tickets with one nonce: exactly one is accepted", async () => {
+    const w = setup(dir);
+    stores.push(w.store);
+    // Funds cached, as on the hot path: every check then runs before the first commit.
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 2n * MiB;
+    // Same nonce, different expiry: two distinct valid signatures.
+    const [x, y] = [await ticketFor(s, w.offer, 1n, MiB), await ticketFor(s, w.offer, 1n, MiB, 1n)];
+    const settled = await Promise.allSettled([w.intake.accept(s, x), w.intake.accept(s, y)]);
+    assert.deepEqual(settled.map(nameOf), ["ok", "TicketNonceError"]);
+    assert.equal(w.store.ticketsOfSession(s.id).length, 1);
+  });
+
+  test("a queued ticket's cumulativeBytes is the next one's floor: two tickets cannot pay for the same bytes", async () => {
+    const w = setup(dir);
+    stores.push(w.store);
+    // Funds cached, as on the hot path: every check then runs before the first commit.
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 3n * MiB;
+    const first = await ticketFor(s, w.offer, 1n, MiB);
+    const sameBytes = await ticketFor(s, w.offer, 2n, MiB);
+    // Worth one MiB but, after the queued first ticket, it would pay for 2 MiB - 0 if checked
+    // against the committed paidBytes alone; against the queued state it pays for 1 MiB: fine.
+    const next = await ticketFor(s, w.offer, 3n, 2n * MiB);
+    const tooMuch = await ticketFor(s, w.offer, 4n, 3n * MiB + 1n);
+    const settled = await Promise.allSettled([w.intake.accept(s, first), w.intake.accept(s, sameBytes), w.intake.accept(s, next), w.intake.accept(s, tooMuch)]);
+    assert.deepEqual(settled.map(nameOf), ["ok", "TicketAcknowledgesNothingError", "ok", "TicketOverAcknowledgesError"]);
+    assert.equal(s.paidBytes, 2n * MiB);
+  });
+
+  test("concurrent winners are counted against the deposit before they commit", async () => {
+    // Certain tickets (faceValue below the ticket's value: every ticket wins); the deposit backs one.
+    const w = setup(dir, { faceValue: 1n }, 10n ** 15n + 1n);
+    stores.push(w.store);
+    await w.funds.get(consumer.address);
+    assert.ok(w.offer.faceValue <= 10n ** 15n + 1n && 2n * w.offer.faceValue > 10n ** 15n + 1n);
+    const a = w.sessions.open(consumer.address);
+    a.servedBytes = MiB;
+    const b = w.sessions.open(consumer.address);
+    b.servedBytes = MiB;
+    const settled = await Promise.allSettled([
+      w.intake.accept(a, await ticketFor(a, w.offer, 1n, MiB)),
+      w.intake.accept(b, await ticketFor(b, w.offer, 2n, MiB)),
+    ]);
+    assert.deepEqual(settled.map(nameOf), ["ok", "InsufficientFundsError"]);
+    assert.equal(w.outstanding.get(consumer.address), 1);
+  });
+
+  test("a failed commit rejects its batch and releases every reservation", async () => {
+    const w = setup(dir, {}, 100n * TOKEN, true);
+    stores.push(w.store);
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 2n * MiB;
+    const t1 = await ticketFor(s, w.offer, 1n, MiB);
+    const t2 = await ticketFor(s, w.offer, 2n, 2n * MiB);
+    const settled = await Promise.allSettled([w.intake.accept(s, t1), w.intake.accept(s, t2)]);
+    assert.deepEqual(settled.map((r) => (r.status === "rejected" ? (r.reason as Error).message : "ok")), ["disk full", "disk full"]);
+    assert.equal(s.paidBytes, 0n);
+    assert.equal(w.store.lastNonce(consumer.address), 0n);
+    // Nothing stays reserved: once the disk works the same tickets go in.
+    w.failing.on = false;
+    await w.intake.accept(s, t1);
+    await w.intake.accept(s, t2);
+    assert.equal(s.paidBytes, 2n * MiB);
+  });
+
+  test("acceptAll commits a request's tickets together and keeps those before a bad one", async () => {
+    const w = setup(dir);
+    stores.push(w.store);
+    // Funds cached, as on the hot path: every check then runs before the first commit.
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 3n * MiB;
+    const good = [await ticketFor(s, w.offer, 1n, MiB), await ticketFor(s, w.offer, 2n, 2n * MiB)];
+    const replay = good[1]!;
+    const { accepted, error } = await w.intake.acceptAll(s, [...good, replay]);
+    assert.equal(accepted.length, 2);
+    assert.equal((error as Error).name, "TicketNonceError");
+    assert.deepEqual(w.batches, [2]);
+    assert.equal(w.store.ticketsOfSession(s.id).length, 2);
+  });
+});
