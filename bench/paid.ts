@@ -47,6 +47,8 @@ const { values } = parseArgs({
     "credit-window": { type: "string", default: "4 MiB" },
     sessions: { type: "string", default: "100" },
     only: { type: "string" },
+    // Skip the nginx/edge baselines and the undici comparison (quick iterations on the paid path).
+    "paid-only": { type: "boolean", default: false },
     // Write V8 CPU profiles of the node and of the paying clients here (see where the time goes).
     "prof-dir": { type: "string" },
     // Internal: the role of a child process and its JSON job.
@@ -66,8 +68,8 @@ type PaidJob = {
   durationMs: number;
   /** Chunks each client keeps in flight. */
   workers: number;
-  /** Fetch the object's chunks once per client and stop (for the RSS run: sessions, not speed). */
-  once?: boolean;
+  /** Fetch this many chunks of the object once per client and stop (the RSS run: sessions, not speed). */
+  once?: number;
   /** "fast": node:http transport + native signer (createClient's defaults); "undici": global fetch + viem signing. */
   stack: "fast" | "undici";
 };
@@ -131,7 +133,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
   const { ticketDomain } = await import("../src/protocol/ticket.ts");
   const { createHttpFetch } = await import("../src/client/createHttpFetch.ts");
   const { createNativeTicketSigner } = await import("../src/client/createNativeTicketSigner.ts");
-  const { SESSION_HEADER, TICKET_HEADER, serializeSessionRequest } = await import("../src/protocol/wire.ts");
+  const { SESSION_HEADER, TICKET_HEADER } = await import("../src/protocol/wire.ts");
   const { signSessionRequest } = await import("../src/protocol/sessionRequest.ts");
   const domain = ticketDomain(job.chainId, job.broker);
   const listing = { provider: job.listing.provider, endpoint: job.listing.endpoint, pricePerGiB: BigInt(job.listing.pricePerGiB), capacityMbps: 1000n, region: "local", services: 1 };
@@ -147,12 +149,6 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
       r.ticketPostBytes += init.body.length + 200; // + request line and headers, roughly
       r.posts++;
     }
-    if (init?.method === "POST" && String(input).endsWith("/sessions") && typeof init.body === "string" && !init.body.includes("signature")) {
-      // Bridge while the node requires signed session requests and the client does not sign yet.
-      const message = { sender: privateKeyToAccount(key).address, recipient: listing.provider, timestamp: BigInt(Math.floor(Date.now() / 1000)), clientNonce: `0x${randomBytes(32).toString("hex")}` as Hex };
-      const signature = await signSessionRequest({ message, domain, privateKey: key });
-      init = { ...init, body: JSON.stringify(serializeSessionRequest({ ...message, signature })) };
-    }
     r.requests++;
     const res = await transport(input, init);
     const status = String(res.status);
@@ -167,7 +163,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
       listings: async () => [listing],
       stats: createProviderStats(),
       openSession: (l, signal) =>
-        openProviderSession({ listing: l, chainId: job.chainId, broker: job.broker, sender, sign, fetch: countingFetch(key), signal }),
+        openProviderSession({ listing: l, chainId: job.chainId, broker: job.broker, sender, sign, signSession: (message) => signSessionRequest({ message, domain, privateKey: key }), fetch: countingFetch(key), signal }),
       maxProviders: 1,
       perProvider: job.workers,
       timeouts: { unmeasuredMs: 60_000, minMs: 30_000 },
@@ -182,7 +178,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
     let next = 0;
     const n = file.chunks.length;
     await Promise.all(Array.from({ length: job.workers }, async () => {
-      while (job.once ? next < n : performance.now() < deadline) {
+      while (job.once !== undefined ? next < job.once : performance.now() < deadline) {
         const index = next++ % n;
         try {
           const data = await pool.fetchChunk({ contentId: job.contentId, chunkSize: manifest.chunkSize, file, index });
@@ -299,7 +295,6 @@ async function main(): Promise<void> {
   }
   const { localNetwork } = await import("../test/fixtures/localNetwork.ts");
   const { writeDeployment } = await import("../src/chain/deployment.ts");
-  const { devAccount } = await import("../src/chain/devAccounts.ts");
   const { OriginServer } = await import("../src/content/originServer.ts");
   const { publishDir } = await import("../src/content/publishDir.ts");
   const { registerProvider } = await import("../src/node/registerProvider.ts");
@@ -331,19 +326,15 @@ async function main(): Promise<void> {
 
     // Chain: one provider, `clients` consumers for the speed runs, `sessions` more for the RSS run.
     const consumerCount = nClients + nSessions;
-    net = await localNetwork({ providers: 1, consumers: Math.min(consumerCount, 10) });
+    net = await localNetwork({ providers: 1, consumers: consumerCount, fundEach: 100_000n });
     const deploymentPath = join(work, "deployment.json");
     await writeDeployment(deploymentPath, net.deployment);
     const provider = net.accounts.providers[0]!;
     const deployer = await net.clientsFor(net.accounts.deployer);
-    const consumers = Array.from({ length: consumerCount }, (_, i) => devAccount(10 + i));
-    // Dev accounts past the chain's 20 prefunded ones get gas money and tokens from the deployer.
-    const { bandTokenAbi } = await import("../src/chain/abis.ts");
-    for (const c of consumers.slice(Math.min(consumerCount, 10))) {
+    const consumers = net.accounts.consumers;
+    // Dev accounts past the chain's 20 prefunded ones (indices 10.. are consumers) get gas money.
+    for (const c of consumers.slice(10)) {
       await deployer.publicClient.waitForTransactionReceipt({ hash: await deployer.walletClient!.sendTransaction({ to: c.address, value: parseEther("10") }) });
-      await deployer.publicClient.waitForTransactionReceipt({
-        hash: await deployer.walletClient!.writeContract({ address: net.deployment.contracts.token, abi: bandTokenAbi, functionName: "transfer", args: [c.address, 20_000n * TOKEN] }),
-      });
     }
     for (const c of consumers) await fundBroker(await net.clientsFor(c), net.deployment, { deposit: 10_000n * TOKEN, reserve: 100n * TOKEN });
 
@@ -368,9 +359,9 @@ async function main(): Promise<void> {
     const nginxPort = await freePort();
     procs.push(await startNginx(prefix, content, nginxPort));
 
-    const paidJob = (o: (typeof OBJECTS)[number], keys: Hex[], durationMs: number, once = false): PaidJob => ({
+    const paidJob = (o: (typeof OBJECTS)[number], keys: Hex[], durationMs: number, once?: number): PaidJob => ({
       listing: { provider: provider.address, endpoint: node.url, pricePerGiB: price.toString() },
-      keys, chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, contentId: manifest.contentId, path: o.name, durationMs, workers, once, stack: "fast",
+      keys, chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, contentId: manifest.contentId, path: o.name, durationMs, workers, ...(once !== undefined ? { once } : {}), stack: "fast",
     });
     const speedKeys = consumers.slice(0, nClients).map((c) => c.privateKey);
     // Warm: edge and node caches (disk + memory) and the JIT of both servers.
@@ -389,11 +380,13 @@ async function main(): Promise<void> {
     for (const o of objects) {
       const nginxUrl = `http://127.0.0.1:${nginxPort}/${o.name}`;
       const edgeUrl = `${edge.url}/c/${manifest.contentId}/${o.name}`;
-      const nw = await wrk(nginxUrl, connections, duration);
-      const nl = await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
-      const ew = await wrk(edgeUrl, connections, duration);
-      const el = await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
-      const paidUndici = await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
+      const skip = values["paid-only"] === true;
+      const none = { rps: NaN, errors: "", bytes: NaN, ms: 1, statuses: {}, requests: 0 } as unknown as PaidResult & { rps: number; errors: string & number & string[] };
+      const nw = skip ? none : await wrk(nginxUrl, connections, duration);
+      const nl = skip ? none : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
+      const ew = skip ? none : await wrk(edgeUrl, connections, duration);
+      const el = skip ? none : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
+      const paidUndici = skip ? { ...none, errors: [] } : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
       const paid = await child<PaidResult>("paid", paidJob(o, speedKeys, duration * 1000));
@@ -419,17 +412,17 @@ async function main(): Promise<void> {
     }
 
     // RSS under many concurrent sessions: every extra consumer opens a session and fetches the
-    // 64 MiB object once, paying as it goes (each sender gets its own credit window).
+    // first 16 MiB of the 64 MiB object, paying as it goes (each sender has its own credit window).
     if (nSessions > 0) {
       const o = OBJECTS[1]!;
       const keys = consumers.slice(nClients).map((c) => c.privateKey);
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 100);
       const t0 = performance.now();
-      const r = await child<PaidResult>("paid", { ...paidJob(o, keys, 0, true), workers: 2 });
+      const r = await child<PaidResult>("paid", { ...paidJob(o, keys, 0, 16), workers: 2 });
       clearInterval(sampler);
       const status = (await (await fetch(`${node.url}/status`)).json()) as { sessions: number };
-      console.log(`node RSS: idle ${idleRss.toFixed(0)} MiB; peak ${peak.toFixed(0)} MiB with ${keys.length} concurrent paying sessions (${keys.length} x 64 MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${mbs(r.bytes, r.ms).toFixed(0)} MB/s, ${r.errors.length} errors; node has ${status.sessions} sessions)`);
+      console.log(`node RSS: idle ${idleRss.toFixed(0)} MiB; peak ${peak.toFixed(0)} MiB with ${keys.length} concurrent paying sessions (${keys.length} x 16 MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${mbs(r.bytes, r.ms).toFixed(0)} MB/s, ${r.errors.length} errors; node has ${status.sessions} sessions)`);
     }
 
     await components(net.deployment.chainId, net.deployment.contracts.broker, work, bytesPerTicket);
@@ -488,7 +481,7 @@ async function components(chainId: number, broker: Address, work: string, bytesP
   const sep = domainSeparatorBytes(domain);
   const keyBytes = Buffer.from(consumer.privateKey.slice(2), "hex");
   ms = await time(n, (i) => secp256k1.ecdsaSign(hashTicketBytes(ticketAt(i), sep), keyBytes));
-  console.log(`  client  sign ticket (native libsecp256k1) ${rate(n, ms).toFixed(0).padStart(7)} tickets/s  (digest + sign; not used by the SDK yet)`);
+  console.log(`  client  sign ticket (native libsecp256k1) ${rate(n, ms).toFixed(0).padStart(7)} tickets/s  (createNativeTicketSigner: createClient's signer)`);
   const header = encodeTicketHeader([payments[0]!]);
   console.log(`  wire    one ticket: ${header.length} B in X-Bandmint-Ticket, ${JSON.stringify(serializeTicketPayment(payments[0]!)).length} B as JSON in a POST`);
   const nowS = BigInt(Math.floor(Date.now() / 1000));

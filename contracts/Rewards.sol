@@ -10,11 +10,11 @@ import {EmissionLib} from "./libraries/EmissionLib.sol";
 import {Vesting} from "./Vesting.sol";
 
 /// @title Rewards
-/// @notice Mints each finished epoch's usage rewards, pro rata to the face value paid to each
-/// provider, under min(emission, k x burned) and the token's cap, into a Vesting contract.
-/// @dev Needs the token's MINTER_ROLE. A claim reads the provider's and the epoch's totals from the
-/// ledger, so it is O(1) whatever the number of providers; the sum of the floored shares of an
-/// epoch never exceeds its budget.
+/// @notice Mints each finished epoch's usage rewards, pro rata to the value each provider's
+/// redemptions burned, under min(emission, k x burned) and the token's cap, into a Vesting contract.
+/// @dev Needs the token's MINTER_ROLE. A claim reads the provider's and the epoch's burned values
+/// from the ledger, so it is O(1) whatever the number of providers; the sum of the floored shares
+/// of an epoch never exceeds its budget, and each share is at most k x the provider's own burn.
 contract Rewards is IRewards {
     IEpochLedger private immutable _ledger;
     IBandToken private immutable _token;
@@ -85,10 +85,10 @@ contract Rewards is IRewards {
 
     /// @inheritdoc IRewards
     function rewardOf(uint256 epoch, address provider) public view returns (uint256) {
-        uint256 paidByProvider = _ledger.paidInEpoch(epoch, provider);
-        if (paidByProvider == 0) return 0;
-        (uint256 paid, uint256 burned) = _ledger.epochTotals(epoch);
-        return EmissionLib.providerReward(EmissionLib.budget(emission(epoch), burned, _kBps), paidByProvider, paid);
+        (, uint256 burnedByProvider) = _ledger.epochAccount(epoch, provider);
+        if (burnedByProvider == 0) return 0;
+        (, uint256 burned) = _ledger.epochTotals(epoch);
+        return EmissionLib.providerReward(EmissionLib.budget(emission(epoch), burned, _kBps), burnedByProvider, burned);
     }
 
     /// @inheritdoc IRewards

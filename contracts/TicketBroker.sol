@@ -18,7 +18,8 @@ import {TicketLib} from "./libraries/TicketLib.sol";
 /// @title TicketBroker
 /// @notice Settlement core of bandmint: holds senders' deposits and reserves, redeems winning
 /// probabilistic tickets (docs/PROTOCOL.md), splits every payment into burn, treasury and
-/// recipient shares, and keeps the per-epoch ledger the Rewards contract reads.
+/// recipient shares, and keeps the per-epoch ledger (paid and burned, per recipient and per epoch)
+/// the Rewards contract reads.
 ///
 /// Replay protection is a per-(sender, recipient) nonce watermark (PROTOCOL.md "Replay
 /// protection"). Cost per redeemed ticket, with W winning tickets of one pair in a batch:
@@ -61,7 +62,8 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
         uint128 claimed;
     }
 
-    /// @dev One slot: both totals are written by every redeem call.
+    /// @dev One slot: both totals are written by every redeem call. uint128 is wide enough: see
+    /// `_settle`.
     struct EpochTotals {
         uint128 paid;
         uint128 burned;
@@ -89,7 +91,11 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
     mapping(address sender => SenderState) private _senders;
     mapping(address sender => mapping(address recipient => uint256)) private _lastNonce;
     mapping(address sender => mapping(address recipient => ReserveClaim)) private _reserveClaims;
-    mapping(uint256 epoch => mapping(address recipient => uint256)) private _paidInEpoch;
+    /// @dev A recipient's paid (low 128 bits) and burned (high 128 bits) in an epoch, packed by
+    /// hand in one word: recording the burned value per recipient (what Rewards shares by) adds no
+    /// store, and one unchecked add of `paid | burned << 128` updates both (~240 gas less per call
+    /// than a two-field struct). `_settle` shows why neither half can carry.
+    mapping(uint256 epoch => mapping(address recipient => uint256)) private _epochAccounts;
     mapping(uint256 epoch => EpochTotals) private _epochTotals;
     /// @dev Accrued rather than transferred per call: one warm-ish SSTORE (~5,000) is cheaper than
     /// a token transfer to the treasury (~8,000+ incl. its balance slot and Transfer event).
@@ -368,7 +374,13 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
 
     /// @inheritdoc IEpochLedger
     function paidInEpoch(uint256 epoch, address recipient) external view returns (uint256) {
-        return _paidInEpoch[epoch][recipient];
+        return uint128(_epochAccounts[epoch][recipient]); // the low half
+    }
+
+    /// @inheritdoc IEpochLedger
+    function epochAccount(uint256 epoch, address recipient) external view returns (uint256 paid, uint256 burned) {
+        uint256 a = _epochAccounts[epoch][recipient];
+        return (uint128(a), a >> 128);
     }
 
     /// @inheritdoc IEpochLedger
@@ -518,10 +530,20 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
     /// @dev Books one call's totals: epoch ledger, treasury accrual, one burn, one transfer.
     function _settle(uint256 paid, uint256 burned, uint256 toTreasury) private {
         uint256 epoch = currentEpoch();
-        _paidInEpoch[epoch][msg.sender] += paid;
+        // The epoch's totals are checked to fit in uint128. They cannot overflow in practice: all
+        // that is paid comes out of deposits, so 2^128 paid in one epoch would take BandToken's
+        // whole supply (cap 1e27 wei < 2^90) going round through the broker 2^38 times in that
+        // epoch. If it ever did, redemptions would revert until the epoch ends, never corrupt the
+        // ledger.
         EpochTotals memory e = _epochTotals[epoch];
         _epochTotals[epoch] =
             EpochTotals((uint256(e.paid) + paid).toUint128(), (uint256(e.burned) + burned).toUint128());
+        // A recipient's paid and burned are parts of the epoch's totals, grown by the same amounts,
+        // so both stay below the checked totals < 2^128: the low half never carries into the high
+        // one and the high one never overflows. No second check on the hot path.
+        unchecked {
+            _epochAccounts[epoch][msg.sender] += paid | (burned << 128);
+        }
         if (toTreasury != 0) _treasuryAccrued += toTreasury;
         emit TicketsRedeemed(msg.sender, epoch, paid, burned, toTreasury);
         if (burned != 0) ERC20Burnable(address(_token)).burn(burned);

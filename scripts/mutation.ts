@@ -10,6 +10,7 @@
 //   --only ID[,ID...]   run these mutants only         --list       print the mutants and exit
 //   --root DIR          tree to copy (default: this repository)
 //   --keep              keep the temp copy              --json FILE  write the results as JSON
+//   --drop FILE[,FILE]  delete these files from the copy (e.g. the score without some tests)
 // FUZZ_RUNS, INVARIANT_RUNS and INVARIANT_DEPTH pass through to hardhat as usual.
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
@@ -92,6 +93,8 @@ export const MUTANTS: readonly Mutant[] = [
   b("B12", "redeemTickets: empty batch accepted", "if (n == 0) revert EmptyBatch();", ""),
   b("B13", "redeemTickets: recipientRands length unchecked",
     "if (sigs.length != n || recipientRands.length != n)", "if (sigs.length != n)"),
+  b("B15", "redeemTickets: sigs length unchecked",
+    "if (sigs.length != n || recipientRands.length != n)", "if (recipientRands.length != n)"),
   b("B14", "redeem: cursor reloaded for every ticket", "if (sender != cursor.sender) {", "if (true) {", {
     equivalent: "the cursor is stored before it is reloaded, so reloading reads back the same values (gas only)",
   }),
@@ -141,8 +144,12 @@ export const MUTANTS: readonly Mutant[] = [
     "totalTreasury += paid * burnBps_ / _BPS;"),
   b("B46", "settle: recipient also gets the treasury share", "toRecipient = paid - burned - toTreasury;",
     "toRecipient = paid - burned;"),
-  b("B47", "settle: epoch paid-by-recipient overwritten", "_paidInEpoch[epoch][msg.sender] += paid;",
-    "_paidInEpoch[epoch][msg.sender] = paid;"),
+  b("B47", "settle: recipient's epoch account overwritten", "_epochAccounts[epoch][msg.sender] += paid | (burned << 128);",
+    "_epochAccounts[epoch][msg.sender] = paid | (burned << 128);"),
+  b("B53", "settle: recipient's burned not booked", "_epochAccounts[epoch][msg.sender] += paid | (burned << 128);",
+    "_epochAccounts[epoch][msg.sender] += paid;"),
+  b("B54", "paidInEpoch: returns the packed word", "return uint128(_epochAccounts[epoch][recipient]);",
+    "return _epochAccounts[epoch][recipient];"),
   b("B48", "settle: epoch total paid overwritten", "EpochTotals((uint256(e.paid) + paid).toUint128()",
     "EpochTotals((paid).toUint128()"),
   b("B49", "settle: epoch total burned overwritten", "(uint256(e.burned) + burned).toUint128()", "(burned).toUint128()"),
@@ -265,6 +272,7 @@ function main(): void {
       root: { type: "string" },
       keep: { type: "boolean", default: false },
       json: { type: "string" },
+      drop: { type: "string" },
     },
   });
   const only = values.only?.split(",").map((s) => s.trim());
@@ -275,6 +283,7 @@ function main(): void {
   }
   const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
   const dir = copyTree(root);
+  for (const f of values.drop?.split(",") ?? []) rmSync(join(dir, f.trim()), { force: true });
   console.log(`mutation: ${mutants.length} mutants, copy of ${root} in ${dir}`);
   const TIMEOUT = 15 * 60_000;
   try {

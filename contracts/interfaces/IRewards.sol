@@ -8,8 +8,10 @@ import {IVesting} from "./IVesting.sol";
 /// @title IRewards
 /// @notice Usage rewards per epoch. The epoch's budget is min(emission(e), k x burned(e)) with
 /// k = kBps / 10000 < 1, so that paying yourself never earns back what it burns (the self-dealing
-/// bound). A provider's share is proportional to the face value paid to it in the epoch. Rewards
-/// are minted into the Vesting contract and vest linearly. Emission the budget or the supply cap
+/// bound). A provider's share is proportional to the value its redemptions burned in the epoch
+/// (IEpochLedger.epochAccount), so its reward is at most k x its own burn, exactly: tickets too
+/// small to burn anything (the burn is floored per ticket) earn nothing. Rewards are minted into
+/// the Vesting contract and vest linearly. Emission the budget or the supply cap
 /// leaves unminted is never minted later (no carry-over).
 ///
 /// emission(e) = floor(initialEmission * f(n) / 1e27) with n = floor(e / decayPeriodEpochs) and
@@ -41,7 +43,8 @@ interface IRewards {
     error EpochNotFinished(uint256 epoch, uint256 currentEpoch);
     /// @notice `provider` already claimed `epoch`.
     error AlreadyClaimed(uint256 epoch, address provider);
-    /// @notice `provider`'s reward for `epoch` is zero (nothing paid to it, or a zero budget).
+    /// @notice `provider`'s reward for `epoch` is zero (nothing burned by its redemptions, or a
+    /// zero budget).
     error NothingToClaim(uint256 epoch, address provider);
 
     /// @notice `provider` claimed `epoch`: `reward` was its share of the budget, `minted` what the
@@ -63,8 +66,9 @@ interface IRewards {
     /// @notice min(emission(epoch), floor(burned(epoch) * kBps / 10000)), with burned read from the ledger.
     function budget(uint256 epoch) external view returns (uint256);
 
-    /// @notice floor(budget(epoch) * paidInEpoch(epoch, provider) / paid(epoch)), claimed or not,
-    /// before the supply-cap clamp.
+    /// @notice floor(budget(epoch) * burned(epoch, provider) / burned(epoch)) with the burned values
+    /// read from the ledger (epochAccount, epochTotals), claimed or not, before the supply-cap clamp.
+    /// At most k x burned(epoch, provider).
     function rewardOf(uint256 epoch, address provider) external view returns (uint256);
 
     /// @notice Whether `provider` has claimed `epoch`.
@@ -79,7 +83,7 @@ interface IRewards {
     /// @notice The token's supply cap, read once at deployment.
     function cap() external view returns (uint256);
 
-    /// @notice The ledger (TicketBroker) read for paid and burned values and the epoch clock.
+    /// @notice The ledger (TicketBroker) read for burned values and the epoch clock.
     function ledger() external view returns (IEpochLedger);
 
     /// @notice The token minted (this contract needs its MINTER_ROLE).

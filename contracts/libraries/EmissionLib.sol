@@ -44,10 +44,17 @@ library EmissionLib {
         return Math.min(emission_, Math.mulDiv(burned, kBps, BPS));
     }
 
-    /// @notice floor(budget * paidByProvider / paidTotal); 0 when nothing was paid.
-    function providerReward(uint256 budget_, uint256 paidByProvider, uint256 paidTotal) internal pure returns (uint256) {
-        if (paidTotal == 0) return 0;
-        return Math.mulDiv(budget_, paidByProvider, paidTotal);
+    /// @notice floor(budget * burnedByProvider / burnedTotal); 0 when nothing was burned.
+    /// @dev With budget <= floor(k * burnedTotal), the result is <= k * burnedByProvider: no
+    /// provider gets back more than k times its own burn, whatever the rounding (the self-dealing
+    /// bound, exact per provider).
+    function providerReward(uint256 budget_, uint256 burnedByProvider, uint256 burnedTotal)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (burnedTotal == 0) return 0;
+        return Math.mulDiv(budget_, burnedByProvider, burnedTotal);
     }
 
     /// @notice Linear vesting in whole epochs: floor(amount * elapsed / vestingEpochs), all of it once

@@ -11,7 +11,7 @@ import {IEpochLedger} from "../interfaces/IEpochLedger.sol";
 import {IBandToken} from "../interfaces/IBandToken.sol";
 import {EpochLedgerMock} from "../mocks/EpochLedgerMock.sol";
 
-/// @notice Rewards against a ledger whose paid/burned values the test sets.
+/// @notice Rewards against a ledger whose per-provider paid/burned values the test sets.
 contract RewardsTest is Test {
     uint256 internal constant CAP = 1_000_000 ether;
     uint256 internal constant EMISSION = 1_000 ether;
@@ -97,18 +97,17 @@ contract RewardsTest is Test {
     }
 
     function test_budget_isMinOfEmissionAndKTimesBurned() public {
-        ledger.setBurned(0, 100 ether);
+        ledger.addRedeemed(0, ALICE, 500 ether, 100 ether);
         assertEq(rewards.budget(0), 80 ether);
-        ledger.setBurned(0, 10_000 ether);
+        ledger.addRedeemed(0, BOB, 49_500 ether, 9_900 ether); // 10,000 burned in all
         assertEq(rewards.budget(0), EMISSION);
     }
 
     // ------------------------------------------------------------ claim
 
     function test_claim_paysProRataShareIntoVesting() public {
-        ledger.addPaid(0, ALICE, 300 ether);
-        ledger.addPaid(0, BOB, 100 ether);
-        ledger.setBurned(0, 80 ether); // budget = 64 ether
+        ledger.addRedeemed(0, ALICE, 300 ether, 60 ether);
+        ledger.addRedeemed(0, BOB, 100 ether, 20 ether); // budget = 0.8 x 80 = 64 ether
         ledger.setCurrentEpoch(1);
         vm.expectEmit(address(rewards));
         emit IRewards.RewardClaimed(0, ALICE, 48 ether, 48 ether, 1);
@@ -124,8 +123,7 @@ contract RewardsTest is Test {
     }
 
     function test_claim_revertsIfEpochNotFinished() public {
-        ledger.addPaid(3, ALICE, 1 ether);
-        ledger.setBurned(3, 1 ether);
+        ledger.addRedeemed(3, ALICE, 5 ether, 1 ether);
         ledger.setCurrentEpoch(3);
         vm.expectRevert(abi.encodeWithSelector(IRewards.EpochNotFinished.selector, 3, 3));
         vm.prank(ALICE);
@@ -133,8 +131,7 @@ contract RewardsTest is Test {
     }
 
     function test_claim_revertsIfAlreadyClaimed() public {
-        ledger.addPaid(0, ALICE, 1 ether);
-        ledger.setBurned(0, 1 ether);
+        ledger.addRedeemed(0, ALICE, 5 ether, 1 ether);
         ledger.setCurrentEpoch(1);
         vm.prank(ALICE);
         rewards.claim(0);
@@ -144,7 +141,7 @@ contract RewardsTest is Test {
     }
 
     function test_claim_revertsIfNothingToClaim() public {
-        ledger.addPaid(0, ALICE, 1 ether); // nothing burned: zero budget
+        ledger.addRedeemed(0, ALICE, 1 ether, 0); // nothing burned: zero budget
         ledger.setCurrentEpoch(1);
         vm.expectRevert(abi.encodeWithSelector(IRewards.NothingToClaim.selector, 0, ALICE));
         vm.prank(ALICE);
@@ -158,9 +155,8 @@ contract RewardsTest is Test {
         BandToken small = new BandToken("B", "B", 100 ether, address(this), _one(address(this)), _one(90 ether));
         Rewards r = new Rewards(ledger, small, _schedule(8_000, 0));
         small.grantRole(small.MINTER_ROLE(), address(r));
-        ledger.addPaid(0, ALICE, 1 ether);
-        ledger.addPaid(0, BOB, 1 ether);
-        ledger.setBurned(0, 2_000 ether); // budget = emission = 1000 ether, 500 each
+        ledger.addRedeemed(0, ALICE, 5_000 ether, 1_000 ether);
+        ledger.addRedeemed(0, BOB, 5_000 ether, 1_000 ether); // budget = emission = 1000 ether, 500 each
         ledger.setCurrentEpoch(1);
         vm.expectEmit(address(r));
         emit IRewards.RewardClaimed(0, ALICE, 500 ether, 10 ether, 1);
@@ -180,8 +176,7 @@ contract RewardsTest is Test {
 
     function test_claimMany_claimsEveryEpochAndIsAtomic() public {
         for (uint256 e = 0; e < 3; ++e) {
-            ledger.addPaid(e, ALICE, 10 ether);
-            ledger.setBurned(e, 10 ether);
+            ledger.addRedeemed(e, ALICE, 50 ether, 10 ether); // reward 8 ether each
         }
         ledger.setCurrentEpoch(3);
         uint256[] memory epochs = new uint256[](3);
@@ -202,8 +197,7 @@ contract RewardsTest is Test {
         Rewards r = new Rewards(ledger, small, _schedule(8_000, 0));
         small.grantRole(small.MINTER_ROLE(), address(r));
         for (uint256 e = 0; e < 3; ++e) {
-            ledger.addPaid(e, ALICE, 1 ether);
-            ledger.setBurned(e, 100 ether); // reward 80 ether each
+            ledger.addRedeemed(e, ALICE, 500 ether, 100 ether); // reward 80 ether each
         }
         ledger.setCurrentEpoch(3);
         uint256[] memory epochs = new uint256[](3);
@@ -225,9 +219,8 @@ contract RewardsTest is Test {
         token.grantRole(token.MINTER_ROLE(), address(rewards));
         uint256[4] memory es = [uint256(255), 256, 511, 1 << 40];
         for (uint256 i = 0; i < es.length; ++i) {
-            ledger.addPaid(es[i], ALICE, 1 ether);
-            ledger.addPaid(es[i], BOB, 1 ether);
-            ledger.setBurned(es[i], 1 ether);
+            ledger.addRedeemed(es[i], ALICE, 1 ether, 0.2 ether);
+            ledger.addRedeemed(es[i], BOB, 1 ether, 0.2 ether);
         }
         ledger.setCurrentEpoch((1 << 40) + 1); // Vesting stores epochs as uint64
         for (uint256 i = 0; i < es.length; ++i) {
@@ -246,24 +239,46 @@ contract RewardsTest is Test {
         rewards.claim(256);
     }
 
-    function testFuzz_claim_sharesSumToAtMostTheBudget(uint96 a, uint96 b, uint96 c, uint128 burned, uint16 epoch)
-        public
-    {
+    /// @dev Shares follow the burned value, not the paid one: a provider paid as much as another
+    /// but burning nothing (dust tickets) gets nothing.
+    function test_rewardOf_sharesByBurnedNotPaid() public {
+        ledger.addRedeemed(0, ALICE, 100 ether, 0);
+        ledger.addRedeemed(0, BOB, 100 ether, 20 ether); // budget 16 ether
+        ledger.addRedeemed(0, address(0xCAFE), 1 ether, 5 ether);
+        ledger.setCurrentEpoch(1);
+        assertEq(rewards.budget(0), 20 ether);
+        assertEq(rewards.rewardOf(0, ALICE), 0);
+        assertEq(rewards.rewardOf(0, BOB), 16 ether);
+        assertEq(rewards.rewardOf(0, address(0xCAFE)), 4 ether);
+        vm.expectRevert(abi.encodeWithSelector(IRewards.NothingToClaim.selector, 0, ALICE));
+        vm.prank(ALICE);
+        rewards.claim(0);
+    }
+
+    function testFuzz_claim_sharesSumToAtMostTheBudget(
+        uint96 a,
+        uint96 b,
+        uint96 c,
+        uint128 paidSeed,
+        uint16 epoch
+    ) public {
         address[3] memory ps = [ALICE, BOB, address(0xCAFE)];
-        uint256[3] memory paid = [uint256(a), uint256(b), uint256(c)];
+        uint256[3] memory burned = [uint256(a), uint256(b), uint256(c)];
         for (uint256 i = 0; i < 3; ++i) {
-            ledger.addPaid(epoch, ps[i], paid[i]);
+            // The paid value is anything: only the burned value may count.
+            ledger.addRedeemed(epoch, ps[i], uint256(keccak256(abi.encode(paidSeed, i))) % 2 ** 100, burned[i]);
         }
-        ledger.setBurned(epoch, burned);
         ledger.setCurrentEpoch(uint256(epoch) + 1);
+        uint256 total = uint256(a) + b + c;
         uint256 budget = rewards.budget(epoch);
         assertLe(budget, rewards.emission(epoch));
-        assertLe(budget, uint256(burned) * 8_000 / 10_000);
-        uint256 total = uint256(a) + b + c;
+        assertLe(budget, total * 8_000 / 10_000);
         uint256 sum = 0;
         for (uint256 i = 0; i < 3; ++i) {
-            uint256 expected = total == 0 ? 0 : budget * paid[i] / total;
+            uint256 expected = total == 0 ? 0 : budget * burned[i] / total;
             assertEq(rewards.rewardOf(epoch, ps[i]), expected, "rewardOf");
+            // The bound per provider, exact: reward x 10000 <= kBps x own burn.
+            assertLe(expected * 10_000, burned[i] * 8_000, "k x own burn");
             if (expected == 0) continue;
             vm.prank(ps[i]);
             sum += rewards.claim(epoch);

@@ -10,7 +10,8 @@ import {EpochLedgerMock} from "../mocks/EpochLedgerMock.sol";
 import {RewardsHandler} from "./handlers/RewardsHandler.sol";
 
 /// @notice Under random traffic, epoch advances, claims, withdrawals and burns: supply <= cap; each
-/// epoch's minted rewards <= emission(e) and <= k x burned(e); withdrawn <= vested <= granted per
+/// epoch's minted rewards <= emission(e) and <= k x burned(e), and each provider's <= k x its own
+/// burn in e (dust payments included); withdrawn <= vested <= granted per
 /// provider; Vesting holds exactly what was granted and not withdrawn. The cap (1,500 tokens vs
 /// 1,000 per epoch) is small so that the clamp is exercised.
 contract RewardsInvariantTest is Test {
@@ -51,6 +52,20 @@ contract RewardsInvariantTest is Test {
             assertLe(minted, rewards.emission(e));
             assertLe(minted, handler.burnedGhost(e) * K_BPS / 10_000);
             assertLe(minted, rewards.budget(e));
+        }
+    }
+
+    /// @dev The self-dealing bound per provider, exact (shares follow the burned value): what a
+    /// provider was minted for an epoch, and what it could still claim, is at most k x its burn.
+    function invariant_providerRewardWithinKTimesOwnBurn() public view {
+        uint256 current = ledger.currentEpoch();
+        for (uint256 e = 0; e <= current; ++e) {
+            for (uint256 i = 0; i < handler.actorCount(); ++i) {
+                address p = handler.actorAt(i);
+                uint256 ownBurn = handler.burnedOfGhost(e, p);
+                assertLe(handler.mintedOfGhost(e, p) * 10_000, ownBurn * K_BPS, "minted");
+                assertLe(rewards.rewardOf(e, p) * 10_000, ownBurn * K_BPS, "rewardOf");
+            }
         }
     }
 

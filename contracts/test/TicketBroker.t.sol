@@ -287,6 +287,9 @@ contract TicketBrokerTest is TicketBrokerBase {
         (uint256 paid, uint256 burned) = broker.epochTotals(0);
         assertEq(paid, FACE);
         assertEq(burned, 0.1 ether);
+        (paid, burned) = broker.epochAccount(0, recipient);
+        assertEq(paid, FACE);
+        assertEq(burned, 0.1 ether);
         assertEq(token.balanceOf(address(broker)), 9 ether + 0.05 ether);
     }
 
@@ -307,6 +310,44 @@ contract TicketBrokerTest is TicketBrokerBase {
         assertEq(broker.paidInEpoch(2, recipient), 2 ether);
         (uint256 paid,) = broker.epochTotals(2);
         assertEq(paid, 2 ether);
+        (uint256 p, uint256 b) = broker.epochAccount(2, recipient);
+        assertEq(p, 2 ether);
+        assertEq(b, 0.2 ether);
+        (p, b) = broker.epochAccount(1, recipient);
+        assertEq(p, 0);
+        assertEq(b, 0);
+    }
+
+    /// @dev What Rewards shares by: each recipient's burned value is the sum of its tickets'
+    /// floored burns (dust below 10000 / burnBps wei burns 0, a partly paid ticket burns the floor
+    /// of what it paid), kept apart per recipient in one epoch, and the epoch's totals are the sums.
+    function test_redeem_recordsPaidAndBurnedPerRecipient() public {
+        _fund(sender, 1 ether + 9 + 25 + 33, 0);
+        Ticket[] memory ts = new Ticket[](4);
+        bytes[] memory sigs = new bytes[](4);
+        uint256[] memory rands = new uint256[](4);
+        uint256[4] memory faces = [uint256(1 ether), 9, 25, 50]; // the last is paid 33 of 50
+        for (uint256 i; i < 4; ++i) {
+            ts[i] = _ticket(SENDER_KEY, recipient, faces[i], i + 1);
+            sigs[i] = _sign(SENDER_KEY, ts[i]);
+            rands[i] = _rand(i + 1);
+        }
+        vm.prank(recipient);
+        broker.redeemTickets(ts, sigs, rands);
+        // burnBps 1000: 0.1 ether + floor(0.9) + floor(2.5) + floor(3.3) = 0.1 ether + 0 + 2 + 3.
+        (uint256 p, uint256 b) = broker.epochAccount(0, recipient);
+        assertEq(p, 1 ether + 9 + 25 + 33);
+        assertEq(b, 0.1 ether + 5);
+        assertEq(broker.paidInEpoch(0, recipient), p);
+
+        _fund(sender, 9, 0);
+        _redeem(SENDER_KEY, _ticket(SENDER_KEY, recipient2, 9, 1)); // dust: burns nothing
+        (p, b) = broker.epochAccount(0, recipient2);
+        assertEq(p, 9);
+        assertEq(b, 0);
+        (p, b) = broker.epochTotals(0);
+        assertEq(p, 1 ether + 9 + 25 + 33 + 9);
+        assertEq(b, 0.1 ether + 5);
     }
 
     function test_redeem_acceptsNonceGaps() public {

@@ -30,6 +30,10 @@ contract TicketBrokerFuzzTest is TicketBrokerBase {
         }
         broker.redeemTicket(t, sig, _rand(1));
         assertEq(broker.paidInEpoch(0, recipient), expected, "paid");
+        // A partly paid ticket burns the floor of what it paid, not of its face value.
+        (uint256 p, uint256 b) = broker.epochAccount(0, recipient);
+        assertEq(p, expected, "account paid");
+        assertEq(b, expected * BURN_BPS / 10_000, "account burned");
         assertLe(expected, face);
         (uint256 d, uint256 r,) = broker.getSender(sender);
         assertEq(deposit + reserve - d - r, expected, "taken from sender");
@@ -61,6 +65,9 @@ contract TicketBrokerFuzzTest is TicketBrokerBase {
         assertEq(burned + broker.treasuryAccrued() + token.balanceOf(recipient), 3 * face, "sums to paid");
         (, uint256 ledgerBurned) = broker.epochTotals(0);
         assertEq(ledgerBurned, burned);
+        (uint256 accountPaid, uint256 accountBurned) = broker.epochAccount(0, recipient);
+        assertEq(accountPaid, 3 * face);
+        assertEq(accountBurned, burned);
     }
 
     function testFuzz_reserve_boundHoldsAcrossRecipients(uint256 reserve, uint256 providers, uint256 face) public {

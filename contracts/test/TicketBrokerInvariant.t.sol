@@ -104,6 +104,27 @@ contract TicketBrokerInvariantTest is Test {
         assertEq(burned, handler.ghostBurned(), "burned");
     }
 
+    /// @dev Each epoch's totals are the sums of the recipients' accounts (what Rewards shares by),
+    /// and paidInEpoch reads the same paid value as epochAccount.
+    function invariant_recipientAccountsSumToEpochTotals() public view {
+        (, uint256 recipients) = handler.counts();
+        for (uint256 e; e <= broker.currentEpoch(); ++e) {
+            uint256 paid;
+            uint256 burned;
+            for (uint256 i; i < recipients; ++i) {
+                address r = handler.recipientAt(i);
+                (uint256 p, uint256 b) = broker.epochAccount(e, r);
+                assertEq(p, broker.paidInEpoch(e, r), "paidInEpoch");
+                assertLe(b, p);
+                paid += p;
+                burned += b;
+            }
+            (uint256 totalPaid, uint256 totalBurned) = broker.epochTotals(e);
+            assertEq(paid, totalPaid, "paid");
+            assertEq(burned, totalBurned, "burned");
+        }
+    }
+
     function invariant_reserveDrawsWithinAllowance() public view {
         (uint256 senders, uint256 recipients) = handler.counts();
         for (uint256 i; i < senders; ++i) {

@@ -36,8 +36,7 @@ contract VestingTest is Test {
 
     /// @dev ALICE is the only payee of `epoch`, with `burned` burned: her reward is 0.8 x burned.
     function _earn(uint256 epoch, uint256 burned) internal {
-        ledger.addPaid(epoch, ALICE, burned * 5);
-        ledger.setBurned(epoch, burned);
+        ledger.addRedeemed(epoch, ALICE, burned * 5, burned);
     }
 
     function _claimAt(uint256 current, uint256 epoch) internal returns (uint256) {

@@ -4,7 +4,6 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients } from "../chain/clients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { signSessionRequest } from "../protocol/sessionRequest.ts";
-import { signTicket } from "../protocol/signTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
 import { createProviderStats, type ProviderStats } from "../market/providerStats.ts";
@@ -14,6 +13,8 @@ import { readOffers } from "../market/readOffers.ts";
 import { fundBroker, readBrokerBalance, withdrawFromBroker, type BrokerBalance, type FundBrokerParameters, type WithdrawOutcome } from "./brokerFunds.ts";
 import { downloadContent, type DownloadProgress, type DownloadResult } from "./downloadContent.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
+import { createHttpFetch } from "./createHttpFetch.ts";
+import { createNativeTicketSigner } from "./createNativeTicketSigner.ts";
 import { createProviderPool, type ClientLogger, type ProviderPool, type TimeoutPolicy } from "./providerPool.ts";
 import { openProviderSession } from "./providerSession.ts";
 
@@ -102,6 +103,9 @@ export function createClient(p: CreateClientParameters): Client {
     }
     return cached.listings;
   };
+  // The hot path (bench/paid.ts): chunk bodies over node:http, tickets signed by libsecp256k1.
+  const sessionFetch = p.fetch ?? createHttpFetch();
+  const sign = createNativeTicketSigner(p.privateKey, domain);
   const pool = createProviderPool({
     listings: () => listings(),
     stats,
@@ -111,9 +115,9 @@ export function createClient(p: CreateClientParameters): Client {
         chainId: p.deployment.chainId,
         broker: p.deployment.contracts.broker,
         sender: account.address,
-        sign: (ticket) => signTicket({ ticket, domain, privateKey: p.privateKey }),
+        sign,
         signSession: (message) => signSessionRequest({ message, domain, privateKey: p.privateKey }),
-        ...(p.fetch ? { fetch: p.fetch } : {}),
+        fetch: sessionFetch,
         signal,
       }),
     maxProviders: p.maxProviders ?? 3,

@@ -38,8 +38,12 @@ export type OpenProviderSessionParameters = {
   broker: Address;
   sender: Address;
   sign: SignTicketFn;
-  /** Signs the `POST /sessions` request (e.g. `signSessionRequest` from src/protocol/sessionRequest.ts). */
-  signSession: SignSessionRequestFn;
+  /**
+   * Signs the `POST /sessions` request (e.g. `signSessionRequest` from src/protocol/sessionRequest.ts).
+   * Nodes refuse unsigned requests (401 UnsignedSessionRequestError); optional only so that callers
+   * written before signed sessions still compile.
+   */
+  signSession?: SignSessionRequestFn;
   fetch?: typeof globalThis.fetch;
   /** Clock in ms (ticket expiry); injectable for tests. */
   now?: () => number;
@@ -148,17 +152,21 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
 
   // The node opens a session only for a request the sender signed, bound to this provider and
   // fresh (payments.md §1.2): nobody else can open sessions that eat our credit window.
-  const message: SessionRequestMessage = {
-    sender: p.sender,
-    recipient: offer.recipient,
-    timestamp: BigInt(Math.floor(now() / 1000)),
-    clientNonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
-  };
-  const signature = await p.signSession(message);
+  let body: unknown = { sender: p.sender };
+  if (p.signSession !== undefined) {
+    const message: SessionRequestMessage = {
+      sender: p.sender,
+      recipient: offer.recipient,
+      timestamp: BigInt(Math.floor(now() / 1000)),
+      clientNonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
+    };
+    const signature = await p.signSession(message);
+    body = serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature });
+  }
   const sessionRes = await call("/sessions", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature })),
+    body: JSON.stringify(body),
     signal: p.signal,
   });
   if (sessionRes.status === 402) {

@@ -12,6 +12,8 @@ test("the public API exports the agreed names", () => {
     "recoverPublicKey", "recoverAddress", "assertNativeSecp256k1", "recoverTicketSigner", "verifyTicketSignature",
     "recipientRandHash", "isWinningTicket", "expectedValue", "ticketParams", "priceOfBytes", "GIB", "checkTicket",
     "ticketTypedData", "ticketTypedDataJson", "keccak256Bytes", "assertWinningTicket", "assertRecipientRand",
+    "sessionRequestTypes", "SESSION_REQUEST_TYPE_STRING", "hashSessionRequest", "signSessionRequest", "verifySessionRequest",
+    "parseTokenAmount", "formatTokenAmount", "InvalidAmountError",
   ];
   for (const name of names) assert.ok(name in protocol, name);
   assert.equal(protocol.MAX_WIN_PROB, 2n ** 256n - 1n);

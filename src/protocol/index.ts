@@ -20,3 +20,5 @@ export * from "./recoverTicketSigner.ts";
 export * from "./winningTicket.ts";
 export * from "./ticketParams.ts";
 export * from "./checkTicket.ts";
+export * from "./sessionRequest.ts";
+export * from "./tokenAmount.ts";

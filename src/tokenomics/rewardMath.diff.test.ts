@@ -1,6 +1,7 @@
 // Differential test: contracts/Rewards.sol + Vesting.sol on the embedded chain against
 // rewardMath.ts, to the wei, for random schedules, random epochs and random per-epoch traffic.
-// The ledger is contracts/mocks/EpochLedgerMock.sol (paid and burned set directly by the test).
+// The ledger is contracts/mocks/EpochLedgerMock.sol (each provider's paid and burned set directly
+// by the test; rewards are shared by burned value).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
@@ -35,16 +36,17 @@ const scheduleArb = fc.record({
   vestingEpochs: fc.bigInt({ min: 0n, max: 6n }),
 });
 
-// Per epoch: what each of the 3 providers was paid and the value burned.
+// What one provider's redemptions paid and burned: large amounts, or dust whose burn is 0 or 1 wei.
+const redeemedArb = fc.oneof(
+  fc.record({ paid: fc.bigInt({ min: 0n, max: 10n ** 25n }), burnBps: fc.bigInt({ min: 0n, max: 10_000n }) }),
+  fc.record({ paid: fc.bigInt({ min: 0n, max: 10n }), burnBps: fc.constant(2_000n) }),
+).map(({ paid, burnBps }) => ({ paid, burned: (paid * burnBps) / 10_000n }));
+
+// Per epoch: what each of the 3 providers' redemptions paid and burned.
 const trafficArb = fc.array(
   fc.record({
     epoch: fc.bigInt({ min: 0n, max: 200n }),
-    paid: fc.tuple(
-      fc.bigInt({ min: 0n, max: 10n ** 25n }),
-      fc.bigInt({ min: 0n, max: 10n ** 25n }),
-      fc.bigInt({ min: 0n, max: 10n ** 25n }),
-    ),
-    burned: fc.bigInt({ min: 0n, max: 10n ** 26n }),
+    redeemed: fc.tuple(redeemedArb, redeemedArb, redeemedArb),
   }),
   { minLength: 1, maxLength: 6 },
 );
@@ -97,15 +99,15 @@ test("Rewards and Vesting match rewardMath.ts to the wei", async () => {
           assert.equal(await rewards.read.emission([epoch]), emissionAt(schedule, epoch), `emission(${epoch})`);
         }
 
-        // Merge traffic per epoch (the generator may repeat an epoch).
-        const byEpoch = new Map<bigint, { paid: bigint[]; burned: bigint }>();
+        // Merge traffic per epoch (the generator may repeat an epoch): burned per provider.
+        const byEpoch = new Map<bigint, { burned: bigint[] }>();
         for (const t of traffic) {
-          const prev = byEpoch.get(t.epoch) ?? { paid: [0n, 0n, 0n], burned: 0n };
-          byEpoch.set(t.epoch, { paid: prev.paid.map((p, i) => p + t.paid[i]!), burned: t.burned });
+          const prev = byEpoch.get(t.epoch) ?? { burned: [0n, 0n, 0n] };
+          byEpoch.set(t.epoch, { burned: prev.burned.map((b, i) => b + t.redeemed[i]!.burned) });
           for (let i = 0; i < 3; i++) {
-            if (t.paid[i]! > 0n) await ledger.write.addPaid([t.epoch, providers[i]!.account.address, t.paid[i]!]);
+            const { paid, burned } = t.redeemed[i]!;
+            if (paid > 0n) await ledger.write.addRedeemed([t.epoch, providers[i]!.account.address, paid, burned]);
           }
-          await ledger.write.setBurned([t.epoch, t.burned]);
         }
         // Claims in two epochs (201 then 202, alternating rewarded epochs), so providers hold
         // two tranches and Vesting's running sums are checked against vestedTotal.
@@ -115,14 +117,14 @@ test("Rewards and Vesting match rewardMath.ts to the wei", async () => {
         for (const phase of [0, 1]) {
           const claimEpoch = 201n + BigInt(phase);
           await ledger.write.setCurrentEpoch([claimEpoch]);
-          for (const [k, [epoch, { paid, burned }]] of entries.entries()) {
+          for (const [k, [epoch, { burned }]] of entries.entries()) {
             if (k % 2 !== phase) continue;
-            const budget = epochBudget(schedule, epoch, burned);
+            const total = burned.reduce((a, b) => a + b, 0n);
+            const budget = epochBudget(schedule, epoch, total);
             assert.equal(await rewards.read.budget([epoch]), budget, `budget(${epoch})`);
-            const total = paid.reduce((a, b) => a + b, 0n);
             for (let i = 0; i < 3; i++) {
               const provider = providers[i]!.account.address as Address;
-              const reward = providerReward(budget, paid[i]!, total);
+              const reward = providerReward(budget, burned[i]!, total);
               assert.equal(await rewards.read.rewardOf([epoch, provider]), reward, `rewardOf(${epoch}, ${i})`);
               if (reward === 0n) continue;
               await rewards.write.claim([epoch], { account: providers[i]!.account });

@@ -104,26 +104,34 @@ test("property: budget <= emission and budget x 10000 <= burned x kBps", () => {
   );
 });
 
-test("property: providers' floored shares sum to at most the budget and lose < 1 wei each", () => {
+test("property: providers' floored shares sum to at most the budget, lose < 1 wei each, and stay <= k x own burn", () => {
   fc.assert(
     fc.property(
+      fc.bigInt({ min: 0n, max: BPS - 1n }),
       fc.bigInt({ min: 0n, max: 10n ** 30n }),
       fc.array(fc.bigInt({ min: 0n, max: 10n ** 27n }), { minLength: 1, maxLength: 20 }),
-      (budget, paid) => {
-        const total = paid.reduce((a, b) => a + b, 0n);
-        const sum = paid.reduce((acc, p) => acc + providerReward(budget, p, total), 0n);
+      (kBps, emission, burned) => {
+        const total = burned.reduce((a, b) => a + b, 0n);
+        const budget = epochBudget({ ...base, initialEmission: emission, kBps }, 0n, total);
+        let sum = 0n;
+        for (const b of burned) {
+          const r = providerReward(budget, b, total);
+          assert.ok(r * BPS <= kBps * b, `reward ${r} > k x burn ${b}`);
+          sum += r;
+        }
         assert.ok(sum <= budget);
-        if (total > 0n) assert.ok(budget - sum < BigInt(paid.length));
+        if (total > 0n) assert.ok(budget - sum < BigInt(burned.length));
       },
     ),
     { numRuns: 300 },
   );
 });
 
-test("providerReward: zero total pays nothing; a share above the total is rejected", () => {
+test("providerReward: zero burned pays nothing; a share above the total is rejected", () => {
   assert.equal(providerReward(100n, 0n, 0n), 0n);
+  assert.equal(providerReward(100n, 0n, 7n), 0n);
   assert.equal(providerReward(100n, 1n, 3n), 33n);
-  assert.throws(() => providerReward(100n, 4n, 3n), RewardMathError);
+  assert.throws(() => providerReward(100n, 4n, 3n), (e: unknown) => e instanceof RewardMathError && e.field === "burnedByProvider");
 });
 
 test("mintableUnderCap: clamps to the headroom and to 0 at or above the cap", () => {
@@ -204,43 +212,69 @@ test("validateSchedule: rejects what the Rewards constructor rejects", () => {
 });
 
 /**
- * Self-dealing in one epoch, in tokens: the attacker pays `paid` to itself; it gets back the
- * recipient share plus its reward share (cap and vesting ignored: they only reduce the reward).
+ * Self-dealing in one epoch, in tokens, as the broker and Rewards do it: the attacker pays itself
+ * `tickets` (amounts actually paid, so partial payments are just smaller amounts) and the honest
+ * provider `honestTickets`; each ticket is split on its own (burn floored per ticket) and rewards
+ * are shared by burned value. Returns the attacker's net (recipient shares + reward - paid) and
+ * what it burned. Cap and vesting are ignored: they only reduce the reward.
  */
-function selfDealingNet(s: RewardSchedule, paid: bigint, honestPaid: bigint, burnBps: bigint, treasuryBps: bigint): bigint {
-  const own = splitFee(paid, burnBps, treasuryBps);
-  const honest = splitFee(honestPaid, burnBps, treasuryBps);
-  const budget = epochBudget(s, 0n, own.burn + honest.burn);
-  const reward = providerReward(budget, paid, paid + honestPaid);
-  return own.recipient + reward - paid;
+function selfDealing(
+  s: RewardSchedule,
+  tickets: readonly bigint[],
+  honestTickets: readonly bigint[],
+  burnBps: bigint,
+  treasuryBps: bigint,
+): { net: bigint; burned: bigint } {
+  const sum = (ts: readonly bigint[], pick: (f: ReturnType<typeof splitFee>) => bigint) =>
+    ts.reduce((acc, p) => acc + pick(splitFee(p, burnBps, treasuryBps)), 0n);
+  const burned = sum(tickets, (f) => f.burn);
+  const burnedTotal = burned + sum(honestTickets, (f) => f.burn);
+  const reward = providerReward(epochBudget(s, 0n, burnedTotal), burned, burnedTotal);
+  const paid = tickets.reduce((a, b) => a + b, 0n);
+  return { net: sum(tickets, (f) => f.recipient) + reward - paid, burned };
 }
 
-// Rounding: the attacker's burn is floored, so when (1 - k)·b·X < 1 wei the reward can equal the
-// burn (net 0). Beyond that dust the loss is strict.
-test("property: with k < 1 self-dealing never gains, and strictly loses once (1-k)·b·X >= 1 wei", () => {
+// A ticket is dust (1-10 wei: around 10000 / burnBps, where the floored burn is 0 or 1 wei) or
+// large; a partly paid ticket is just a smaller paid amount, so dust covers it too.
+const ticketArb = fc.oneof(fc.bigInt({ min: 1n, max: 10n }), fc.bigInt({ min: 1n, max: 10n ** 24n }));
+
+test("property: with k < 1 self-dealing never gains and loses at least (1-k) x its burn, dust and partial tickets included", () => {
   fc.assert(
     fc.property(
       scheduleArb,
-      fc.bigInt({ min: 0n, max: 10n ** 27n }),
-      fc.bigInt({ min: 0n, max: 10n ** 27n }),
-      fc.bigInt({ min: 1n, max: 5_000n }),
+      fc.array(ticketArb, { maxLength: 12 }),
+      fc.array(ticketArb, { maxLength: 4 }),
       fc.bigInt({ min: 0n, max: 5_000n }),
-      (s, paid, honestPaid, burnBps, treasuryBps) => {
-        const net = selfDealingNet(s, paid, honestPaid, burnBps, treasuryBps);
-        assert.ok(net <= 0n);
-        if ((BPS - s.kBps) * burnBps * paid >= BPS * BPS) assert.ok(net < 0n, `net ${net}`);
+      fc.bigInt({ min: 0n, max: 5_000n }),
+      (s, tickets, honestTickets, burnBps, treasuryBps) => {
+        const { net, burned } = selfDealing(s, tickets, honestTickets, burnBps, treasuryBps);
+        assert.ok(net <= 0n, `net ${net}`);
+        assert.ok(-net * BPS >= (BPS - s.kBps) * burned, `loss ${-net} < (1-k) x burned ${burned}`);
+        if (burned > 0n) assert.ok(net < 0n);
       },
     ),
     { numRuns: 500 },
   );
 });
 
+test("dust tickets earn nothing; shared by paid value they would have (the hole this closes)", () => {
+  const honest = [1_000n * E18];
+  const dust = Array.from({ length: 40 }, () => 4n); // 4 wei: floor(4 x 20%) = 0 burned
+  assert.deepEqual(selfDealing(base, dust, honest, 2_000n, 500n), { net: 0n, burned: 0n });
+  // The old rule: the same budget shared by paid value gives the dust 25 wei for nothing.
+  const budget = epochBudget(base, 0n, 200n * E18);
+  assert.equal(providerReward(budget, 160n, 1_000n * E18 + 160n), 25n);
+  // 9-wei tickets burn 1 wei each (floor of 1.8): 40 of them get back exactly 0.8 x 40 = 32 wei.
+  const nine = Array.from({ length: 40 }, () => 9n);
+  assert.deepEqual(selfDealing(base, nine, honest, 2_000n, 500n), { net: -8n, burned: 40n });
+});
+
 test("with k >= 1 (cap removed) self-dealing profits", () => {
   const uncapped = { ...base, kBps: 15_000n, initialEmission: 10n ** 30n };
   validateSchedule(uncapped, { allowUncappedK: true });
-  const paid = 1_000n * E18;
+  const paid = [1_000n * E18];
   // burn 20% and treasury 5% cost 250; k = 1.5 returns 1.5 x 200 = 300.
-  assert.equal(selfDealingNet(uncapped, paid, 0n, 2_000n, 500n), 50n * E18);
+  assert.equal(selfDealing(uncapped, paid, [], 2_000n, 500n).net, 50n * E18);
   // The same traffic under k = 0.8 loses 90.
-  assert.equal(selfDealingNet({ ...uncapped, kBps: 8_000n }, paid, 0n, 2_000n, 500n), -90n * E18);
+  assert.equal(selfDealing({ ...uncapped, kBps: 8_000n }, paid, [], 2_000n, 500n).net, -90n * E18);
 });

@@ -133,15 +133,22 @@ export function epochBudget(schedule: RewardSchedule, epoch: bigint, burned: big
   return emission < usageCap ? emission : usageCap;
 }
 
-/** A provider's reward for an epoch: floor(budget x paidByProvider / paidTotal), 0 if nothing was paid. */
-export function providerReward(budget: bigint, paidByProvider: bigint, paidTotal: bigint): bigint {
+/**
+ * A provider's reward for an epoch: floor(budget x burnedByProvider / burnedTotal), 0 if nothing
+ * was burned (EmissionLib.providerReward). Shares follow the value each provider's redemptions
+ * burned, not the value paid: the broker floors the burn per ticket, so a share by paid value would
+ * let dust tickets (below 10000 / burnBps wei, burning nothing) earn from other providers' burn.
+ * With budget <= floor(k x burnedTotal) the result is <= k x burnedByProvider, whatever the
+ * rounding: the self-dealing bound holds per provider, exactly.
+ */
+export function providerReward(budget: bigint, burnedByProvider: bigint, burnedTotal: bigint): bigint {
   nonNegative("budget", budget);
-  nonNegative("paidByProvider", paidByProvider);
-  if (paidByProvider > paidTotal) {
-    throw new RewardMathError({ field: "paidByProvider", value: paidByProvider, reason: `exceeds paidTotal ${paidTotal}` });
+  nonNegative("burnedByProvider", burnedByProvider);
+  if (burnedByProvider > burnedTotal) {
+    throw new RewardMathError({ field: "burnedByProvider", value: burnedByProvider, reason: `exceeds burnedTotal ${burnedTotal}` });
   }
-  if (paidTotal === 0n) return 0n;
-  return (budget * paidByProvider) / paidTotal;
+  if (burnedTotal === 0n) return 0n;
+  return (budget * burnedByProvider) / burnedTotal;
 }
 
 /** What a mint of `amount` actually mints under the cap: min(amount, cap - totalSupply), 0 at the cap. */
@@ -191,7 +198,7 @@ export function vestedTotal(tranches: readonly VestingTranche[], currentEpoch: b
  * The broker's split of one ticket's paid value: burn and treasury are floored, the recipient gets
  * the rest (so rounding dust goes to the provider and the three always sum to `paid`). The broker
  * splits each ticket and sums, so for a batch apply this per ticket, not to the batch total: a
- * ticket below 10000 / burnBps wei burns nothing.
+ * ticket below 10000 / burnBps wei burns nothing (and so earns no reward share: providerReward).
  */
 export function splitFee(paid: bigint, burnBps: bigint, treasuryBps: bigint): FeeSplit {
   nonNegative("paid", paid);

@@ -55,7 +55,7 @@ test("a one-provider cohort gets exactly the contracts' reward (rewardMath) for 
   const paid = 1000n * row.priceWeiPerGiB;
   const split = splitFee(paid, 2000n, 500n);
   const schedule = rewardScheduleOf(model);
-  const expected = providerReward(epochBudget(schedule, 2n, split.burn), paid, paid);
+  const expected = providerReward(epochBudget(schedule, 2n, split.burn), split.burn, split.burn);
   assert.equal(row.paid, paid);
   assert.equal(row.burned, split.burn);
   assert.equal(row.emission, emissionAt(schedule, 2n));
@@ -90,13 +90,15 @@ test("self-reported: self-dealing pays", () => {
 test("supply never exceeds the cap, even when the emission would push it past", () => {
   for (const name of ["bandmint", "self-reported", "helium-like", "livepeer-like"]) {
     const model = preset(name, 730);
-    // Emission of 2% of the cap per epoch from a supply at 99% of the cap, no burn, k uncapped.
+    // Emission of 2% of the cap per epoch from a supply at 99% of the cap, k uncapped, and no
+    // burn, except a 1% burn under the paid basis: it shares rewards by burned value, so with no
+    // burn at all nobody would have a share and nothing would be minted.
     const squeezed: Model = {
       ...model,
       token: { cap: model.token.cap, genesisSupply: (model.token.cap * 99n) / 100n },
       emission: { ...model.emission, initial: model.token.cap / 50n },
       rewards: { ...model.rewards, kBps: "none", inflationBps: 50_000 },
-      fees: { burnBps: 0, treasuryBps: 0 },
+      fees: { burnBps: model.rewards.basis === "paid" ? 100 : 0, treasuryBps: 0 },
     };
     const { rows, summary } = simulate(squeezed);
     for (const r of rows) assert.ok(r.supply <= model.token.cap, `${name} epoch ${r.epoch}`);

@@ -257,10 +257,12 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
     let honestPerProvider: bigint[];
     let attackerPerIdentity: bigint;
     if (basis === "paid") {
+      // bandmint's contracts: budget min(emission, k x burned), shared by what each provider's
+      // redemptions burned (a cohort's one-provider burn is its fee split's, as the broker books it).
       budget = uncapped ? emission : epochBudget(periodSchedule, 0n, burned);
       kCapBinds = budget < emission;
-      honestPerProvider = perProvider.map((p) => providerReward(budget, p, paid));
-      attackerPerIdentity = providerReward(budget, perIdentity, paid);
+      honestPerProvider = splits.map((s) => providerReward(budget, s.burn, burned));
+      attackerPerIdentity = providerReward(budget, attackerSplit.burn, burned);
     } else if (basis === "selfReported") {
       // Volume is whatever providers report: the honest report their paid value, the attacker its fake volume.
       budget = emission;

@@ -21,6 +21,8 @@ contract RewardsHandler {
 
     mapping(uint256 epoch => uint256) public burnedGhost;
     mapping(uint256 epoch => uint256) public mintedGhost;
+    mapping(uint256 epoch => mapping(address provider => uint256)) public burnedOfGhost;
+    mapping(uint256 epoch => mapping(address provider => uint256)) public mintedOfGhost;
     mapping(address provider => uint256) public withdrawnGhost;
     uint256 public claims;
     uint256 public cappedClaims;
@@ -42,14 +44,17 @@ contract RewardsHandler {
         return ACTORS;
     }
 
-    /// @notice Records `amount` paid to a provider this epoch, `burnBps` of it burned.
+    /// @notice Records `amount` paid to a provider this epoch, `burnBps` of it burned (floored, as
+    /// the broker does per ticket). One call in four pays dust (1-10 wei), which often burns 0.
     function pay(uint256 actorSeed, uint256 amount, uint256 burnBps) external {
-        amount = _bound(amount, 1, 1e24);
+        amount = amount % 4 == 0 ? 1 + (amount >> 2) % 10 : _bound(amount, 1, 1e24);
         burnBps = _bound(burnBps, 0, 10_000);
         uint256 epoch = ledger.currentEpoch();
-        ledger.addPaid(epoch, actorAt(actorSeed % ACTORS), amount);
-        burnedGhost[epoch] += amount * burnBps / 10_000;
-        ledger.setBurned(epoch, burnedGhost[epoch]);
+        address provider = actorAt(actorSeed % ACTORS);
+        uint256 burned = amount * burnBps / 10_000;
+        ledger.addRedeemed(epoch, provider, amount, burned);
+        burnedGhost[epoch] += burned;
+        burnedOfGhost[epoch][provider] += burned;
     }
 
     /// @notice Moves the clock 1-3 epochs forward.
@@ -71,6 +76,7 @@ contract RewardsHandler {
             vm.prank(provider);
             uint256 minted = rewards.claim(epoch);
             mintedGhost[epoch] += minted;
+            mintedOfGhost[epoch][provider] += minted;
             ++claims;
             if (minted < reward) ++cappedClaims;
             return;

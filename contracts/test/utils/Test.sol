@@ -87,6 +87,10 @@ abstract contract Test {
         if (a > b) revert(string.concat("assertLe: ", vm.toString(a), " > ", vm.toString(b)));
     }
 
+    function assertLe(uint256 a, uint256 b, string memory message) internal pure {
+        if (a > b) revert(string.concat(message, ": ", vm.toString(a), " > ", vm.toString(b)));
+    }
+
     function assertLt(uint256 a, uint256 b) internal pure {
         if (a >= b) revert(string.concat("assertLt: ", vm.toString(a), " >= ", vm.toString(b)));
     }

@@ -11,8 +11,9 @@ import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket
 // (SIGKILL) because committed pages are in the WAL file the OS holds; it does not survive a power
 // loss or kernel panic, which can drop the last transactions. A ticket is money and the node
 // tells the client "paid" right after the commit, so we pay one fsync of the WAL per commit
-// (FULL) to make "acknowledged" mean "on disk". Served-byte counters are flushed in batches
-// (flushCounters), so the fsync cost is per ticket, not per request.
+// (FULL) to make "acknowledged" mean "on disk". Tickets that arrive together share one commit
+// (acceptTickets, driven by ticketCommitter.ts) and served-byte counters are flushed in batches
+// (flushCounters), so the fsync cost is per group of concurrent tickets, not per ticket or request.
 //
 // bigints are stored as decimal TEXT (SQLite integers are 64-bit signed; uint256 does not fit);
 // nonces also as 64-hex `nonce_key` so that ORDER BY sorts them numerically.
