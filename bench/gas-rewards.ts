@@ -1,7 +1,7 @@
 // Gas of the Rewards / Vesting hot paths on the embedded EDR chain (osaka, optimizer 10,000 runs).
 // Run: npx hardhat build && npx node bench/gas-rewards.ts
 // The ledger is contracts/mocks/EpochLedgerMock.sol: its reads cost about what the TicketBroker's
-// do (one cold mapping slot for paidInEpoch, one packed slot for epochTotals).
+// do (one packed slot for the provider's epochAccount, one for epochTotals).
 import { network } from "hardhat";
 import { keccak256, parseEther, stringToBytes, type Hash } from "viem";
 
@@ -40,9 +40,8 @@ async function gas(label: string, hash: Promise<Hash>, note = ""): Promise<bigin
 
 // Both providers are paid in epochs 0..39.
 for (let e = 0n; e < 40n; e++) {
-  await ledger.write.addPaid([e, alice.account.address, parseEther("30")]);
-  await ledger.write.addPaid([e, bob.account.address, parseEther("10")]);
-  await ledger.write.setBurned([e, parseEther("8")]);
+  await ledger.write.addRedeemed([e, alice.account.address, parseEther("30"), parseEther("6")]);
+  await ledger.write.addRedeemed([e, bob.account.address, parseEther("10"), parseEther("2")]);
 }
 
 await ledger.write.setCurrentEpoch([1n]);
@@ -94,8 +93,7 @@ await token.write.grantRole([MINTER_ROLE, rewards2.address]);
 const vesting2 = await viem.getContractAt("Vesting", await rewards2.read.vesting());
 const CLAIMS = 200n;
 for (let e = 0n; e < CLAIMS; e++) {
-  await ledger2.write.addPaid([e, carol.account.address, parseEther("10")]);
-  await ledger2.write.setBurned([e, parseEther("8")]);
+  await ledger2.write.addRedeemed([e, carol.account.address, parseEther("40"), parseEther("8")]);
   await ledger2.write.setCurrentEpoch([e + 1n]);
   await rewards2.write.claim([e], { account: carol.account });
 }

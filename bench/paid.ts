@@ -1,5 +1,5 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
-//   npx node bench/paid.ts [--duration 8] [--connections 8] [--clients 4] [--workers 4]
+//   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 8] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
 //
 // Starts the embedded chain with the contracts deployed, a publisher's origin, nginx (Debian
@@ -21,7 +21,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Agent, createServer, get as httpGet } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
@@ -39,7 +39,8 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 const { values } = parseArgs({
   options: {
-    duration: { type: "string", default: "8" },
+    duration: { type: "string", default: "4" },
+    rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "8" },
     clients: { type: "string", default: "4" },
     workers: { type: "string", default: "4" },
@@ -75,7 +76,7 @@ type PaidJob = {
 };
 
 /** What a paid run reports. */
-type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[]; statuses: Record<string, number> };
+type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[]; statuses: Record<string, number>; headerMs: Record<string, { n: number; ms: number }> };
 
 if (values.role === "load") {
   const job = JSON.parse(values.job!) as { url: string; connections: number; durationMs: number };
@@ -137,7 +138,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
   const { signSessionRequest } = await import("../src/protocol/sessionRequest.ts");
   const domain = ticketDomain(job.chainId, job.broker);
   const listing = { provider: job.listing.provider, endpoint: job.listing.endpoint, pricePerGiB: BigInt(job.listing.pricePerGiB), capacityMbps: 1000n, region: "local", services: 1 };
-  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, errors: [], statuses: {} };
+  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, errors: [], statuses: {}, headerMs: {} };
   const transport = job.stack === "fast" ? createHttpFetch() : fetch;
   // Counts what payment adds to the wire, request and response side.
   const countingFetch = (key: Hex): typeof fetch => async (input, init) => {
@@ -150,7 +151,12 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
       r.posts++;
     }
     r.requests++;
+    const t0 = performance.now();
     const res = await transport(input, init);
+    const kind = ticket !== undefined ? "carrier" : init?.method === "POST" ? "post" : "plain";
+    const lat = (r.headerMs[kind] ??= { n: 0, ms: 0 });
+    lat.n++;
+    lat.ms += performance.now() - t0;
     const status = String(res.status);
     r.statuses[status] = (r.statuses[status] ?? 0) + 1;
     for (const [k, v] of res.headers) if (k.startsWith("x-bandmint-")) r.responsePaymentHeaderBytes += k.length + 2 + v.length + 2;
@@ -282,6 +288,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 /** Resident set size of a process in MiB (Linux). */
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -302,6 +313,7 @@ async function main(): Promise<void> {
   const { parseByteSize } = await import("../src/node/config.ts");
 
   const duration = Number(values.duration);
+  const rounds = Number(values.rounds);
   const connections = Number(values.connections);
   const nClients = Number(values.clients);
   const workers = Number(values.workers);
@@ -372,43 +384,63 @@ async function main(): Promise<void> {
     const idleRss = rssMiB(node.proc.pid!);
 
     const cores = spawnSync("nproc").stdout.toString().trim();
+    console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (the box is shared; figures are medians of ${rounds} interleaved rounds, [each round])`);
     console.log(`${cores} cores; wrk -t1 -c${connections} -d${duration}s; node load generator ${connections} connections; nginx 1 worker; edge and node 1 process each`);
     console.log(`paid: ${nClients} clients x ${workers} chunks in flight, chunk ${manifest.chunkSize} B, bytesPerTicket ${bytesPerTicket}, creditWindow ${creditWindow}`);
-    console.log("object      what                       MB/s   x nginx(wrk)  x nginx(node load)");
+    console.log("object      what                        MB/s   x nginx(wrk)  x nginx(node load)   [per round] notes");
     const mbs = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
     const summary: string[] = [];
     for (const o of objects) {
       const nginxUrl = `http://127.0.0.1:${nginxPort}/${o.name}`;
       const edgeUrl = `${edge.url}/c/${manifest.contentId}/${o.name}`;
       const skip = values["paid-only"] === true;
-      const none = { rps: NaN, errors: "", bytes: NaN, ms: 1, statuses: {}, requests: 0 } as unknown as PaidResult & { rps: number; errors: string & number & string[] };
-      const nw = skip ? none : await wrk(nginxUrl, connections, duration);
-      const nl = skip ? none : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
-      const ew = skip ? none : await wrk(edgeUrl, connections, duration);
-      const el = skip ? none : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
-      const paidUndici = skip ? { ...none, errors: [] } : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
+      // The box is shared: every measurement runs once per round, interleaved, and the table shows
+      // medians (ratios are medians of the per-round ratios, so a busy round hits both sides).
+      const rows = new Map<string, { mbs: number[]; xWrk: number[]; xLoad: number[]; note: string }>();
+      const add = (what: string, v: number, nginxWrk: number, nginxLoad: number, note = "") => {
+        const row = rows.get(what) ?? { mbs: [], xWrk: [], xLoad: [], note: "" };
+        row.mbs.push(v);
+        row.xWrk.push(v / nginxWrk);
+        row.xLoad.push(v / nginxLoad);
+        if (note) row.note = note;
+        rows.set(what, row);
+      };
+      let last: PaidResult | undefined;
       let peak = 0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
-      const paid = await child<PaidResult>("paid", paidJob(o, speedKeys, duration * 1000));
-      clearInterval(sampler);
-      const nginxWrk = (nw.rps * o.size) / 1e6;
-      const nginxLoad = mbs(nl.bytes, nl.ms);
-      const line = (what: string, v: number, note = "") =>
-        console.log(`${o.name.padEnd(11)} ${what.padEnd(24)} ${v.toFixed(0).padStart(6)}   ${(v / nginxWrk).toFixed(2).padStart(8)}x  ${(v / nginxLoad).toFixed(2).padStart(12)}x  ${note}`);
-      line("nginx (wrk)", nginxWrk, nw.errors);
-      line("nginx (node load)", nginxLoad, nl.errors ? `${nl.errors} errors` : "");
-      line("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, ew.errors);
-      line("edge unpaid (node load)", mbs(el.bytes, el.ms), el.errors ? `${el.errors} errors` : "");
-      line("paid (undici + viem sign)", mbs(paidUndici.bytes, paidUndici.ms), `${JSON.stringify(paidUndici.statuses)}${paidUndici.errors.length ? ` ${paidUndici.errors.length} errors: ${paidUndici.errors[0]}` : ""}`);
-      const paidMBs = mbs(paid.bytes, paid.ms);
-      line("paid (client SDK)", paidMBs, `${JSON.stringify(paid.statuses)}${paid.errors.length ? ` ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`);
+      for (let round = 0; round < rounds; round++) {
+        const nw = skip ? undefined : await wrk(nginxUrl, connections, duration);
+        const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
+        const ew = skip ? undefined : await wrk(edgeUrl, connections, duration);
+        const el = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
+        const undici = skip ? undefined : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
+        const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
+        const paid = await child<PaidResult>("paid", paidJob(o, speedKeys, duration * 1000));
+        clearInterval(sampler);
+        last = paid;
+        const nginxWrk = nw ? (nw.rps * o.size) / 1e6 : NaN;
+        const nginxLoad = nl ? mbs(nl.bytes, nl.ms) : NaN;
+        if (nw && nl && ew && el && undici) {
+          add("nginx (wrk)", nginxWrk, nginxWrk, nginxLoad, nw.errors);
+          add("nginx (node load)", nginxLoad, nginxWrk, nginxLoad, nl.errors ? `${nl.errors} errors` : "");
+          add("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, nginxWrk, nginxLoad, ew.errors);
+          add("edge unpaid (node load)", mbs(el.bytes, el.ms), nginxWrk, nginxLoad, el.errors ? `${el.errors} errors` : "");
+          add("paid, undici + viem sign", mbs(undici.bytes, undici.ms), nginxWrk, nginxLoad, undici.errors.length ? `${undici.errors.length} errors: ${undici.errors[0]}` : "");
+        }
+        const lat = Object.entries(paid.headerMs).map(([k, v]) => `${k} ${(v.ms / v.n).toFixed(1)}`).join(", ");
+        add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`);
+      }
+      for (const [what, row] of rows) {
+        console.log(`${o.name.padEnd(11)} ${what.padEnd(25)} ${median(row.mbs).toFixed(0).padStart(6)}   ${median(row.xWrk).toFixed(2).padStart(8)}x  ${median(row.xLoad).toFixed(2).padStart(12)}x   [${row.mbs.map((v) => v.toFixed(0)).join(" ")}] ${row.note}`);
+      }
+      const paid = last!;
       const gib = paid.bytes / 2 ** 30;
       console.log(
         `${"".padEnd(11)} payment bytes per GiB: tickets ${(paid.ticketHeaderBytes / gib / 1024).toFixed(1)} KiB in headers + ${(paid.ticketPostBytes / gib / 1024).toFixed(1)} KiB in ${paid.posts} POSTs, ` +
           `session header ${(paid.sessionHeaderBytes / gib / 1024).toFixed(1)} KiB, response X-Bandmint-* ${(paid.responsePaymentHeaderBytes / gib / 1024).toFixed(1)} KiB; ` +
           `${paid.tickets} tickets = ${(paid.bytes / MiB / Math.max(1, paid.tickets)).toFixed(2)} MiB per ticket; node RSS peak ${peak.toFixed(0)} MiB`,
       );
-      summary.push(`${o.name}: paid ${paidMBs.toFixed(0)} MB/s = ${(paidMBs / nginxWrk).toFixed(2)}x nginx (wrk), ${(paidMBs / nginxLoad).toFixed(2)}x nginx (node load)`);
+      const p = rows.get("paid (client SDK)")!;
+      summary.push(`${o.name}: paid ${median(p.mbs).toFixed(0)} MB/s = ${median(p.xWrk).toFixed(2)}x nginx (wrk), ${median(p.xLoad).toFixed(2)}x nginx (same Node load generator)`);
     }
 
     // RSS under many concurrent sessions: every extra consumer opens a session and fetches the
@@ -427,6 +459,7 @@ async function main(): Promise<void> {
 
     await components(net.deployment.chainId, net.deployment.contracts.broker, work, bytesPerTicket);
     console.log(summary.join("\n"));
+    console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   } finally {
     for (const p of procs) p.kill("SIGTERM");
     await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : undefined)));

@@ -284,6 +284,7 @@ describe("TicketBroker", () => {
       const epoch = await f.broker.read.currentEpoch();
       assert.deepEqual(findEvent(events, "TicketsRedeemed"), { recipient: provider, epoch, paid: face, burned, treasury: toTreasury });
       assert.equal(await f.broker.read.paidInEpoch([epoch, provider]), face);
+      assert.deepEqual(await f.broker.read.epochAccount([epoch, provider]), [face, burned]);
       assert.deepEqual(await f.broker.read.epochTotals([epoch]), [face, burned]);
       // The broker's balance keeps exactly the remaining deposit plus the unflushed treasury share.
       assert.equal(await f.token.read.balanceOf([f.broker.address]), parseEther("10") - face + toTreasury);
@@ -312,6 +313,8 @@ describe("TicketBroker", () => {
       assert.deepEqual(await f.broker.read.epochTotals([0n]), [parseEther("1"), split(parseEther("1")).burned]);
       assert.deepEqual(await f.broker.read.epochTotals([1n]), [parseEther("2"), split(parseEther("2")).burned]);
       assert.equal(await f.broker.read.paidInEpoch([1n, provider2]), 0n);
+      assert.deepEqual(await f.broker.read.epochAccount([1n, provider]), [parseEther("2"), split(parseEther("2")).burned]);
+      assert.deepEqual(await f.broker.read.epochAccount([1n, provider2]), [0n, 0n]);
     });
 
     it("keeps tickets redeemable while the sender is unlocking, until it withdraws", async () => {
@@ -562,6 +565,8 @@ describe("TicketBroker", () => {
       assert.deepEqual(await f.broker.read.getSender([sender]), [parseEther("20") - faces[0]! - faces[1]! - faces[3]!, 0n, 0n]);
       assert.deepEqual(await f.broker.read.getSender([sender2]), [parseEther("20") - faces[2]! - faces[4]!, 0n, 0n]);
       assert.deepEqual(await f.broker.read.epochTotals([epoch]), [total, burned]);
+      // What Rewards shares by: the recipient's burned is the sum of the per-ticket floors.
+      assert.deepEqual(await f.broker.read.epochAccount([epoch, provider]), [total, burned]);
     });
 
     it("reverts the whole batch on one bad ticket, and on out-of-order nonces", async () => {
