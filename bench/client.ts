@@ -1,7 +1,8 @@
 // Consumer-side throughput: `npx node bench/client.ts [MiB]`.
 // Downloads one file through the client SDK (sha256 verify of every chunk, ticket per chunk,
 // resume state on disk) from one and from two local providers that speak the payment wire
-// protocol (test/client/fakeProvider.ts, which also checks every ticket's signature), and compares
+// protocol (test/client/fakeProvider.ts, which also checks every ticket's signature), with the
+// global fetch + viem signing and with createClient's stack (node:http + libsecp256k1), and compares
 // with a plain HTTP GET of the same bytes from a bare Node server in the same run. Prints MiB/s.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +15,11 @@ import { buildManifest, signManifest } from "../src/protocol/manifest.ts";
 import { signTicket } from "../src/protocol/signTicket.ts";
 import { ticketDomain, type Ticket } from "../src/protocol/ticket.ts";
 import { downloadContent } from "../src/client/downloadContent.ts";
+import { createHttpFetch } from "../src/client/createHttpFetch.ts";
+import { createNativeTicketSigner } from "../src/client/createNativeTicketSigner.ts";
+import { openProviderSession } from "../src/client/providerSession.ts";
+import { signSessionRequest } from "../src/protocol/sessionRequest.ts";
+import type { ProviderListing } from "../src/market/providerListing.ts";
 import { startFakeProvider } from "../test/client/fakeProvider.ts";
 import { BROKER, CHAIN_ID, KEYS, PRICE, listingOf, makePool } from "../test/client/harness.ts";
 
@@ -47,12 +53,23 @@ console.log(`plain HTTP GET (no verify, no pay)      ${rate(size, bareMs)}`);
 const common = { chainId: CHAIN_ID, broker: BROKER, pricePerGiB: PRICE, bytesPerTicket: BigInt(chunkSize), creditWindowBytes: BigInt(4 * chunkSize), content };
 const a = await startFakeProvider({ ...common, privateKey: KEYS.providerA });
 const b = await startFakeProvider({ ...common, privateKey: KEYS.providerB });
+// createClient's stack: chunk bodies over node:http, tickets signed with libsecp256k1.
+const domain = ticketDomain(CHAIN_ID, BROKER);
+const httpFetch = createHttpFetch();
 try {
-  for (const [label, listings] of [
-    ["client get, 1 provider", [listingOf(KEYS.providerA, a.url)]],
-    ["client get, 2 providers", [listingOf(KEYS.providerA, a.url), listingOf(KEYS.providerB, b.url)]],
+  const nativeSign = createNativeTicketSigner(KEYS.consumer, domain);
+  const fastSession = (listing: ProviderListing, signal?: AbortSignal) =>
+    openProviderSession({
+      listing, chainId: CHAIN_ID, broker: BROKER, sender: privateKeyToAccount(KEYS.consumer).address, sign: nativeSign,
+      signSession: (message) => signSessionRequest({ message, domain, privateKey: KEYS.consumer }), fetch: httpFetch, signal,
+    });
+  for (const [label, listings, fast] of [
+    ["client get, 1 provider (undici, viem)", [listingOf(KEYS.providerA, a.url)], false],
+    ["client get, 2 providers (undici, viem)", [listingOf(KEYS.providerA, a.url), listingOf(KEYS.providerB, b.url)], false],
+    ["client get, 1 provider (createClient)", [listingOf(KEYS.providerA, a.url)], true],
+    ["client get, 2 providers (createClient)", [listingOf(KEYS.providerA, a.url), listingOf(KEYS.providerB, b.url)], true],
   ] as const) {
-    const { pool } = makePool([...listings], { perProvider: 3 });
+    const { pool } = makePool([...listings], { perProvider: 3, ...(fast ? { openSession: fastSession } : {}) });
     t = performance.now();
     const r = await downloadContent({ pool, contentId: manifest.contentId, path: "big.bin", out: join(dir, label.replace(/\W+/g, "-")) });
     const ms = performance.now() - t;
@@ -60,7 +77,6 @@ try {
     console.log(`${label.padEnd(40)}${rate(Number(r.fetchedBytes), ms)}  (${tickets} tickets, ${(Number(r.fetchedBytes) / MiB / tickets).toFixed(2)} MiB per ticket)`);
   }
   // Signing is the client's only per-ticket CPU cost besides hashing the chunk.
-  const domain = ticketDomain(CHAIN_ID, BROKER);
   const ticket: Ticket = {
     recipient: a.address, sender: privateKeyToAccount(KEYS.consumer).address, faceValue: 10n ** 15n, winProb: 2n ** 200n, senderNonce: 1n,
     recipientRandHash: `0x${"11".repeat(32)}`, expiry: 2_000_000_000n, sessionId: `0x${"22".repeat(32)}`, cumulativeBytes: 1n,
@@ -71,9 +87,14 @@ try {
   const signMs = performance.now() - t;
   console.log(`ticket signing (viem, JS secp256k1)     ${(n / (signMs / 1000)).toFixed(0)} tickets/s = ${(n / (signMs / 1000)).toFixed(0)} MiB/s of payable data at 1 MiB per ticket`);
   t = performance.now();
+  for (let i = 0; i < n; i++) await nativeSign({ ...ticket, senderNonce: BigInt(i + 1) });
+  const nativeMs = performance.now() - t;
+  console.log(`ticket signing (libsecp256k1)           ${(n / (nativeMs / 1000)).toFixed(0)} tickets/s`);
+  t = performance.now();
   for (let o = 0; o < size; o += chunkSize) createHash("sha256").update(data.subarray(o, o + chunkSize)).digest();
   console.log(`chunk verification (sha256)             ${rate(size, performance.now() - t)}`);
 } finally {
+  httpFetch.close();
   await a.stop();
   await b.stop();
   await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
 //   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 8] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
+//                          [--paid-only] [--prof-dir DIR]
+// The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
+// tickets, and so signatures and durable commits, a GiB costs; try "16 MiB" / "64 MiB".
 //
 // Starts the embedded chain with the contracts deployed, a publisher's origin, nginx (Debian
 // nginx-light) over the publisher's directory, a real provider node (`bandmint node start`, its

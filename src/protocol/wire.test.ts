@@ -5,12 +5,15 @@ import {
   decodeTicketHeader,
   encodeTicketHeader,
   parseOffer,
+  parseOpenedSession,
   parseSession,
+  parseSessionToken,
   parseSessionRequest,
   serializeSessionRequest,
   parseTicketBatch,
   parseWireError,
   serializeOffer,
+  serializeOpenedSession,
   serializeSession,
   serializeTicketPayment,
   WireFormatError,
@@ -67,6 +70,20 @@ test("offer and session round-trip through JSON", () => {
   };
   assert.deepEqual(parseSession(JSON.parse(JSON.stringify({ ...serializeSession(session), future: true }))), session);
   assert.throws(() => parseOffer({ ...serializeOffer(offer), pricePerGiB: 1e18 }), /pricePerGiB/);
+
+  // Wire version 2: only the POST /sessions response carries the secret token, and it must.
+  const token = `0x${"EF".repeat(32)}` as const;
+  const opened = parseOpenedSession(JSON.parse(JSON.stringify(serializeOpenedSession({ ...session, sessionToken: token }))));
+  assert.deepEqual(opened, { ...session, sessionToken: token.toLowerCase() });
+  assert.throws(() => parseOpenedSession(serializeSession(session)), (e: WireFormatError) => e.name === "WireFormatError" && e.field === "sessionToken");
+  assert.equal("sessionToken" in parseSession(serializeOpenedSession(opened)), false, "a plain Session never carries the token");
+});
+
+test("session tokens are 32 bytes of hex, lower-cased; anything else names the header", () => {
+  assert.equal(parseSessionToken(`0x${"Ab".repeat(32)}`), `0x${"ab".repeat(32)}`);
+  for (const bad of ["", "0x12", `${"ab".repeat(32)}`, `0x${"ab".repeat(33)}`, `0x${"zz".repeat(32)}`, undefined, ["a"]]) {
+    assert.throws(() => parseSessionToken(bad), (e: WireFormatError) => e.name === "WireFormatError" && e.field === "x-bandmint-session", String(bad));
+  }
 });
 
 test("requests are parsed strictly", () => {

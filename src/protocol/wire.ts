@@ -8,10 +8,17 @@ import { MAX_UINT64, parseTicket, serializeTicket, type Ticket, type TicketJson 
 // Requests are parsed strictly (unknown fields rejected); responses tolerate unknown fields so the
 // node can add fields without breaking older clients.
 
-/** Version of the payment wire protocol carried in `Offer.version`. */
-export const WIRE_VERSION = 1;
+/**
+ * Version of the payment wire protocol carried in `Offer.version`. 2: `POST /sessions` returns a
+ * secret `sessionToken` and `X-Bandmint-Session` carries that token, no longer the (public)
+ * sessionId; `GET /sessions/<id>` and `POST /sessions/<id>/tickets` require it too.
+ */
+export const WIRE_VERSION = 2;
 
-/** Request header naming the payment session (lower case, as Node exposes headers). */
+/**
+ * Request header carrying the secret session token (lower case, as Node exposes headers). Wire
+ * version 1 sent the sessionId here; that id is in every ticket and so public once one is redeemed.
+ */
 export const SESSION_HEADER = "x-bandmint-session";
 /** Request header carrying comma-separated base64url `TicketPayment`s. */
 export const TICKET_HEADER = "x-bandmint-ticket";
@@ -54,7 +61,7 @@ export type Offer = {
  */
 export type SessionRequest = { sender: Address; timestamp: bigint; clientNonce: Hex; signature: Hex };
 
-/** `POST /sessions` and `GET /sessions/<id>` response: a session's terms and counters. */
+/** `GET /sessions/<id>` response (and the body of `POST /sessions` minus its token): a session's terms and counters. */
 export type Session = {
   sessionId: Hex;
   sender: Address;
@@ -73,6 +80,13 @@ export type Session = {
   servedBytes: bigint;
   paidBytes: bigint;
 };
+
+/**
+ * `POST /sessions` response: the session plus its secret `sessionToken` (32 random bytes), which
+ * only this response ever carries. The token authenticates requests in `X-Bandmint-Session`; it is
+ * never in a ticket, so it never reaches the chain.
+ */
+export type OpenedSession = Session & { sessionToken: Hex };
 
 /** A signed ticket as it travels: the ticket and its 65-byte signature. */
 export type TicketPayment = { ticket: Ticket; signature: Hex };
@@ -230,6 +244,25 @@ export function parseSessionRequest(json: unknown): SessionRequest {
 /** Turns a session request into its JSON body. */
 export function serializeSessionRequest(r: SessionRequest): Record<string, unknown> {
   return { sender: r.sender, timestamp: r.timestamp.toString(), clientNonce: r.clientNonce, signature: r.signature };
+}
+
+/**
+ * Parses a session token (`X-Bandmint-Session` value or `sessionToken` field): 32 bytes of 0x hex,
+ * returned lower case.
+ */
+export function parseSessionToken(value: unknown, field: string = SESSION_HEADER): Hex {
+  return bytes32(value, field);
+}
+
+/** Parses a `POST /sessions` response body: a `Session` that must carry its `sessionToken`. */
+export function parseOpenedSession(json: unknown): OpenedSession {
+  const r = object(json, "session");
+  return { ...parseSession(r), sessionToken: parseSessionToken(r.sessionToken, "sessionToken") };
+}
+
+/** Turns an opened session (with its token) into the `POST /sessions` response body. */
+export function serializeOpenedSession(s: OpenedSession): Record<string, unknown> {
+  return { ...serializeSession(s), sessionToken: s.sessionToken };
 }
 
 /** Parses a `Session` body (response: unknown fields are ignored). */

@@ -18,7 +18,30 @@ export class PaymentLayerError extends BaseError {
 export class SessionRequiredError extends PaymentLayerError {
   override name = "SessionRequiredError";
   constructor() {
-    super("Payment required: open a session (POST /sessions) and send its id in X-Bandmint-Session.");
+    super("Payment required: open a session (POST /sessions) and send its sessionToken in X-Bandmint-Session.");
+  }
+}
+
+/** Why a session token was refused (`details.reason`). */
+export type SessionTokenRefusal = "missing" | "unknown" | "wrong" | "legacy";
+
+/**
+ * `X-Bandmint-Session` does not carry the secret token of a session this node knows (for
+ * `/sessions/<id>` routes: of that session). A sessionId is not a token: ids are public.
+ */
+export class InvalidSessionTokenError extends PaymentLayerError {
+  override name = "InvalidSessionTokenError";
+  reason: SessionTokenRefusal;
+  constructor({ reason }: { reason: SessionTokenRefusal }) {
+    const why = {
+      missing: "no X-Bandmint-Session token was sent",
+      unknown: "X-Bandmint-Session is not the token of any session here (the sessionId is not the token)",
+      wrong: "X-Bandmint-Session is not this session's token",
+      legacy: "this session was opened before session tokens and cannot be used",
+    }[reason];
+    super(`Session token refused: ${why}; send the sessionToken of POST /sessions, or open a new session.`);
+    this.reason = reason;
+    this.wireDetails = { reason };
   }
 }
 

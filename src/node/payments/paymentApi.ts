@@ -2,17 +2,21 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Address } from "viem";
 import {
   parseSessionRequest,
+  parseSessionToken,
   parseTicketBatch,
   serializeOffer,
+  serializeOpenedSession,
   serializeSession,
+  SESSION_HEADER,
   WireFormatError,
+  type OpenedSession,
   type Offer,
   type Session,
 } from "../../protocol/wire.ts";
 import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
 import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
 import { ticketDomain } from "../../protocol/ticket.ts";
-import { InsufficientFundsError, TicketBatchError, UnknownSessionError } from "./errors.ts";
+import { InsufficientFundsError, TicketBatchError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
@@ -91,13 +95,16 @@ export function createPaymentApi(p: PaymentApiParameters) {
     };
   }
 
-  function getSession(id: string): SessionState {
-    const s = sessions.get(id);
-    if (s === undefined) throw new UnknownSessionError({ sessionId: id });
-    return s;
+  /**
+   * The session `id` if the request carries its token: counters and tickets of a session are its
+   * consumer's business, and the id alone is public (it is in every ticket).
+   */
+  function getSession(req: IncomingMessage, id: string): SessionState {
+    const value = req.headers[SESSION_HEADER];
+    return sessions.authorize(id, value === undefined || value === "" ? undefined : parseSessionToken(value));
   }
 
-  async function openSession(req: IncomingMessage): Promise<Session> {
+  async function openSession(req: IncomingMessage): Promise<OpenedSession> {
     const request = parseSessionRequest(await readJson(req));
     const { sender } = request;
     // Proof that the caller holds the sender's key (payments.md §1.2): without it anyone could
@@ -119,11 +126,12 @@ export function createPaymentApi(p: PaymentApiParameters) {
     // No await from here to the insert: two replays racing through the reads meet here, in order.
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
     const expiresAt = Number(request.timestamp + SESSION_REQUEST_MAX_AGE_SECONDS) + 1;
-    return sessionBody(sessions.open(sender, { digest, expiresAt }));
+    const { session, token } = sessions.openWithToken(sender, { digest, expiresAt });
+    return { ...sessionBody(session), sessionToken: token };
   }
 
   async function postTickets(req: IncomingMessage, id: string): Promise<{ accepted: number; session: Session }> {
-    const session = getSession(id);
+    const session = getSession(req, id);
     const { tickets } = parseTicketBatch(await readJson(req));
     // Checked in order, committed together; tickets before a bad one stay accepted.
     const { accepted, error } = await intake.acceptAll(session, tickets);
@@ -147,9 +155,9 @@ export function createPaymentApi(p: PaymentApiParameters) {
         } else if (root === "status" && parts.length === 1 && req.method === "GET") {
           send(res, 200, p.status());
         } else if (root === "sessions" && parts.length === 1 && req.method === "POST") {
-          send(res, 201, serializeSession(await openSession(req)));
+          send(res, 201, serializeOpenedSession(await openSession(req)));
         } else if (root === "sessions" && id !== undefined && parts.length === 2 && req.method === "GET") {
-          send(res, 200, serializeSession(sessionBody(getSession(id))));
+          send(res, 200, serializeSession(sessionBody(getSession(req, id))));
         } else if (root === "sessions" && id !== undefined && sub === "tickets" && parts.length === 3 && req.method === "POST") {
           const result = await postTickets(req, id);
           send(res, 200, { accepted: result.accepted, session: serializeSession(result.session) });

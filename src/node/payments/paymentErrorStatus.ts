@@ -18,6 +18,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   UnsignedSessionRequestError: 401,
   SessionRequestSignerError: 401,
   StaleSessionRequestError: 401,
+  InvalidSessionTokenError: 401,
   PaymentRequiredError: 402,
   SessionRequiredError: 402,
   TicketUnderpricedError: 402,

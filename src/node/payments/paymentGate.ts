@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import { decodeTicketHeader, SESSION_HEADER, TICKET_HEADER, type Offer } from "../../protocol/wire.ts";
+import { decodeTicketHeader, parseSessionToken, SESSION_HEADER, TICKET_HEADER, type Offer } from "../../protocol/wire.ts";
 import type { Grant, PaymentGate } from "../edge/paymentGate.ts";
-import { PaymentRequiredError, SessionRequiredError, UnknownSessionError } from "./errors.ts";
+import { InvalidSessionTokenError, PaymentRequiredError, SessionRequiredError } from "./errors.ts";
 import { PaymentHttpError } from "./paymentErrorStatus.ts";
 import type { SessionBook } from "./sessionBook.ts";
 import type { TicketIntake } from "./ticketIntake.ts";
@@ -14,16 +14,18 @@ export type PaymentGateParameters = { sessions: SessionBook; intake: TicketIntak
  * The edge's PaymentGate (src/node/edge/paymentGate.ts): takes the request's tickets (header),
  * then admits the body only if unpaid bytes stay within the credit window
  * (docs/protocol/payments.md §3). Bytes in flight count against the window, so concurrent requests
- * cannot overdraw it together.
+ * cannot overdraw it together. `X-Bandmint-Session` carries the session's secret token, not its
+ * id: the id is in every ticket and public once one is redeemed, and whoever presents the session
+ * spends its sender's credit window.
  */
 export function createPaymentGate({ sessions, intake, store, offer, clock }: PaymentGateParameters): PaymentGate {
   return {
     async admit(req: IncomingMessage, request: { start: bigint; end: bigint }): Promise<Grant> {
       try {
-        const id = req.headers[SESSION_HEADER];
-        if (typeof id !== "string" || id.length === 0) throw new SessionRequiredError();
-        const session = sessions.get(id);
-        if (session === undefined) throw new UnknownSessionError({ sessionId: id });
+        const value = req.headers[SESSION_HEADER];
+        if (value === undefined || value === "") throw new SessionRequiredError();
+        const session = sessions.byToken(parseSessionToken(value));
+        if (session === undefined) throw new InvalidSessionTokenError({ reason: "unknown" });
         const header = req.headers[TICKET_HEADER];
         if (header !== undefined) {
           // All of a request's tickets are checked, then committed together (one fsync).

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { toHex, type Address, type Hex } from "viem";
 import { recipientRandHash } from "../../protocol/winningTicket.ts";
+import { InvalidSessionTokenError, UnknownSessionError } from "./errors.ts";
+import { createSessionToken, hashSessionToken, sessionTokenMatches } from "./sessionToken.ts";
 import type { TicketStore } from "./ticketStore.ts";
 
 /** Milliseconds since the epoch; injected so tests control time. */
@@ -25,6 +27,8 @@ export type SessionState = {
   slackBytes: bigint;
   lastActive: number;
   dirty: boolean;
+  /** sha256 of the secret session token; undefined for a session from before tokens (unusable). */
+  tokenHash: Hex | undefined;
 };
 
 /** Sessions of the node, in memory and backed by the store. */
@@ -37,9 +41,16 @@ function freshRand(): bigint {
 /** Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack. */
 export function createSessionBook({ store, clock, creditWindowBytes }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint }) {
   const sessions = new Map<Hex, SessionState>();
+  /** By sha256 of the token: a lookup keyed on the hash reveals nothing usable about the token. */
+  const byTokenHash = new Map<Hex, SessionState>();
   const bySender = new Map<Address, SessionState[]>();
   const index = (s: SessionState) => {
     sessions.set(s.id, s);
+    // A session from before tokens can never be used again (no one holds a token for it), so its
+    // unpaid bytes must not hold its sender's credit window: the new session would get 402
+    // forever. The node forgoes at most one window per such sender, once, at the upgrade.
+    if (s.tokenHash === undefined) return;
+    byTokenHash.set(s.tokenHash, s);
     const list = bySender.get(s.sender);
     if (list === undefined) bySender.set(s.sender, [s]);
     else list.push(s);
@@ -47,18 +58,46 @@ export function createSessionBook({ store, clock, creditWindowBytes }: { store: 
   for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
   return {
     /**
-     * Opens a new session for `sender` with a fresh secret recipientRand, durably; `request` is
-     * the signed request's replay key, stored in the same transaction.
+     * Opens a new session for `sender` with a fresh secret recipientRand and session token,
+     * durably (only the token's hash is stored); `request` is the signed request's replay key,
+     * stored in the same transaction. The token is returned once, here, and kept nowhere.
      */
-    open(sender: Address, request?: { digest: Hex; expiresAt: number }): SessionState {
+    openWithToken(sender: Address, request?: { digest: Hex; expiresAt: number }): { session: SessionState; token: Hex } {
       const id = toHex(randomBytes(32));
       const rand = freshRand();
       const randHash = recipientRandHash(rand);
+      const { token, hash: tokenHash } = createSessionToken();
       const now = clock.now();
-      store.createSession({ id, sender, rand, randHash, now, ...(request ? { request } : {}) });
-      const state: SessionState = { id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false };
-      index(state);
-      return state;
+      store.createSession({ id, sender, rand, randHash, tokenHash, now, ...(request ? { request } : {}) });
+      const session: SessionState = {
+        id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash,
+      };
+      index(session);
+      return { session, token };
+    },
+    /**
+     * Opens a session and drops its token: for in-process callers that hand tickets to the intake
+     * directly (tests, benchmarks). Nobody can present such a session over HTTP.
+     */
+    open(sender: Address, request?: { digest: Hex; expiresAt: number }): SessionState {
+      return this.openWithToken(sender, request).session;
+    },
+    /** The session whose token is `token` (parsed, lower-case hex), if any. */
+    byToken(token: Hex): SessionState | undefined {
+      return byTokenHash.get(hashSessionToken(token));
+    },
+    /**
+     * The session `id`, if `token` is its token (constant-time comparison). Throws
+     * UnknownSessionError for an unknown id and InvalidSessionTokenError for a missing or wrong
+     * token, or a session from before tokens.
+     */
+    authorize(id: string, token: Hex | undefined): SessionState {
+      const s = sessions.get(id.toLowerCase() as Hex);
+      if (s === undefined) throw new UnknownSessionError({ sessionId: id });
+      if (token === undefined) throw new InvalidSessionTokenError({ reason: "missing" });
+      if (s.tokenHash === undefined) throw new InvalidSessionTokenError({ reason: "legacy" });
+      if (!sessionTokenMatches(s.tokenHash, token)) throw new InvalidSessionTokenError({ reason: "wrong" });
+      return s;
     },
     /** The session with id `id` (any case), if known. */
     get(id: string): SessionState | undefined {

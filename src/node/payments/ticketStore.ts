@@ -15,6 +15,11 @@ import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket
 // (acceptTickets, driven by ticketCommitter.ts) and served-byte counters are flushed in batches
 // (flushCounters), so the fsync cost is per group of concurrent tickets, not per ticket or request.
 //
+// Sessions keep sha256 of their secret session token (sessionToken.ts), never the token. Databases
+// from before session tokens get the column by migration (migrateSessionTokens); their sessions
+// have no hash and so no token: nobody can use them for content or tickets, and their clients open
+// new sessions (payments.md §1.2).
+//
 // bigints are stored as decimal TEXT (SQLite integers are 64-bit signed; uint256 does not fit);
 // nonces also as 64-hex `nonce_key` so that ORDER BY sorts them numerically.
 
@@ -28,6 +33,8 @@ export type SessionRecord = {
   paidBytes: bigint;
   createdAt: number;
   lastActive: number;
+  /** sha256 of the session token; undefined for sessions opened before tokens (unusable). */
+  tokenHash: Hex | undefined;
 };
 
 /** Redemption state of a stored ticket: losing tickets never leave `losing`. */
@@ -78,7 +85,8 @@ export type TicketStore = ReturnType<typeof openTicketStore>;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY, sender TEXT NOT NULL, rand TEXT NOT NULL, rand_hash TEXT NOT NULL,
-  served TEXT NOT NULL, paid TEXT NOT NULL, created_at INTEGER NOT NULL, last_active INTEGER NOT NULL
+  served TEXT NOT NULL, paid TEXT NOT NULL, created_at INTEGER NOT NULL, last_active INTEGER NOT NULL,
+  token_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS session_requests (digest TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sender_nonces (sender TEXT PRIMARY KEY, last_nonce TEXT NOT NULL);
@@ -110,7 +118,19 @@ function sessionFromRow(r: Row): SessionRecord {
     paidBytes: BigInt(r.paid as string),
     createdAt: Number(r.created_at),
     lastActive: Number(r.last_active),
+    tokenHash: (r.token_hash as Hex | null) ?? undefined,
   };
+}
+
+/**
+ * Adds `sessions.token_hash` to a database created before session tokens (CREATE TABLE IF NOT
+ * EXISTS leaves an existing table as it was). Existing rows keep NULL: they never had a token.
+ */
+function migrateSessionTokens(db: DatabaseSync): void {
+  const columns = (db.prepare(`PRAGMA table_info(sessions)`).all() as Row[]).map((c) => c.name);
+  if (!columns.includes("token_hash")) db.exec(`ALTER TABLE sessions ADD COLUMN token_hash TEXT`);
+  // Unique so that one token can never name two sessions; NULLs (old sessions) do not collide.
+  db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS sessions_token ON sessions (token_hash)`);
 }
 
 function ticketFromRow(r: Row): StoredTicket {
@@ -138,10 +158,11 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
   const db = new DatabaseSync(path);
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous === "NORMAL" ? "NORMAL" : "FULL"}; PRAGMA busy_timeout = 5000;`);
   db.exec(SCHEMA);
+  migrateSessionTokens(db);
 
   const s = (sql: string): StatementSync => db.prepare(sql);
   const q = {
-    insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active) VALUES (?, ?, ?, ?, '0', '0', ?, ?)`),
+    insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active, token_hash) VALUES (?, ?, ?, ?, '0', '0', ?, ?, ?)`),
     getSession: s(`SELECT * FROM sessions WHERE id = ?`),
     insertRequest: s(`INSERT INTO session_requests (digest, expires_at) VALUES (?, ?)`),
     hasRequest: s(`SELECT 1 AS x FROM session_requests WHERE digest = ?`),
@@ -195,17 +216,17 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
 
   return {
     /**
-     * Records a new session with its secret recipientRand and, in the same transaction, the
-     * digest of the signed request that opened it (kept until `expiresAt`, unix seconds, so the
-     * request cannot be replayed while its timestamp is acceptable).
+     * Records a new session with its secret recipientRand and the hash of its session token and,
+     * in the same transaction, the digest of the signed request that opened it (kept until
+     * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable).
      */
-    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; now: number; request?: { digest: Hex; expiresAt: number } }): void {
+    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; request?: { digest: Hex; expiresAt: number } }): void {
       tx(() => {
         if (r.request !== undefined) {
           q.pruneRequests.run(Math.floor(r.now / 1000));
           q.insertRequest.run(r.request.digest, r.request.expiresAt);
         }
-        q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now);
+        q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now, r.tokenHash);
       });
     },
     /** Whether a session was already opened with the signed request of this digest. */
