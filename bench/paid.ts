@@ -175,6 +175,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
         openProviderSession({ listing: l, chainId: job.chainId, broker: job.broker, sender, sign, signSession: (message) => signSessionRequest({ message, domain, privateKey: key }), fetch: countingFetch(key), signal }),
       maxProviders: 1,
       perProvider: job.workers,
+      logger: { info: (m: string) => r.errors.push(`pool: ${m}`), warn: (m: string) => r.errors.push(`pool: ${m}`) },
       timeouts: { unmeasuredMs: 60_000, minMs: 30_000 },
     });
   });
@@ -194,7 +195,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
           r.bytes += data.length;
         } catch (error) {
           r.errors.push((error as Error).message);
-          if (r.errors.length > 20) throw error;
+          if (r.errors.length > 20) break;
         }
       }
     }));

@@ -145,7 +145,7 @@ console.log("\nPaid requests over HTTP (each GET carries one ticket; 16 KiB per 
       const t0 = performance.now();
       await Promise.all(payers.map(async ({ session, tickets }) => {
         for (let j = 0; j <= count; j++) {
-          const res = await get(h.url, session.sessionId, BigInt(j) * KiB16, BigInt(j + 1) * KiB16, j === 0 ? [] : [tickets[j - 1]!]);
+          const res = await get(h.url, session, BigInt(j) * KiB16, BigInt(j + 1) * KiB16, j === 0 ? [] : [tickets[j - 1]!]);
           if (res.status !== 206) throw new Error(`payer request ${j}: ${res.status} ${await res.text()}`);
           await res.arrayBuffer();
         }
@@ -199,7 +199,7 @@ try {
     const pay: TicketPayment[][] = [];
     for (const s of sessions) pay.push(round === 0n ? [] : [await makeTicket(s, world.consumer.privateKey, d, { nonce: nonce++, cumulativeBytes: round * step })]);
     await Promise.all(sessions.map(async (s, i) => {
-      const res = await fetchRange(url, s.sessionId, round * step, (round + 1n) * step, pay[i]!, path);
+      const res = await fetchRange(url, s, round * step, (round + 1n) * step, pay[i]!, path);
       if (res.status !== 206) throw new Error(`session ${i} round ${round}: ${res.status} ${await res.text()}`);
       await res.arrayBuffer();
       responses++;

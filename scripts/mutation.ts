@@ -250,6 +250,11 @@ export function firstFailure(output: string): string {
   return lines.find((l) => /error|fail/i.test(l))?.trim().slice(0, 80) ?? "(non-zero exit)";
 }
 
+/** True when hardhat's output is a solc error rather than a failing test. */
+export function isCompileError(output: string): boolean {
+  return /^(Parser|Declaration|Type|Syntax|Compiler)Error( \(\d+\))?:/m.test(output) || /compilation failed/i.test(output);
+}
+
 function run(cwd: string, args: string[], timeoutMs: number) {
   // npx resolves the pinned hardhat and Node 24 in node_modules/.bin, not the system node.
   const res = spawnSync("npx", args, { cwd, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20, env: process.env });
@@ -287,10 +292,10 @@ function main(): void {
   console.log(`mutation: ${mutants.length} mutants, copy of ${root} in ${dir}`);
   const TIMEOUT = 15 * 60_000;
   try {
+    const allTests = [...new Set(mutants.flatMap((m) => m.tests))].filter((f) => existsSync(join(dir, f)));
     const base = run(dir, ["hardhat", "build", "--quiet"], TIMEOUT);
     if (!base.ok) throw new Error(`the unmutated tree does not build:\n${base.output}`);
-    const allTests = [...new Set(mutants.flatMap((m) => m.tests))].filter((f) => existsSync(join(dir, f)));
-    const green = run(dir, ["hardhat", "test", "solidity", ...allTests], TIMEOUT);
+    const green = run(dir, ["hardhat", "test", "solidity", "--no-compile", ...allTests], TIMEOUT);
     if (!green.ok) throw new Error(`the tests fail on the unmutated tree: ${firstFailure(green.output)}`);
 
     const results: MutantResult[] = [];
@@ -303,12 +308,14 @@ function main(): void {
         const { text, line } = applyMutant(original, m);
         const base = { id: m.id, line, what: m.what };
         writeFileSync(path, text);
-        const build = run(dir, ["hardhat", "build", "--quiet"], TIMEOUT);
-        if (!build.ok) {
+        const tests = m.tests.filter((f) => existsSync(join(dir, f)));
+        // `test solidity` recompiles only the jobs the mutated file is in (after the full baseline
+        // build; a partial `build FILES` would leave the invariant runner without the handlers'
+        // artifacts: "No contracts to fuzz").
+        const res = run(dir, ["hardhat", "test", "solidity", ...tests], TIMEOUT);
+        if (!res.ok && isCompileError(res.output)) {
           result = { ...base, status: "stillborn", killedBy: "does not compile", seconds: 0 };
         } else {
-          const tests = m.tests.filter((f) => existsSync(join(dir, f)));
-          const res = run(dir, ["hardhat", "test", "solidity", ...tests], TIMEOUT);
           const status = !res.ok ? "killed" : m.equivalent !== undefined ? "equivalent" : "survived";
           const killedBy = res.timedOut ? "(timeout)" : !res.ok ? firstFailure(res.output) : (m.equivalent ?? "");
           result = { ...base, status, killedBy, seconds: 0 };

@@ -54,6 +54,12 @@ describe("createHttpFetch", () => {
     }
   });
 
+  test("a HEAD answer has an empty body although it announces a length", async () => {
+    const res = await f(`${base}/data`, { method: "HEAD" });
+    assert.equal(res.headers.get("content-length"), String(body.length));
+    assert.equal((await res.arrayBuffer()).byteLength, 0);
+  });
+
   test("a body without Content-Length is assembled whole", async () => {
     const res = await f(`${base}/chunked`);
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(body.subarray(0, 200_000)));

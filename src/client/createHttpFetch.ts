@@ -55,7 +55,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
       });
       req.once("response", (res) => {
         settled = true;
-        const response = new HttpResponse(res, href);
+        const response = new HttpResponse(res, href, (init.method ?? "GET").toUpperCase() === "HEAD");
         // From here on a failure belongs to the body: readers of the body see it.
         fail = (error) => response.failBody(error);
         res.once("end", done);
@@ -87,7 +87,7 @@ class HttpResponse {
   #reject!: (error: unknown) => void;
   #used = false;
 
-  constructor(res: IncomingMessage, url: string) {
+  constructor(res: IncomingMessage, url: string, head: boolean) {
     this.status = res.statusCode ?? 0;
     this.statusText = res.statusMessage ?? "";
     this.ok = this.status >= 200 && this.status < 300;
@@ -97,7 +97,8 @@ class HttpResponse {
     for (let i = 0; i + 1 < raw.length; i += 2) this.headers.append(raw[i]!, raw[i + 1]!);
     this.#body = new Promise<Buffer>((resolve, reject) => {
       this.#reject = reject;
-      const length = Number(res.headers["content-length"] ?? NaN);
+      // HEAD, 204 and 304 announce a length but carry no body.
+      const length = head || this.status === 204 || this.status === 304 ? 0 : Number(res.headers["content-length"] ?? NaN);
       // Known length: one allocation of exactly the body (its ArrayBuffer is the body, no offset).
       let buf = Number.isSafeInteger(length) && length >= 0 ? Buffer.allocUnsafeSlow(length) : undefined;
       const parts: Buffer[] = [];

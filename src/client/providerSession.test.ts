@@ -6,7 +6,7 @@ import { buildOffer } from "../node/payments/buildOffer.ts";
 import { signSessionRequest, verifySessionRequest } from "../protocol/sessionRequest.ts";
 import { signTicket } from "../protocol/signTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
-import { parseSessionRequest, serializeOffer, serializeSession } from "../protocol/wire.ts";
+import { parseSessionRequest, serializeOffer, serializeOpenedSession, serializeSession, type Session } from "../protocol/wire.ts";
 import { openProviderSession } from "./providerSession.ts";
 
 // The client's half of signed session requests (payments.md §1.2): what it POSTs verifies at the
@@ -20,6 +20,23 @@ const offer = buildOffer({
   recipient: provider.address, chainId: 31337, broker, pricePerGiB: 10n ** 18n, bytesPerTicket: 1n << 20n, faceValue: 10n ** 17n,
   creditWindowBytes: 4n << 20n, ticketExpirySeconds: 86_400, services: ["cdn"],
 });
+const listing = { provider: provider.address, endpoint: "http://node.test", pricePerGiB: offer.pricePerGiB, capacityMbps: 100n, region: "", services: 1 };
+const sessionId = `0x${"aa".repeat(32)}` as const;
+const sessionToken = `0x${"cc".repeat(32)}` as const;
+const sessionOf = (paidBytes = 0n): Session => ({
+  sessionId, sender: consumer.address, recipient: provider.address, chainId: 31337, broker,
+  recipientRandHash: `0x${"bb".repeat(32)}`, nextNonce: 1n, faceValue: offer.faceValue, winProb: offer.winProb,
+  pricePerGiB: offer.pricePerGiB, bytesPerTicket: offer.bytesPerTicket, creditWindowBytes: offer.creditWindowBytes,
+  minExpiry: 0n, maxExpiry: 0n, servedBytes: 0n, paidBytes,
+});
+const openWith = (fetchStub: typeof fetch, nowMs = Date.now()) =>
+  openProviderSession({
+    listing, chainId: 31337, broker, sender: consumer.address,
+    sign: (ticket) => signTicket({ ticket, domain, privateKey: consumer.privateKey }),
+    signSession: (message) => signSessionRequest({ message, domain, privateKey: consumer.privateKey }),
+    fetch: fetchStub,
+    now: () => nowMs,
+  });
 
 test("openProviderSession POSTs a request signed by the sender for this provider, fresh and unique", async () => {
   const bodies: unknown[] = [];
@@ -29,27 +46,9 @@ test("openProviderSession POSTs a request signed by the sender for this provider
     if (url.endsWith("/offer")) return Response.json(serializeOffer(offer));
     assert.ok(url.endsWith("/sessions") && init?.method === "POST", url);
     bodies.push(JSON.parse(String(init.body)));
-    return Response.json(
-      serializeSession({
-        sessionId: `0x${"aa".repeat(32)}`, sender: consumer.address, recipient: provider.address, chainId: 31337, broker,
-        recipientRandHash: `0x${"bb".repeat(32)}`, nextNonce: 1n, faceValue: offer.faceValue, winProb: offer.winProb,
-        pricePerGiB: offer.pricePerGiB, bytesPerTicket: offer.bytesPerTicket, creditWindowBytes: offer.creditWindowBytes,
-        minExpiry: 0n, maxExpiry: 0n, servedBytes: 0n, paidBytes: 0n,
-      }),
-      { status: 201 },
-    );
+    return Response.json(serializeOpenedSession({ ...sessionOf(), sessionToken }), { status: 201 });
   }) as typeof fetch;
-  const open = () =>
-    openProviderSession({
-      listing: { provider: provider.address, endpoint: "http://node.test", pricePerGiB: offer.pricePerGiB, capacityMbps: 100n, region: "", services: 1 },
-      chainId: 31337,
-      broker,
-      sender: consumer.address,
-      sign: (ticket) => signTicket({ ticket, domain, privateKey: consumer.privateKey }),
-      signSession: (message) => signSessionRequest({ message, domain, privateKey: consumer.privateKey }),
-      fetch: fetchStub,
-      now: () => nowMs,
-    });
+  const open = () => openWith(fetchStub, nowMs);
   await open();
   await open();
   const [a, b] = bodies.map(parseSessionRequest);
@@ -62,4 +61,40 @@ test("openProviderSession POSTs a request signed by the sender for this provider
   // ...and nowhere else.
   const other = privateKeyToAccount(devAccount(3).privateKey).address;
   assert.throws(() => verifySessionRequest(a, { domain, recipient: other, nowSeconds: a.timestamp }), (e: Error) => e.name === "SessionRequestSignerError");
+});
+
+test("the session token from POST /sessions authenticates every later request; the public id never does", async () => {
+  const seen: { method: string; path: string; session: string | null }[] = [];
+  const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const method = init?.method ?? "GET";
+    seen.push({ method, path: url.pathname, session: new Headers(init?.headers).get("x-bandmint-session") });
+    if (url.pathname === "/offer") return Response.json(serializeOffer(offer));
+    if (url.pathname === "/sessions") return Response.json(serializeOpenedSession({ ...sessionOf(), sessionToken }), { status: 201 });
+    if (url.pathname === `/sessions/${sessionId}/tickets`) return Response.json({ accepted: 1, session: serializeSession(sessionOf(1000n)) });
+    if (url.pathname.endsWith("/manifest.json")) return Response.json({});
+    if (url.pathname.startsWith("/c/")) return new Response(new Uint8Array(1000), { status: 206 });
+    return Response.json({ error: "RouteNotFoundError", message: url.pathname }, { status: 404 });
+  }) as typeof fetch;
+  const s = await openWith(fetchStub);
+  assert.equal(s.sessionId, sessionId);
+  assert.equal(JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)).includes(sessionToken.slice(2)), false, "the token is not exposed on the session object");
+  await s.fetchManifest("ab".repeat(32));
+  await s.fetchRange({ contentId: "ab".repeat(32), path: "f", start: 0n, end: 1000n, timeoutMs: 5000, verify: () => {} });
+  await s.settle();
+  assert.equal(s.payments().acknowledgedBytes, 1000n);
+  const after = seen.filter((r) => r.path !== "/offer" && r.path !== "/sessions");
+  assert.deepEqual(after.map((r) => `${r.method} ${r.path.replace(/(ab)+/, "<cid>")}`), ["GET /c/<cid>/manifest.json", "GET /c/<cid>/f", `POST /sessions/${sessionId}/tickets`]);
+  for (const r of after) assert.equal(r.session, sessionToken, `${r.method} ${r.path}`);
+});
+
+test("openProviderSession refuses a version 1 node and a session response without a token", async () => {
+  const v1 = (async (input: string | URL | Request) => {
+    assert.ok(String(input).endsWith("/offer"), "nothing is signed or sent to a version 1 node");
+    return Response.json(serializeOffer({ ...offer, version: 1 }));
+  }) as typeof fetch;
+  await assert.rejects(openWith(v1), (e: Error) => e.name === "OfferMismatchError" && /version/.test(e.message));
+  const tokenless = (async (input: string | URL | Request) =>
+    String(input).endsWith("/offer") ? Response.json(serializeOffer(offer)) : Response.json(serializeSession(sessionOf()), { status: 201 })) as typeof fetch;
+  await assert.rejects(openWith(tokenless), (e: Error & { field?: string }) => e.name === "WireFormatError" && e.field === "sessionToken");
 });

@@ -7,6 +7,7 @@ import {
   NEXT_NONCE_HEADER,
   PAID_BYTES_HEADER,
   parseOffer,
+  parseOpenedSession,
   parsePaymentRequiredDetails,
   parseSession,
   parseTicketBatchResult,
@@ -16,6 +17,7 @@ import {
   serializeSessionRequest,
   serializeTicketPayment,
   TICKET_HEADER,
+  WIRE_VERSION,
   type Offer,
   type Session,
   type TicketPayment,
@@ -39,11 +41,10 @@ export type OpenProviderSessionParameters = {
   sender: Address;
   sign: SignTicketFn;
   /**
-   * Signs the `POST /sessions` request (e.g. `signSessionRequest` from src/protocol/sessionRequest.ts).
-   * Nodes refuse unsigned requests (401 UnsignedSessionRequestError); optional only so that callers
-   * written before signed sessions still compile.
+   * Signs the `POST /sessions` request (e.g. `signSessionRequest` from src/protocol/sessionRequest.ts);
+   * nodes refuse unsigned requests (401 UnsignedSessionRequestError).
    */
-  signSession?: SignSessionRequestFn;
+  signSession: SignSessionRequestFn;
   fetch?: typeof globalThis.fetch;
   /** Clock in ms (ticket expiry); injectable for tests. */
   now?: () => number;
@@ -142,6 +143,9 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   if (offer.pricePerGiB !== listing.pricePerGiB) throw mismatch("pricePerGiB", offer.pricePerGiB, listing.pricePerGiB);
   if (offer.chainId !== p.chainId) throw mismatch("chainId", offer.chainId, p.chainId);
   if (offer.broker.toLowerCase() !== p.broker.toLowerCase()) throw mismatch("broker", offer.broker, p.broker);
+  // Version 1 nodes authenticate requests by the sessionId, which is public once a ticket of the
+  // session is redeemed: anyone could spend our credit window there. We speak only version 2+.
+  if (offer.version < WIRE_VERSION) throw mismatch("version", offer.version, `>= ${WIRE_VERSION}`);
   // A ticket's expected value must be the listed price of bytesPerTicket bytes (rounded up, in the
   // provider's favour, by at most a wei): otherwise every ticket would overpay, whatever the listing.
   const fairEv = (offer.pricePerGiB * offer.bytesPerTicket + GIB - 1n) / GIB;
@@ -152,17 +156,14 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
 
   // The node opens a session only for a request the sender signed, bound to this provider and
   // fresh (payments.md §1.2): nobody else can open sessions that eat our credit window.
-  let body: unknown = { sender: p.sender };
-  if (p.signSession !== undefined) {
-    const message: SessionRequestMessage = {
-      sender: p.sender,
-      recipient: offer.recipient,
-      timestamp: BigInt(Math.floor(now() / 1000)),
-      clientNonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
-    };
-    const signature = await p.signSession(message);
-    body = serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature });
-  }
+  const message: SessionRequestMessage = {
+    sender: p.sender,
+    recipient: offer.recipient,
+    timestamp: BigInt(Math.floor(now() / 1000)),
+    clientNonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
+  };
+  const signature = await p.signSession(message);
+  const body = serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature });
   const sessionRes = await call("/sessions", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -174,7 +175,11 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     throw new DepositTooLowError({ provider: listing.provider, message: body.message });
   }
   if (sessionRes.status !== 201 && sessionRes.status !== 200) await fail(sessionRes, "/sessions");
-  let session: Session = parseSession(await sessionRes.json());
+  const opened = parseOpenedSession(await sessionRes.json());
+  // The secret that authenticates our requests (X-Bandmint-Session). Kept in this closure only:
+  // not on the returned object, not in tickets, never logged; the sessionId is public.
+  const { sessionToken: token, ...first } = opened;
+  let session: Session = first;
   // The session's terms must be the offer's (and so the listing's): the tickets we sign carry them.
   if (session.pricePerGiB !== offer.pricePerGiB) throw mismatch("session pricePerGiB", session.pricePerGiB, offer.pricePerGiB);
   if (session.faceValue !== offer.faceValue || session.winProb !== offer.winProb) throw mismatch("session faceValue/winProb", `${session.faceValue}/${session.winProb}`, `${offer.faceValue}/${offer.winProb}`);
@@ -244,7 +249,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     if (covered > confirmed) confirmed = covered;
   };
   const resync = async (signal?: AbortSignal) => {
-    const res = await call(`/sessions/${sessionId}`, { signal });
+    const res = await call(`/sessions/${sessionId}`, { headers: { [SESSION_HEADER]: token }, signal });
     if (!res.ok) await fail(res, `/sessions/${sessionId}`);
     session = parseSession(await res.json());
     nonce = session.nextNonce;
@@ -294,7 +299,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
           let payments: TicketPayment[] = [];
           let covered = confirmed;
           const send = async (): Promise<Response> => {
-            const headers: Record<string, string> = { range: `bytes=${r.start}-${r.end - 1n}`, [SESSION_HEADER]: sessionId };
+            const headers: Record<string, string> = { range: `bytes=${r.start}-${r.end - 1n}`, [SESSION_HEADER]: token };
             if (carry) {
               ({ payments, covered } = await signTickets(payUpTo, 8));
               if (payments.length > 0) headers[TICKET_HEADER] = encodeTicketHeader(payments);
@@ -405,7 +410,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     fetchRange,
     async fetchManifest(contentId, signal) {
       const path = `/c/${contentId}/manifest.json`;
-      const res = await call(path, { headers: { [SESSION_HEADER]: sessionId }, signal });
+      const res = await call(path, { headers: { [SESSION_HEADER]: token }, signal });
       if (!res.ok) await fail(res, path);
       return res.json();
     },
@@ -417,7 +422,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
           const path = `/sessions/${sessionId}/tickets`;
           const res = await call(path, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { "content-type": "application/json", [SESSION_HEADER]: token },
             body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }),
             signal,
           });

@@ -2,16 +2,30 @@
 // routes byte-exactly, with switches for the misbehaviours the client must survive: a corrupted
 // chunk, a connection that dies mid-body, a slow response, a price that disagrees with the chain.
 // It checks every ticket it receives (signature, nonce order, cumulative bytes) so tests can assert
-// what the client paid for.
+// what the client paid for, and, like the node, opens sessions only for a signed, fresh, unused
+// SessionRequest and answers session and content requests only for the session's secret token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { manifestToJson, type Manifest } from "../../src/protocol/manifest.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
 import { recoverTicketSigner } from "../../src/protocol/recoverTicketSigner.ts";
-import { decodeTicketHeader, parseTicketBatch, serializeOffer, serializeSession, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { verifySessionRequest } from "../../src/protocol/sessionRequest.ts";
+import {
+  decodeTicketHeader,
+  parseSessionRequest,
+  parseSessionToken,
+  parseTicketBatch,
+  serializeOffer,
+  serializeOpenedSession,
+  serializeSession,
+  SESSION_HEADER,
+  WIRE_VERSION,
+  type Session,
+  type TicketPayment,
+} from "../../src/protocol/wire.ts";
 
 export type FakeProviderOptions = {
   privateKey: Hex;
@@ -40,6 +54,8 @@ export type FakeProvider = {
   /** Delay every content response by this many ms. */
   delayMs: number;
   session(): Session | undefined;
+  /** Session requests refused, by error name (what the client sent wrong). */
+  refusedSessionRequests: string[];
   stop(): Promise<void>;
 };
 
@@ -48,6 +64,23 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
   const account = privateKeyToAccount(o.privateKey);
   const domain = ticketDomain(o.chainId, o.broker);
   const sessions = new Map<string, Session>();
+  /** sha256(token) per session id, as the node keeps it; the token itself is not stored. */
+  const tokenHashes = new Map<string, Buffer>();
+  const usedRequests = new Set<string>();
+  const tokenHash = (token: string) => createHash("sha256").update(Buffer.from(token.slice(2), "hex")).digest();
+  /** The session the request's X-Bandmint-Session token opens, or undefined (like the node: by token, constant-time). */
+  const byToken = (req: IncomingMessage): Session | undefined => {
+    const value = req.headers[SESSION_HEADER];
+    if (typeof value !== "string") return undefined;
+    let h: Buffer;
+    try {
+      h = tokenHash(parseSessionToken(value));
+    } catch {
+      return undefined;
+    }
+    for (const [id, stored] of tokenHashes) if (timingSafeEqual(stored, h)) return sessions.get(id);
+    return undefined;
+  };
   let lastNonce = 0n;
   const tickets: FakeProvider["tickets"] = [];
   const requests: FakeProvider["requests"] = [];
@@ -93,6 +126,7 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
     dieAfter: undefined,
     delayMs: 0,
     session: () => [...sessions.values()][0],
+    refusedSessionRequests: [],
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -107,7 +141,7 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         res.end(
           JSON.stringify(
             serializeOffer({
-              version: 1,
+              version: WIRE_VERSION,
               recipient: account.address,
               chainId: o.chainId,
               broker: o.broker,
@@ -126,8 +160,21 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         return;
       }
       if (req.method === "POST" && url.pathname === "/sessions") {
-        const body = (await readBody(req)) as { sender: Address };
         const now = BigInt(Math.floor(Date.now() / 1000));
+        let body;
+        try {
+          // The node's checks (payments.md §1.2): strict body, fresh, signed by sender for us, unused.
+          body = parseSessionRequest(await readBody(req));
+          const digest = verifySessionRequest(body, { domain, recipient: account.address, nowSeconds: now });
+          if (usedRequests.has(digest)) return error(res, 409, "ReplayedSessionRequestError", "replayed");
+          usedRequests.add(digest);
+        } catch (e) {
+          const name = (e as Error).name;
+          fp.refusedSessionRequests.push(name);
+          const status = name === "WireFormatError" || name === "InvalidSignatureError" ? 400 : 401;
+          return error(res, status, name, (e as Error).message);
+        }
+        const sessionToken = `0x${randomBytes(32).toString("hex")}` as Hex;
         const s: Session = {
           sessionId: `0x${randomBytes(32).toString("hex")}`,
           sender: body.sender,
@@ -147,14 +194,16 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
           paidBytes: 0n,
         };
         sessions.set(s.sessionId, s);
+        tokenHashes.set(s.sessionId, tokenHash(sessionToken));
         res.writeHead(201, { "content-type": "application/json" });
-        res.end(JSON.stringify(serializeSession(s)));
+        res.end(JSON.stringify(serializeOpenedSession({ ...s, sessionToken })));
         return;
       }
       const sm = /^\/sessions\/(0x[0-9a-f]{64})(\/tickets)?$/.exec(url.pathname);
       if (sm) {
         const s = sessions.get(sm[1]!);
         if (!s) return error(res, 404, "UnknownSessionError", "no such session");
+        if (byToken(req) !== s) return error(res, 401, "InvalidSessionTokenError", "not this session's token");
         if (req.method === "POST" && sm[2]) {
           const batch = parseTicketBatch(await readBody(req));
           const bad = accept(s, batch.tickets);
@@ -179,9 +228,9 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         }
         const data = item.files.get(path);
         if (!data) return error(res, 404, "FileNotFoundError", "unknown file");
-        const sid = req.headers["x-bandmint-session"];
-        const s = typeof sid === "string" ? sessions.get(sid) : undefined;
-        if (!s) return error(res, 402, "SessionRequiredError", "session required");
+        if (req.headers[SESSION_HEADER] === undefined) return error(res, 402, "SessionRequiredError", "session required");
+        const s = byToken(req);
+        if (!s) return error(res, 401, "InvalidSessionTokenError", "unknown session token");
         const header = req.headers["x-bandmint-ticket"];
         if (header) {
           const bad = accept(s, decodeTicketHeader(header));

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openTicketStore } from "../../src/node/payments/ticketStore.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
-import { fetchRange, makeTicket, openSession, payingDownload } from "./harness.ts";
+import { fetchRange, getSession, makeTicket, openSession, payingDownload } from "./harness.ts";
 import { MiB, startWorld, type NodeWorld } from "./chainSetup.ts";
 
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -45,7 +45,7 @@ describe("ticket store survives SIGKILL", () => {
     // Pay for 4 MiB as the stream goes (the last MiB is paid on the request that gets killed).
     const { tickets } = await payingDownload({ url: first.url, session, path: `/c/${w.contentId}/data.bin`, mibs: 4, key: w.consumer.privateKey, domain, payLast: false });
     const inFlightTicket = await makeTicket(session, w.consumer.privateKey, domain, { nonce: session.nextNonce + BigInt(tickets.length), cumulativeBytes: 4n * MiB });
-    const pending = fetchRange(first.url, session.sessionId, 4n * MiB, 5n * MiB, [inFlightTicket], `/c/${w.contentId}/data.bin`).then(
+    const pending = fetchRange(first.url, session, 4n * MiB, 5n * MiB, [inFlightTicket], `/c/${w.contentId}/data.bin`).then(
       async (r) => ({ status: r.status, paid: r.headers.get("x-bandmint-paid-bytes"), body: await r.arrayBuffer().catch(() => undefined) }),
       () => undefined,
     );
@@ -78,8 +78,9 @@ describe("ticket store survives SIGKILL", () => {
     const { burnBps, treasuryBps } = w.net.deployment.params;
     const perTicket = face - (face * BigInt(burnBps)) / 10_000n - (face * BigInt(treasuryBps)) / 10_000n;
     assert.equal((await w.tokenBalance(w.provider.address)) - before, BigInt(stored.length) * perTicket);
-    // The restored session still knows what was paid: the next ticket continues from there.
-    const s = (await (await fetch(`${second.url}/sessions/${session.sessionId}`)).json()) as { paidBytes: string };
+    // The restored session still knows what was paid: the next ticket continues from there. Its
+    // token survived the SIGKILL too (only its hash is on disk, written with the session).
+    const s = (await (await getSession(second.url, session.sessionId, session)).json()) as { paidBytes: string };
     assert.equal(BigInt(s.paidBytes), stored.at(-1)!.ticket.cumulativeBytes);
     const exit = new Promise<number | null>((resolve) => second.child.once("exit", resolve));
     second.child.kill("SIGTERM");

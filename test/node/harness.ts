@@ -11,7 +11,7 @@ import { domainSeparatorBytes } from "../../src/protocol/hashTicket.ts";
 import { signSessionRequest } from "../../src/protocol/sessionRequest.ts";
 import { signTicket } from "../../src/protocol/signTicket.ts";
 import { ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
-import { encodeTicketHeader, parseOffer, parseSession, serializeSessionRequest, serializeTicketPayment, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { encodeTicketHeader, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
 import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.ts";
 import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
 import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
@@ -113,11 +113,23 @@ export async function postSessionRequest(url: string, body: unknown): Promise<Re
   return fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
-/** Opens a session for `who` through the HTTP API, signing the request with its key. */
-export async function openSession(url: string, who: SessionSigner): Promise<Session> {
+/** Opens a session for `who` through the HTTP API, signing the request with its key; the result carries the secret token. */
+export async function openSession(url: string, who: SessionSigner): Promise<OpenedSession> {
   const res = await postSessionRequest(url, await sessionRequestBody(url, who));
   if (res.status !== 201) throw new Error(`POST /sessions: ${res.status} ${await res.text()}`);
-  return parseSession(await res.json());
+  return parseOpenedSession(await res.json());
+}
+
+/** What authenticates a request: the session's secret token (wire version 2), or any header value an attacker tries. */
+export type Credential = { sessionToken: Hex } | { header: string };
+
+function sessionHeader(c: Credential): string {
+  return "sessionToken" in c ? c.sessionToken : c.header;
+}
+
+/** GET /sessions/<id> with `X-Bandmint-Session` from `as` (omitted: no header). */
+export async function getSession(url: string, sessionId: Hex, as?: Credential): Promise<Response> {
+  return fetch(`${url}/sessions/${sessionId}`, { headers: as === undefined ? {} : { "x-bandmint-session": sessionHeader(as) } });
 }
 
 /** Signs a ticket for `session` by `key`, defaults from the session; `over` overrides fields. */
@@ -131,9 +143,9 @@ export async function makeTicket(session: Session, key: Hex, domain: TicketDomai
   return { ticket, signature: await signTicket({ ticket, domain, privateKey: key }) };
 }
 
-/** Fetches bytes [start, end) of the content route with the session and optional tickets. */
-export async function fetchRange(url: string, sessionId: Hex, start: bigint, end: bigint, tickets: TicketPayment[] = [], path = "/c/c/f"): Promise<Response> {
-  const headers: Record<string, string> = { range: `bytes=${start}-${end - 1n}`, "x-bandmint-session": sessionId };
+/** Fetches bytes [start, end) of the content route as `as` (normally the session's token), with optional tickets. */
+export async function fetchRange(url: string, as: Credential, start: bigint, end: bigint, tickets: TicketPayment[] = [], path = "/c/c/f"): Promise<Response> {
+  const headers: Record<string, string> = { range: `bytes=${start}-${end - 1n}`, "x-bandmint-session": sessionHeader(as) };
   if (tickets.length > 0) headers["x-bandmint-ticket"] = encodeTicketHeader(tickets);
   return fetch(`${url}${path}`, { headers });
 }
@@ -143,7 +155,7 @@ export async function fetchRange(url: string, sessionId: Hex, start: bigint, end
  * ticket on the next request (and the last one with a POST). Returns the bytes and the tickets.
  */
 export async function payingDownload(p: {
-  url: string; session: Session; path: string; mibs: number; key: Hex; domain: TicketDomain; payLast?: boolean;
+  url: string; session: OpenedSession; path: string; mibs: number; key: Hex; domain: TicketDomain; payLast?: boolean;
   onChunk?: (i: number) => void | Promise<void>;
 }): Promise<{ bytes: Buffer; tickets: TicketPayment[] }> {
   const parts: Buffer[] = [];
@@ -151,7 +163,7 @@ export async function payingDownload(p: {
   let nonce = p.session.nextNonce;
   for (let i = 0; i < p.mibs; i++) {
     const pay = i === 0 ? [] : [await makeTicket(p.session, p.key, p.domain, { nonce: nonce++, cumulativeBytes: BigInt(i) * MiB })];
-    const res = await fetchRange(p.url, p.session.sessionId, BigInt(i) * MiB, BigInt(i + 1) * MiB, pay, p.path);
+    const res = await fetchRange(p.url, p.session, BigInt(i) * MiB, BigInt(i + 1) * MiB, pay, p.path);
     if (res.status !== 206) throw new Error(`chunk ${i}: ${res.status} ${await res.text()}`);
     parts.push(Buffer.from(await res.arrayBuffer()));
     tickets.push(...pay);
@@ -159,17 +171,17 @@ export async function payingDownload(p: {
   }
   if (p.payLast ?? true) {
     const last = await makeTicket(p.session, p.key, p.domain, { nonce: nonce++, cumulativeBytes: BigInt(p.mibs) * MiB });
-    const res = await postTickets(p.url, p.session.sessionId, [last]);
+    const res = await postTickets(p.url, p.session, [last]);
     if (res.status !== 200) throw new Error(`last ticket: ${res.status} ${await res.text()}`);
     tickets.push(last);
   }
   return { bytes: Buffer.concat(parts), tickets };
 }
 
-/** POSTs tickets to the session's ticket endpoint. */
-export async function postTickets(url: string, sessionId: Hex, tickets: TicketPayment[]): Promise<Response> {
-  return fetch(`${url}/sessions/${sessionId}/tickets`, {
-    method: "POST", headers: { "content-type": "application/json" },
+/** POSTs tickets to the session's ticket endpoint, authenticated as `as` (default: the session's own token). */
+export async function postTickets(url: string, session: OpenedSession, tickets: TicketPayment[], as: Credential = session): Promise<Response> {
+  return fetch(`${url}/sessions/${session.sessionId}/tickets`, {
+    method: "POST", headers: { "content-type": "application/json", "x-bandmint-session": sessionHeader(as) },
     body: JSON.stringify({ tickets: tickets.map(serializeTicketPayment) }),
   });
 }

@@ -5,7 +5,7 @@ import { createProviderNode } from "../../src/node/providerNode.ts";
 import { registerProvider } from "../../src/node/registerProvider.ts";
 import { MAX_WIN_PROB, ticketDomain } from "../../src/protocol/ticket.ts";
 import { parseSession } from "../../src/protocol/wire.ts";
-import { makeTicket, openSession, payingDownload, postTickets } from "./harness.ts";
+import { getSession, makeTicket, openSession, payingDownload, postTickets } from "./harness.ts";
 import { MiB, startWorld, TOKEN, type NodeWorld } from "./chainSetup.ts";
 
 describe("provider node on a real chain", () => {
@@ -56,10 +56,10 @@ describe("provider node on a real chain", () => {
       assert.deepEqual([again.submitted.length, again.confirmed], [0, 0]);
 
       // The redemption revealed the session's rand: the node committed to a new one.
-      const fresh = parseSession(await (await fetch(`${url}/sessions/${session.sessionId}`)).json());
+      const fresh = parseSession(await (await getSession(url, session.sessionId, session)).json());
       assert.notEqual(fresh.recipientRandHash, session.recipientRandHash);
       const stale = await makeTicket(session, w.consumer.privateKey, domain, { nonce: fresh.nextNonce, cumulativeBytes: 6n * MiB + 1n });
-      const res = await postTickets(url, session.sessionId, [stale]);
+      const res = await postTickets(url, session, [stale]);
       assert.equal(res.status, 409);
       assert.equal(((await res.json()) as { error: string }).error, "StaleRecipientRandError");
     } finally {

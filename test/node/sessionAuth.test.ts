@@ -63,11 +63,11 @@ describe("session requests are signed by the sender", () => {
     const s = await openSession(h.url, victim);
     assert.equal(s.sender, victim.address);
     for (let i = 0n; i < h.offer.creditWindowBytes / MiB; i++) {
-      const res = await fetchRange(h.url, s.sessionId, i * MiB, (i + 1n) * MiB);
+      const res = await fetchRange(h.url, s, i * MiB, (i + 1n) * MiB);
       assert.equal(res.status, 206, `MiB ${i}`);
       await res.arrayBuffer();
     }
-    assert.equal((await fetchRange(h.url, s.sessionId, 4n * MiB, 4n * MiB + 1n)).status, 402);
+    assert.equal((await fetchRange(h.url, s, 4n * MiB, 4n * MiB + 1n)).status, 402);
   });
 });
 

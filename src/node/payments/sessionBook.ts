@@ -56,31 +56,32 @@ export function createSessionBook({ store, clock, creditWindowBytes }: { store: 
     else list.push(s);
   };
   for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
+  /**
+   * Opens a new session for `sender` with a fresh secret recipientRand and session token, durably
+   * (only the token's hash is stored); `request` is the signed request's replay key, stored in the
+   * same transaction. The token is returned once, here, and kept nowhere.
+   */
+  const openWithToken = (sender: Address, request?: { digest: Hex; expiresAt: number }): { session: SessionState; token: Hex } => {
+    const id = toHex(randomBytes(32));
+    const rand = freshRand();
+    const randHash = recipientRandHash(rand);
+    const { token, hash: tokenHash } = createSessionToken();
+    const now = clock.now();
+    store.createSession({ id, sender, rand, randHash, tokenHash, now, ...(request ? { request } : {}) });
+    const session: SessionState = {
+      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash,
+    };
+    index(session);
+    return { session, token };
+  };
   return {
-    /**
-     * Opens a new session for `sender` with a fresh secret recipientRand and session token,
-     * durably (only the token's hash is stored); `request` is the signed request's replay key,
-     * stored in the same transaction. The token is returned once, here, and kept nowhere.
-     */
-    openWithToken(sender: Address, request?: { digest: Hex; expiresAt: number }): { session: SessionState; token: Hex } {
-      const id = toHex(randomBytes(32));
-      const rand = freshRand();
-      const randHash = recipientRandHash(rand);
-      const { token, hash: tokenHash } = createSessionToken();
-      const now = clock.now();
-      store.createSession({ id, sender, rand, randHash, tokenHash, now, ...(request ? { request } : {}) });
-      const session: SessionState = {
-        id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash,
-      };
-      index(session);
-      return { session, token };
-    },
+    openWithToken,
     /**
      * Opens a session and drops its token: for in-process callers that hand tickets to the intake
      * directly (tests, benchmarks). Nobody can present such a session over HTTP.
      */
     open(sender: Address, request?: { digest: Hex; expiresAt: number }): SessionState {
-      return this.openWithToken(sender, request).session;
+      return openWithToken(sender, request).session;
     },
     /** The session whose token is `token` (parsed, lower-case hex), if any. */
     byToken(token: Hex): SessionState | undefined {
