@@ -348,6 +348,8 @@ function report(results: readonly MutantResult[]): void {
   console.log(`\nkilled ${killed}, survived ${survived}, equivalent ${count("equivalent")}, stillborn ${count("stillborn")}, stale ${count("stale")}`);
   console.log(`mutation score (killed / (killed + survived)): ${score}`);
   if (survived > 0) console.log(`survivors: ${results.filter((x) => x.status === "survived").map((x) => x.id).join(", ")}`);
+  // Non-zero on a survivor (a test gap) or a stale mutant (the contract moved: update the list).
+  if (survived > 0 || count("stale") > 0) process.exitCode = 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();
