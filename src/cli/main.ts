@@ -21,10 +21,14 @@ async function loadCommand(name: string): Promise<Command | undefined> {
   return (await import(new URL(`${name}.ts`, commandsDir).href)).default as Command;
 }
 
-function usage(): string {
-  return `usage: bandmint <command> [flags]\n\ncommands:\n${listCommands()
-    .map((c) => `  ${c}`)
-    .join("\n")}\n\nRun 'bandmint <command> --help' for a command's flags.\n`;
+async function usage(): Promise<string> {
+  const rows = await Promise.all(
+    listCommands().map(async (name) => {
+      const command = await loadCommand(name);
+      return `  ${name.replace(/^node-/, "node ").padEnd(15)} ${command?.summary ?? ""}`;
+    }),
+  );
+  return `usage: bandmint <command> [flags]\n\ncommands:\n${rows.join("\n")}\n\nRun 'bandmint <command> --help' for a command's flags.\n`;
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
@@ -36,12 +40,12 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     if (listCommands().includes(joined)) [name, rest] = [joined, rest.slice(1)];
   }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return name === undefined ? 2 : 0;
   }
   const command = await loadCommand(name);
   if (command === undefined) {
-    process.stderr.write(`bandmint: unknown command '${name}'\n\n${usage()}`);
+    process.stderr.write(`bandmint: unknown command '${name}'\n\n${await usage()}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {

@@ -187,21 +187,16 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   if (session.sender.toLowerCase() !== p.sender.toLowerCase()) throw mismatch("session sender", session.sender, p.sender);
 
   const sessionId = session.sessionId;
-  const bytesPerTicket = session.bytesPerTicket;
   const window = session.creditWindowBytes;
   const ticketEv = (session.faceValue * session.winProb) >> 256n;
-  let nonce = session.nextNonce;
-  let randHash = session.recipientRandHash;
   /** Bytes the node has sent or is sending us in this session, as far as we know (conservative). */
   let requested = session.servedBytes;
   /** Bytes verified and so payable. */
   let verified = session.paidBytes;
-  /** cumulativeBytes of the last ticket the node confirmed (paidBytes). */
-  let confirmed = session.paidBytes;
-  let ticketsSigned = 0;
-  let expectedValue = 0n;
+  /** Data requests between their credit check and their end. */
+  let inFlight = 0;
+  let inFlightBytes = 0n;
   let needsResync = false;
-  let lane: Promise<void> = Promise.resolve();
   let waiters: (() => void)[] = [];
   const changed = () => {
     const w = waiters;
@@ -217,66 +212,89 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
         resolve();
       });
     });
-  let inFlight = 0;
 
-  const signTickets = async (upTo: bigint, max: number): Promise<{ payments: TicketPayment[]; covered: bigint }> => {
-    const payments: TicketPayment[] = [];
-    let covered = confirmed;
-    const expiry = BigInt(Math.floor(now() / 1000)) + BigInt(offer.ticketExpirySeconds);
-    while (covered < upTo && payments.length < max) {
-      const step = upTo - covered < bytesPerTicket ? upTo - covered : bytesPerTicket;
-      covered += step;
-      const ticket: Ticket = {
-        recipient: session.recipient,
-        sender: p.sender,
-        faceValue: session.faceValue,
-        winProb: session.winProb,
-        senderNonce: nonce + BigInt(payments.length),
-        recipientRandHash: randHash,
-        expiry,
-        sessionId,
-        cumulativeBytes: covered,
-      };
-      payments.push({ ticket, signature: await p.sign(ticket) });
-    }
-    return { payments, covered };
+  const ticketsPath = `/sessions/${sessionId}/tickets`;
+  const payer = createTicketPayer({
+    terms: { recipient: session.recipient, sender: p.sender, faceValue: session.faceValue, winProb: session.winProb, sessionId, bytesPerTicket: session.bytesPerTicket, ticketExpirySeconds: offer.ticketExpirySeconds },
+    start: { paidBytes: session.paidBytes, nextNonce: session.nextNonce, recipientRandHash: session.recipientRandHash },
+    sign: p.sign,
+    async post(payments) {
+      const res = await call(ticketsPath, {
+        method: "POST",
+        headers: { "content-type": "application/json", [SESSION_HEADER]: token },
+        body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }),
+      });
+      if (!res.ok) await fail(res, ticketsPath);
+      const s = parseTicketBatchResult(await res.json()).session;
+      return { paidBytes: s.paidBytes, nextNonce: s.nextNonce, recipientRandHash: s.recipientRandHash };
+    },
+    async read() {
+      const s = await readSession();
+      return { paidBytes: s.paidBytes, nextNonce: s.nextNonce, recipientRandHash: s.recipientRandHash };
+    },
+    // No retry helps: the deposit is short, or the node no longer knows this session or its token.
+    isFatal: (e) => e instanceof ProviderRequestError && (e.errorName === "InsufficientFundsError" || e.status === 401 || e.status === 404),
+    onChange: changed,
+    now,
+  });
+
+  const readSession = async (signal?: AbortSignal): Promise<Session> => {
+    const path = `/sessions/${sessionId}`;
+    const res = await call(path, { headers: { [SESSION_HEADER]: token }, signal });
+    if (!res.ok) await fail(res, path);
+    return parseSession(await res.json());
   };
-  const accept = (payments: TicketPayment[], covered: bigint) => {
-    if (payments.length === 0) return;
-    nonce += BigInt(payments.length);
-    ticketsSigned += payments.length;
-    expectedValue += ticketEv * BigInt(payments.length);
-    if (covered > confirmed) confirmed = covered;
-  };
+  /** Recounts what the node has served us (responses that broke off count only their written bytes). */
   const resync = async (signal?: AbortSignal) => {
-    const res = await call(`/sessions/${sessionId}`, { headers: { [SESSION_HEADER]: token }, signal });
-    if (!res.ok) await fail(res, `/sessions/${sessionId}`);
-    session = parseSession(await res.json());
-    nonce = session.nextNonce;
-    randHash = session.recipientRandHash;
-    confirmed = session.paidBytes;
-    // The node's servedBytes includes responses that broke off mid-body; trust it over our count.
-    requested = session.servedBytes;
     needsResync = false;
-  };
-  const withLane = async <T>(f: () => Promise<T>): Promise<T> => {
-    const previous = lane;
-    let release!: () => void;
-    lane = new Promise((r) => (release = r));
-    await previous;
-    try {
-      return await f();
-    } finally {
-      release();
-    }
+    const s = await readSession(signal);
+    requested = s.servedBytes + inFlightBytes;
   };
   const readHeaders = (res: Response) => {
-    const paid = res.headers.get(PAID_BYTES_HEADER);
-    if (paid !== null && /^\d+$/.test(paid) && BigInt(paid) > confirmed) confirmed = BigInt(paid);
     const next = res.headers.get(NEXT_NONCE_HEADER);
-    if (next !== null && /^\d+$/.test(next) && BigInt(next) > nonce) nonce = BigInt(next);
     const rand = res.headers.get(RECIPIENT_RAND_HASH_HEADER);
-    if (rand !== null && /^0x[0-9a-fA-F]{64}$/.test(rand)) randHash = rand.toLowerCase() as Hex;
+    payer.observe({
+      nextNonce: next !== null && /^\d+$/.test(next) ? BigInt(next) : undefined,
+      recipientRandHash: rand !== null && /^0x[0-9a-fA-F]{64}$/.test(rand) ? (rand.toLowerCase() as Hex) : undefined,
+    });
+  };
+  const payerFailed = (): never => {
+    const f = payer.failure;
+    if (f instanceof ProviderRequestError && f.errorName === "InsufficientFundsError") throw new DepositTooLowError({ provider: listing.provider, message: f.shortMessage });
+    throw new CreditExhaustedError({ provider: listing.provider, reason: `the node refused our tickets (${(f as Error).message})` });
+  };
+
+  /**
+   * Waits until the credit window admits `n` more bytes: unpaid = requested - accepted by the node.
+   * While it does not, the payer's POST in flight or verifications to come will free it; a
+   * partial tail ticket (which overpays a little) is signed only when nothing else would.
+   */
+  const awaitCredit = async (n: bigint, signal: AbortSignal | undefined): Promise<void> => {
+    let resynced = false;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (payer.failure !== undefined) payerFailed();
+      if (needsResync && inFlight === 0) {
+        await resync(signal);
+        resynced = true;
+      }
+      if (requested - payer.confirmed + n <= window) return;
+      if (payer.busy || inFlight > 0) {
+        await nextChange(signal);
+        continue;
+      }
+      if (verified > payer.signed) {
+        payer.acknowledgeAll(verified);
+        continue;
+      }
+      // Nothing is coming; our count may be stale. Ask once, then give up: unverified bytes we
+      // will never pay for hold the rest of the window.
+      if (!resynced) {
+        needsResync = true;
+        continue;
+      }
+      throw new CreditExhaustedError({ provider: listing.provider, reason: `${requested - verified} bytes served in this session failed or were never verified` });
+    }
   };
 
   const fetchRange = async (r: RangeRequest): Promise<{ data: Buffer; elapsedMs: number }> => {
@@ -284,112 +302,71 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     if (n > window) throw new RangeError(`a request of ${n} bytes exceeds the credit window ${window}`);
     const path = `/c/${r.contentId}/${r.path.split("/").map(encodeURIComponent).join("/")}`;
     const url = `${base}${path}`;
-    inFlight++;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        if (attempt > 4) throw new CreditExhaustedError({ provider: listing.provider, reason: "the node kept refusing our payments" });
-        const payUpTo = await awaitCredit(n, r.signal);
-        // The timer starts once we may send: waiting for our own credit is not the provider's fault.
-        const started = now();
-        const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(new ProviderTimeoutError({ provider: listing.provider, url, timeoutMs: r.timeoutMs })), r.timeoutMs);
-        const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 8) throw new CreditExhaustedError({ provider: listing.provider, reason: "the node kept answering 402 within our credit window" });
+      await awaitCredit(n, r.signal);
+      // Counted before the first await: concurrent requests see each other's bytes.
+      requested += n;
+      inFlight++;
+      inFlightBytes += n;
+      // The timer starts once we may send: waiting for our own credit is not the provider's fault.
+      const started = now();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new ProviderTimeoutError({ provider: listing.provider, url, timeoutMs: r.timeoutMs })), r.timeoutMs);
+      const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
+      let status = 0;
+      try {
+        let res: Response;
         try {
-          const carry = payUpTo > confirmed;
-          let payments: TicketPayment[] = [];
-          let covered = confirmed;
-          const send = async (): Promise<Response> => {
-            const headers: Record<string, string> = { range: `bytes=${r.start}-${r.end - 1n}`, [SESSION_HEADER]: token };
-            if (carry) {
-              ({ payments, covered } = await signTickets(payUpTo, 8));
-              if (payments.length > 0) headers[TICKET_HEADER] = encodeTicketHeader(payments);
-            }
-            requested += n;
-            let res: Response;
-            try {
-              res = await call(path, { headers, signal });
-            } catch (error) {
-              // A carrier that broke off leaves its tickets' fate unknown: ask the node before the next one.
-              if (carry) needsResync = true;
-              throw error;
-            }
-            if (res.ok) {
-              accept(payments, covered);
-              readHeaders(res);
-              changed();
-            } else {
-              requested -= n;
-            }
-            return res;
-          };
-          const res = carry ? await withLane(send) : await send();
-          if (res.status === 206 || res.status === 200) {
-            const data = Buffer.from(await res.arrayBuffer());
-            if (BigInt(data.length) !== n) {
-              throw new ProviderRequestError({ provider: listing.provider, url, status: res.status, reason: `expected ${n} bytes, got ${data.length}` });
-            }
-            const elapsedMs = now() - started;
-            r.verify(data);
-            verified += n;
-            return { data, elapsedMs };
-          }
-          const body = await readError(res);
-          if (res.status === 402 && body.errorName === "PaymentRequiredError" && body.details !== undefined) {
-            const d = parsePaymentRequiredDetails(body.details);
-            if (d.paidBytes > confirmed) confirmed = d.paidBytes;
-            requested = d.servedBytes + d.inFlightBytes;
-            randHash = d.recipientRandHash;
-            if (d.nextNonce > nonce) nonce = d.nextNonce;
-            continue;
-          }
-          if (res.status === 402 && body.errorName === "InsufficientFundsError") throw new DepositTooLowError({ provider: listing.provider, message: body.message });
-          if (res.status === 409 && body.errorName !== undefined && /Nonce|Acknowledges|StaleRecipientRand|SessionMismatch/.test(body.errorName)) {
-            await withLane(() => resync(r.signal));
-            continue;
-          }
-          throw new ProviderRequestError({ provider: listing.provider, url, status: res.status, ...(body.errorName ? { errorName: body.errorName } : {}), reason: body.message });
+          res = await call(path, { headers: { range: `bytes=${r.start}-${r.end - 1n}`, [SESSION_HEADER]: token }, signal });
         } catch (error) {
-          if (controller.signal.aborted && !(r.signal?.aborted ?? false)) throw controller.signal.reason;
+          // Admitted or not, half sent or not: only the node knows what it counted.
+          needsResync = true;
           throw error;
-        } finally {
-          clearTimeout(timer);
         }
+        status = res.status;
+        if (res.status === 206 || res.status === 200) {
+          readHeaders(res);
+          let data: Buffer;
+          try {
+            data = Buffer.from(await res.arrayBuffer());
+          } catch (error) {
+            needsResync = true;
+            throw error;
+          }
+          if (BigInt(data.length) !== n) {
+            throw new ProviderRequestError({ provider: listing.provider, url, status: res.status, reason: `expected ${n} bytes, got ${data.length}` });
+          }
+          const elapsedMs = now() - started;
+          r.verify(data);
+          verified += n;
+          payer.acknowledge(verified);
+          return { data, elapsedMs };
+        }
+        requested -= n;
+        const body = await readError(res);
+        if (res.status === 402 && body.errorName === "PaymentRequiredError" && body.details !== undefined) {
+          // Our count and the node's disagree (e.g. another session of ours holds unpaid bytes
+          // there): wait for the payer, or pay the tail, and ask again.
+          const d = parsePaymentRequiredDetails(body.details);
+          payer.observe({ recipientRandHash: d.recipientRandHash, nextNonce: d.nextNonce });
+          if (payer.busy) await nextChange(r.signal);
+          else if (verified > payer.signed) payer.acknowledgeAll(verified);
+          else await new Promise((resolve) => setTimeout(resolve, 10 * (attempt + 1)));
+          continue;
+        }
+        if (res.status === 402 && body.errorName === "InsufficientFundsError") throw new DepositTooLowError({ provider: listing.provider, message: body.message });
+        throw new ProviderRequestError({ provider: listing.provider, url, status: res.status, ...(body.errorName ? { errorName: body.errorName } : {}), reason: body.message });
+      } catch (error) {
+        if (controller.signal.aborted && !(r.signal?.aborted ?? false)) throw controller.signal.reason;
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        inFlight--;
+        inFlightBytes -= n;
+        void status;
+        changed();
       }
-    } finally {
-      inFlight--;
-      changed();
-    }
-  };
-
-  /**
-   * Waits until the credit window admits `n` more bytes; resolves with the cumulative bytes the
-   * request should pay up to. Full tickets ride along whenever there are some; a partial tail
-   * ticket (which overpays a little) only when credit is what blocks the request.
-   */
-  const awaitCredit = async (n: bigint, signal: AbortSignal | undefined): Promise<bigint> => {
-    let resynced = false;
-    for (;;) {
-      signal?.throwIfAborted();
-      if (needsResync) {
-        await withLane(() => resync(signal));
-        resynced = true;
-      }
-      const full = confirmed + ((verified - confirmed) / bytesPerTicket) * bytesPerTicket;
-      if (requested - full + n <= window) return full;
-      if (requested - verified + n <= window) return verified;
-      // Responses in flight will be verified and so become payable: wait for them.
-      if (inFlight > 1) {
-        await nextChange(signal);
-        continue;
-      }
-      // Nothing else is coming; our count may be stale (a response that broke off counts only its
-      // written bytes at the node). Ask once, then give up: unverified bytes we will never pay for
-      // hold the rest of the window.
-      if (!resynced) {
-        needsResync = true;
-        continue;
-      }
-      throw new CreditExhaustedError({ provider: listing.provider, reason: `${requested - verified} bytes served in this session failed or were never verified` });
     }
   };
 
@@ -415,27 +392,20 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
       return res.json();
     },
     async settle(signal) {
-      await withLane(async () => {
-        if (needsResync) await resync(signal);
-        while (verified > confirmed) {
-          const { payments, covered } = await signTickets(verified, MAX_TICKETS_PER_BATCH);
-          const path = `/sessions/${sessionId}/tickets`;
-          const res = await call(path, {
-            method: "POST",
-            headers: { "content-type": "application/json", [SESSION_HEADER]: token },
-            body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }),
-            signal,
-          });
-          if (!res.ok) await fail(res, path);
-          const result = parseTicketBatchResult(await res.json());
-          accept(payments, covered);
-          if (result.session.paidBytes > confirmed) confirmed = result.session.paidBytes;
-        }
-      });
+      // Responses still arriving will be verified (or not) first: pay for what they bring too.
+      while (inFlight > 0) await nextChange(signal);
+      payer.acknowledgeAll(verified);
+      await payer.drain(() => nextChange(signal));
     },
-    payments: () => ({ tickets: ticketsSigned, expectedValue, acknowledgedBytes: confirmed, unacknowledgedBytes: verified - confirmed }),
+    payments: () => ({
+      tickets: payer.accepted,
+      expectedValue: ticketEv * BigInt(payer.accepted),
+      acknowledgedBytes: payer.confirmed,
+      unacknowledgedBytes: verified - payer.confirmed,
+    }),
   };
 }
+
 
 /** A short reason for a failed connection (undici hides it in `cause`). */
 function connectionReason(error: unknown): string {

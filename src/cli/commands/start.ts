@@ -30,7 +30,7 @@ const command: Command = {
           `  ${net.gatewayUrl}/${net.contentId}/index.html   sample page through the paying gateway`,
           `  ${play}   HLS playlist (ffplay, mpv, VLC, Safari)${net.sampleIsVideo ? "" : "  [generated placeholder segments: ffmpeg not installed]"}`,
           `  curl -r 0-999 ${net.gatewayUrl}/${net.contentId}/hls/seg0.ts | wc -c`,
-          `  npx bandmint get ${net.contentId} -o ./sample --deployment ${net.deploymentPath} --key ${net.consumer.privateKey}`,
+          `  npm run bandmint -- get ${net.contentId} -o ./sample --deployment ${net.deploymentPath} --key ${net.consumer.privateKey}`,
           "",
           "chain",
           `  JSON-RPC          ${net.rpcUrl}`,

@@ -22,6 +22,9 @@ import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket
 //
 // bigints are stored as decimal TEXT (SQLite integers are 64-bit signed; uint256 does not fit);
 // nonces also as 64-hex `nonce_key` so that ORDER BY sorts them numerically.
+//
+// The store assumes it is the only writer of its database (one node process): it keeps the
+// per-sender nonce watermark in memory, read from disk once at open and moved after each commit.
 
 /** A session as stored. */
 export type SessionRecord = {
@@ -170,7 +173,6 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
     allSessions: s(`SELECT * FROM sessions`),
     counters: s(`UPDATE sessions SET served = ?, paid = ?, last_active = ? WHERE id = ?`),
     rotate: s(`UPDATE sessions SET rand = ?, rand_hash = ? WHERE id = ?`),
-    lastNonce: s(`SELECT last_nonce FROM sender_nonces WHERE sender = ?`),
     setNonce: s(`INSERT INTO sender_nonces (sender, last_nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET last_nonce = excluded.last_nonce`),
     insertTicket: s(`INSERT INTO tickets (hash, session_id, sender, nonce_key, ticket, signature, recipient_rand, winning, face_value, expiry, state, received_at, updated_at)
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -199,6 +201,12 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
     }
   };
 
+  // Every write of sender_nonces goes through this object, so after one read at open the table's
+  // content also lives here: a content request (whose headers name the next nonce) and every
+  // ticket check then read a Map, not SQLite. The map moves only after a write commits.
+  const nonces = new Map<Address, bigint>();
+  for (const r of s(`SELECT sender, last_nonce FROM sender_nonces`).all() as Row[]) nonces.set(r.sender as Address, BigInt(r.last_nonce as string));
+
   const acceptTickets = (batch: readonly AcceptTicketInput[]): void => {
     if (batch.length === 0) return;
     tx(() => {
@@ -212,6 +220,7 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
         q.counters.run(a.servedBytes.toString(), a.ticket.cumulativeBytes.toString(), a.now, a.sessionId);
       }
     });
+    for (const a of batch) nonces.set(a.ticket.sender, a.ticket.senderNonce);
   };
 
   return {
@@ -255,13 +264,14 @@ export function openTicketStore({ path, synchronous = "FULL" }: { path: string; 
     },
     /** The highest nonce accepted (or seen on chain) for `sender`, 0 if none. */
     lastNonce(sender: Address): bigint {
-      const row = q.lastNonce.get(sender) as Row | undefined;
-      return row === undefined ? 0n : BigInt(row.last_nonce as string);
+      return nonces.get(sender) ?? 0n;
     },
     /** Raises the stored nonce watermark of `sender` to at least `nonce`. */
     raiseNonce(sender: Address, nonce: bigint): void {
-      const row = q.lastNonce.get(sender) as Row | undefined;
-      if (row === undefined || nonce > BigInt(row.last_nonce as string)) q.setNonce.run(sender, nonce.toString());
+      const last = nonces.get(sender);
+      if (last !== undefined && nonce <= last) return;
+      q.setNonce.run(sender, nonce.toString());
+      nonces.set(sender, nonce);
     },
     /**
      * Durably records an accepted ticket, its sender's nonce and the session's counters in one

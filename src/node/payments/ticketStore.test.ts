@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import type { Ticket } from "../../protocol/ticket.ts";
+import { openTicketStore, type AcceptTicketInput, type TicketStore } from "./ticketStore.ts";
+
+// The nonce watermark is served from memory (content requests read it for their headers); these
+// tests pin that the memory copy never disagrees with what is on disk.
+
+const sender: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+const sessionId: Hex = `0x${"11".repeat(32)}`;
+
+function input(nonce: bigint, hash: Hex): AcceptTicketInput {
+  const ticket: Ticket = {
+    recipient: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", sender, faceValue: 10n, winProb: 1n, senderNonce: nonce,
+    recipientRandHash: `0x${"22".repeat(32)}`, expiry: 2_000_000_000n, sessionId, cumulativeBytes: nonce * 1024n,
+  };
+  return { hash, sessionId, ticket, signature: `0x${"33".repeat(65)}`, recipientRand: 5n, winning: false, servedBytes: nonce * 1024n, now: 1 };
+}
+
+describe("ticketStore nonce watermark", () => {
+  let dir: string;
+  const stores: TicketStore[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bandmint-store-"));
+  });
+  afterEach(async () => {
+    for (const s of stores.splice(0)) s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const open = () => {
+    const s = openTicketStore({ path: join(dir, "node.db") });
+    stores.push(s);
+    return s;
+  };
+
+  test("follows accepted tickets and raiseNonce, and is reloaded from disk at open", () => {
+    const store = open();
+    store.createSession({ id: sessionId, sender, rand: 5n, randHash: `0x${"22".repeat(32)}`, tokenHash: `0x${"44".repeat(32)}`, now: 1 });
+    assert.equal(store.lastNonce(sender), 0n);
+    store.acceptTickets([input(3n, `0x${"a1".repeat(32)}`), input(4n, `0x${"a2".repeat(32)}`)]);
+    assert.equal(store.lastNonce(sender), 4n);
+    store.raiseNonce(sender, 2n); // never lowers
+    assert.equal(store.lastNonce(sender), 4n);
+    store.raiseNonce(sender, 9n);
+    assert.equal(store.lastNonce(sender), 9n);
+    assert.equal(open().lastNonce(sender), 9n);
+  });
+
+  test("a failed batch leaves the watermark where the disk has it", () => {
+    const store = open();
+    store.createSession({ id: sessionId, sender, rand: 5n, randHash: `0x${"22".repeat(32)}`, tokenHash: `0x${"44".repeat(32)}`, now: 1 });
+    store.acceptTickets([input(1n, `0x${"b1".repeat(32)}`)]);
+    // The second ticket reuses the first one's hash (primary key): the whole transaction rolls back.
+    assert.throws(() => store.acceptTickets([input(2n, `0x${"b2".repeat(32)}`), input(3n, `0x${"b1".repeat(32)}`)]));
+    assert.equal(store.lastNonce(sender), 1n);
+    assert.equal(open().lastNonce(sender), 1n);
+  });
+});
