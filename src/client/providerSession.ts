@@ -2,10 +2,7 @@ import { toHex, type Address, type Hex } from "viem";
 import type { SessionRequestMessage } from "../protocol/sessionRequest.ts";
 import type { Ticket } from "../protocol/ticket.ts";
 import {
-  encodeTicketHeader,
-  MAX_TICKETS_PER_BATCH,
   NEXT_NONCE_HEADER,
-  PAID_BYTES_HEADER,
   parseOffer,
   parseOpenedSession,
   parsePaymentRequiredDetails,
@@ -16,14 +13,13 @@ import {
   SESSION_HEADER,
   serializeSessionRequest,
   serializeTicketPayment,
-  TICKET_HEADER,
   WIRE_VERSION,
   type Offer,
   type Session,
-  type TicketPayment,
 } from "../protocol/wire.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
 import { CreditExhaustedError, DepositTooLowError, OfferMismatchError, ProviderRequestError, ProviderTimeoutError } from "./errors.ts";
+import { createTicketPayer } from "./ticketPayer.ts";
 
 const GIB = 1n << 30n;
 
@@ -56,9 +52,9 @@ export type SessionPayments = {
   tickets: number;
   /** Sum of the tickets' expected values, in wei: what the bytes cost on average. */
   expectedValue: bigint;
-  /** Bytes covered by signed tickets. */
+  /** Bytes covered by tickets the node accepted. */
   acknowledgedBytes: bigint;
-  /** Bytes verified but not yet covered by a ticket (paid on the next request or at settle). */
+  /** Bytes verified but not yet covered by an accepted ticket (being paid, or paid at settle). */
   unacknowledgedBytes: bigint;
 };
 
@@ -100,11 +96,10 @@ export type ProviderSession = {
  * it unless recipient, price, chain and broker equal the on-chain listing and the client's
  * deployment, then `POST /sessions`.
  *
- * Tickets are signed lazily, when a request is about to carry them, so that they always use the
- * session's current nonce and recipientRandHash. Requests that carry tickets pass through a lane
- * one at a time until their response headers arrive: the node processes header tickets in arrival
- * order and refuses a nonce below one it has seen, so two requests racing with nonces 5 and 6 could
- * otherwise refuse each other. Requests without tickets do not wait.
+ * Data requests never carry tickets: a chunk that verifies is acknowledged at once to the
+ * session's payer (ticketPayer.ts), which POSTs tickets in order, one batch in flight. A data
+ * request goes out whenever the bytes requested and not yet accepted as paid stay within the
+ * credit window, so the window, not the commit latency of a ticket, bounds what is in flight.
  */
 export async function openProviderSession(p: OpenProviderSessionParameters): Promise<ProviderSession> {
   const fetchFn = p.fetch ?? globalThis.fetch;
@@ -314,7 +309,6 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new ProviderTimeoutError({ provider: listing.provider, url, timeoutMs: r.timeoutMs })), r.timeoutMs);
       const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
-      let status = 0;
       try {
         let res: Response;
         try {
@@ -324,7 +318,6 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
           needsResync = true;
           throw error;
         }
-        status = res.status;
         if (res.status === 206 || res.status === 200) {
           readHeaders(res);
           let data: Buffer;
@@ -364,7 +357,6 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
         clearTimeout(timer);
         inFlight--;
         inFlightBytes -= n;
-        void status;
         changed();
       }
     }

@@ -1,9 +1,10 @@
 import type { ServerResponse } from "node:http";
 
 /**
- * Error name -> HTTP status, for every typed error an edge response can end with. The payment layer
- * appends its rows here (append only). Errors may instead carry a numeric `status` property, which
- * wins; anything unknown is a 500.
+ * Error name -> HTTP status for the edge's own errors. Errors from the PaymentGate carry their
+ * status (the payment layer's single table, src/node/payments/paymentErrorStatus.ts, which
+ * docs/protocol/payments.md is checked against); a numeric `status` property wins; anything
+ * unknown is a 500.
  */
 export const httpErrorStatus: Record<string, number> = {
   RouteNotFoundError: 404,
@@ -16,15 +17,6 @@ export const httpErrorStatus: Record<string, number> = {
   ManifestSignatureError: 502,
   InvalidManifestError: 502,
   PaymentRequiredError: 402,
-  // Payment layer (src/node/payments/paymentErrorStatus.ts holds the full table; the gate's
-  // errors also carry `status`, so these rows are a fallback).
-  SessionRequiredError: 402,
-  TicketUnderpricedError: 402,
-  InsufficientFundsError: 402,
-  UnknownSessionError: 404,
-  TicketNonceError: 409,
-  StaleRecipientRandError: 409,
-  SignerMismatchError: 401,
 };
 
 /** The HTTP status for an error thrown while handling a request (see `httpErrorStatus`). */
