@@ -1,7 +1,6 @@
 // The main job: a whole bandmint network on one machine. An embedded chain with every contract,
 // a publisher's origin with sample content, three provider nodes at different prices registered
 // on chain, a funded consumer and a gateway that an unmodified browser or player can use.
-import { createServer } from "node:net";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
@@ -10,6 +9,7 @@ import { deployAll, TOKEN } from "../chain/deploy.ts";
 import { writeDeployment, type Deployment } from "../chain/deployment.ts";
 import { devAccount, type DevAccount } from "../chain/devAccounts.ts";
 import { startEmbeddedChain } from "../chain/embeddedChain.ts";
+import { freePort } from "./freePort.ts";
 import { createClient } from "../client/createClient.ts";
 import type { Gateway } from "../client/gateway.ts";
 import { OriginServer } from "../content/originServer.ts";
@@ -47,14 +47,6 @@ export type Devnet = {
   accounts: { label: string; account: DevAccount }[];
   stop(): Promise<void>;
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Starts the whole local network; `stop()` tears it down in reverse order. */
 export async function startDevnet(o: DevnetOptions): Promise<Devnet> {

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
@@ -14,19 +13,12 @@ import { getContracts } from "../../src/chain/contracts.ts";
 import { TOKEN } from "../../src/chain/deploy.ts";
 import { readDeployment } from "../../src/chain/deployment.ts";
 import { devAccount } from "../../src/chain/devAccounts.ts";
+import { freePort } from "../../src/devnet/freePort.ts";
 
 const require = createRequire(import.meta.url);
 // The package's `bin` entry (the file `npx hardhat` runs); not in its exports map.
 const hardhatCli = join(dirname(require.resolve("hardhat/package.json")), "dist", "src", "cli.js");
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test("bandmint deploy deploys every contract to a separate hardhat node and writes the deployment file", { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "bm-deploy-cmd-"));
