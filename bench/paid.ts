@@ -12,6 +12,8 @@
 //   (b) the unpaid edge with both,
 //   (c) paid delivery: `--clients` paying consumers (the real client SDK: ProviderPool +
 //       ProviderSession, sha256 of every chunk, a ticket per `bytesPerTicket`) against the node.
+//       Data requests carry no tickets: the client's payer POSTs them in batches as chunks verify
+//       (src/client/ticketPayer.ts), so "carrier" latencies appear only for older clients.
 // Then what each part of the paid path costs on one core (client sha256 and signing, node-side
 // check + recovery and the SQLite commit), the payment bytes per GiB, and the node's RSS idle and
 // under `--sessions` concurrent paying sessions.

@@ -55,6 +55,29 @@ contract TicketBrokerMutantsTest is TicketBrokerBase {
         assertEq(token.balanceOf(address(broker)), broker.treasuryAccrued(), "only the treasury share is left");
     }
 
+    /// B33 (claim overwritten instead of accumulated): R/N bounds what a recipient draws in total
+    /// over any number of tickets, not per ticket. R = 8, N = 4: draws of 1.5 then 0.5 use up the
+    /// allowance of 2, and a third ticket gets nothing.
+    function test_redeem_reserveAllowanceIsCumulativeAcrossTickets() public {
+        _fund(sender, 0, 8 ether);
+        registry.set(recipient, uint64(START - 1), 4);
+        _redeem(SENDER_KEY, _ticket(SENDER_KEY, recipient, 1.5 ether, 1));
+        assertEq(broker.reserveClaimed(sender, recipient), 1.5 ether);
+        assertEq(broker.claimableReserve(sender, recipient), 0.5 ether);
+        _redeem(SENDER_KEY, _ticket(SENDER_KEY, recipient, 1.5 ether, 2));
+        assertEq(broker.paidInEpoch(0, recipient), 2 ether, "1.5 + the 0.5 left");
+        assertEq(broker.reserveClaimed(sender, recipient), 2 ether);
+        assertEq(broker.claimableReserve(sender, recipient), 0);
+
+        Ticket memory t = _ticket(SENDER_KEY, recipient, 1.5 ether, 3);
+        bytes memory sig = _sign(SENDER_KEY, t);
+        vm.prank(recipient);
+        vm.expectRevert(abi.encodeWithSelector(ITicketBroker.SenderFundsExhausted.selector, sender, _structHash(t)));
+        broker.redeemTicket(t, sig, _rand(3));
+        (, uint256 reserve,) = broker.getSender(sender);
+        assertEq(reserve, 6 ether);
+    }
+
     /// B37 (a claim of an older freeze counted as current): after the sender withdraws and funds
     /// again, the reserve freezes anew and every eligible provider gets a fresh R/N, whatever it
     /// drew from the previous reserve.

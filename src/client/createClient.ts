@@ -121,7 +121,7 @@ export function createClient(p: CreateClientParameters): Client {
         signal,
       }),
     maxProviders: p.maxProviders ?? 3,
-    perProvider: p.perProvider ?? 3,
+    ...(p.perProvider !== undefined ? { perProvider: p.perProvider } : {}),
     maxPricePerGiB: p.maxPricePerGiB,
     ...(p.timeouts ? { timeouts: p.timeouts } : {}),
     logger: p.logger,

@@ -37,7 +37,10 @@ export type ProviderPoolParameters = {
   openSession: (listing: ProviderListing, signal?: AbortSignal) => Promise<ProviderSession>;
   /** Providers used at once (the best ranked ones that are healthy). */
   maxProviders?: number;
-  /** Requests in flight per provider. */
+  /**
+   * Requests in flight per provider; by default as many chunks as the provider's credit window
+   * holds (one until its session is open): the session itself holds back what the window does not admit.
+   */
   perProvider?: number;
   timeouts?: Partial<TimeoutPolicy>;
   /** How long a provider that died or was slow is left alone (ms). */
@@ -86,9 +89,8 @@ type Entry = {
   refused: string | undefined;
   reason: string | undefined;
   timeoutScale: number;
-  /** Payments of sessions dropped after a failure (kept for reports). */
-  pastTickets: number;
-  pastExpectedValue: bigint;
+  /** Sessions dropped after a failure: still paying for what they verified, kept for reports. */
+  retired: { session: ProviderSession; settled: Promise<void> }[];
 };
 
 /**
@@ -103,7 +105,12 @@ type Entry = {
  */
 export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
   const maxProviders = p.maxProviders ?? 3;
-  const perProvider = p.perProvider ?? 3;
+  const capacity = (e: Entry, chunkSize: number): number => {
+    if (p.perProvider !== undefined) return p.perProvider;
+    if (e.opened === undefined) return 1;
+    const n = e.opened.maxRequestBytes / BigInt(Math.max(1, chunkSize));
+    return n < 1n ? 1 : Number(n);
+  };
   const policy: TimeoutPolicy = { minMs: 2_000, unmeasuredMs: 30_000, factor: 8, ...p.timeouts };
   const cooldownMs = p.cooldownMs ?? 30_000;
   const now = p.now ?? Date.now;
@@ -120,7 +127,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     const key = listing.provider.toLowerCase();
     let e = entries.get(key);
     if (e === undefined || e.listing.endpoint !== listing.endpoint || e.listing.pricePerGiB !== listing.pricePerGiB) {
-      e = { listing, session: undefined, opened: undefined, inFlight: 0, bytes: e?.bytes ?? 0n, coolUntil: 0, refused: undefined, reason: undefined, timeoutScale: 1, pastTickets: e?.pastTickets ?? 0, pastExpectedValue: e?.pastExpectedValue ?? 0n };
+      e = { listing, session: undefined, opened: undefined, inFlight: 0, bytes: e?.bytes ?? 0n, coolUntil: 0, refused: undefined, reason: undefined, timeoutScale: 1, retired: e?.retired ?? [] };
       entries.set(key, e);
     }
     return e;
@@ -137,6 +144,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     e.session ??= p.openSession(e.listing, signal).then(
       (s) => {
         e.opened = s;
+        wake(); // its capacity may have grown to the window
         return s;
       },
       (error: unknown) => {
@@ -147,16 +155,30 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     return e.session;
   };
 
+  /**
+   * Forgets the session for new chunks; it goes on paying, in the background, for the bytes it
+   * verified (if the node is dead its payer gives up after a few tries). Its chunks that failed
+   * were never verified, so never paid, and go to another provider.
+   */
   const dropSession = (e: Entry) => {
-    const pay = e.opened?.payments();
-    e.pastTickets += pay?.tickets ?? 0;
-    e.pastExpectedValue += pay?.expectedValue ?? 0n;
+    const s = e.opened;
     e.session = undefined;
     e.opened = undefined;
+    if (s === undefined) return;
+    const settled = s.settle().catch((error: unknown) => {
+      p.logger?.warn(`bandmint: could not pay the last bytes to ${e.listing.provider}: ${(error as Error).message}`);
+    });
+    e.retired.push({ session: s, settled });
   };
   const paidBy = (e: Entry) => {
-    const pay = e.opened?.payments();
-    return { tickets: e.pastTickets + (pay?.tickets ?? 0), expectedValue: e.pastExpectedValue + (pay?.expectedValue ?? 0n) };
+    let tickets = 0;
+    let expectedValue = 0n;
+    for (const s of [...e.retired.map((r) => r.session), ...(e.opened ? [e.opened] : [])]) {
+      const pay = s.payments();
+      tickets += pay.tickets;
+      expectedValue += pay.expectedValue;
+    }
+    return { tickets, expectedValue };
   };
 
   const timeoutFor = (e: Entry, bytes: number): number => {
@@ -166,7 +188,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
   };
 
   /** Picks the provider that would finish a chunk first, waiting while all are at capacity. */
-  const acquire = async (failures: string[], contentId: string, signal?: AbortSignal): Promise<{ entry: Entry; others: number }> => {
+  const acquire = async (failures: string[], contentId: string, chunkSize: number, signal?: AbortSignal): Promise<{ entry: Entry; others: number }> => {
     for (;;) {
       signal?.throwIfAborted();
       const set = await activeSet();
@@ -174,7 +196,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
       let best: Entry | undefined;
       let bestCost = Infinity;
       for (const e of set) {
-        if (e.inFlight >= perProvider) continue;
+        if (e.inFlight >= capacity(e, chunkSize)) continue;
         const tp = p.stats.get(e.listing.provider).throughput ?? 50e6;
         const cost = (e.inFlight + 1) / tp;
         if (cost < bestCost) [best, bestCost] = [e, cost];
@@ -235,7 +257,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     const failures: string[] = [];
     const { start, end } = chunkRange(r.file.size, r.chunkSize, r.index);
     for (;;) {
-      const { entry, others } = await acquire(failures, r.contentId, r.signal);
+      const { entry, others } = await acquire(failures, r.contentId, r.chunkSize, r.signal);
       try {
         const s = await session(entry, r.signal);
         const provider = entry.listing.provider;
@@ -313,14 +335,17 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     fetchManifest,
     async settle(signal) {
       await Promise.all(
-        [...entries.values()].map(async (e) => {
-          if (e.opened === undefined) return;
-          try {
-            await e.opened.settle(signal);
-          } catch (error) {
-            p.logger?.warn(`bandmint: could not pay the last bytes to ${e.listing.provider}: ${(error as Error).message}`);
-          }
-        }),
+        [...entries.values()].flatMap((e) => [
+          ...e.retired.map((r) => r.settled),
+          (async () => {
+            if (e.opened === undefined) return;
+            try {
+              await e.opened.settle(signal);
+            } catch (error) {
+              p.logger?.warn(`bandmint: could not pay the last bytes to ${e.listing.provider}: ${(error as Error).message}`);
+            }
+          })(),
+        ]),
       );
     },
     report: () =>

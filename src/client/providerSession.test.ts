@@ -6,7 +6,7 @@ import { buildOffer } from "../node/payments/buildOffer.ts";
 import { signSessionRequest, verifySessionRequest } from "../protocol/sessionRequest.ts";
 import { signTicket } from "../protocol/signTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
-import { parseSessionRequest, serializeOffer, serializeOpenedSession, serializeSession, type Session } from "../protocol/wire.ts";
+import { parseSessionRequest, parseTicketBatch, serializeOffer, serializeOpenedSession, serializeSession, type Session } from "../protocol/wire.ts";
 import { openProviderSession } from "./providerSession.ts";
 
 // The client's half of signed session requests (payments.md §1.2): what it POSTs verifies at the
@@ -97,4 +97,72 @@ test("openProviderSession refuses a version 1 node and a session response withou
   const tokenless = (async (input: string | URL | Request) =>
     String(input).endsWith("/offer") ? Response.json(serializeOffer(offer)) : Response.json(serializeSession(sessionOf()), { status: 201 })) as typeof fetch;
   await assert.rejects(openWith(tokenless), (e: Error & { field?: string }) => e.name === "WireFormatError" && e.field === "sessionToken");
+});
+
+test("data requests carry no tickets, go out while the window admits them, and a 402 waits for the payer", async () => {
+  const MiB = 1n << 20n;
+  const events: string[] = [];
+  let paid = 0n;
+  let served = 0n;
+  let nonce = 0n;
+  let releasePost: (() => void) | undefined;
+  let refuseNext = false;
+  const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const headers = new Headers(init?.headers);
+    if (url.pathname === "/offer") return Response.json(serializeOffer(offer));
+    if (url.pathname === "/sessions") return Response.json(serializeOpenedSession({ ...sessionOf(), sessionToken }), { status: 201 });
+    if (url.pathname === `/sessions/${sessionId}/tickets`) {
+      const { tickets } = parseTicketBatch(JSON.parse(String(init?.body)));
+      events.push(`POST ${tickets.map((t) => t.ticket.cumulativeBytes / MiB).join(",")}`);
+      await new Promise<void>((r) => (releasePost = r));
+      for (const t of tickets) [paid, nonce] = [t.ticket.cumulativeBytes, t.ticket.senderNonce];
+      return Response.json({ accepted: tickets.length, session: serializeSession({ ...sessionOf(paid), nextNonce: nonce + 1n }) });
+    }
+    assert.equal(headers.get("x-bandmint-ticket"), null, "a data request never carries tickets");
+    const start = BigInt(/bytes=(\d+)-/.exec(headers.get("range") ?? "")![1]!);
+    if (refuseNext) {
+      refuseNext = false;
+      events.push(`402 ${start / MiB}`);
+      return Response.json({ error: "PaymentRequiredError", message: "pay", details: {
+        sessionId, servedBytes: served.toString(), inFlightBytes: "0", paidBytes: paid.toString(), requestedBytes: MiB.toString(), creditWindowBytes: (4n * MiB).toString(),
+        minCumulativeBytes: "0", nextNonce: (nonce + 1n).toString(), recipientRandHash: `0x${"bb".repeat(32)}`,
+      } }, { status: 402 });
+    }
+    served += MiB;
+    assert.ok(served - paid <= 4n * MiB, "the client never asks beyond the credit window");
+    events.push(`GET ${start / MiB}`);
+    return new Response(new Uint8Array(Number(MiB)), { status: 206 });
+  }) as typeof fetch;
+  const s = await openWith(fetchStub);
+  const get = (i: bigint) => s.fetchRange({ contentId: "ab".repeat(32), path: "f", start: i * MiB, end: (i + 1n) * MiB, timeoutMs: 5000, verify: () => {} });
+  const tick = () => new Promise((r) => setTimeout(r, 20));
+  // Six at once: four fill the window, the other two wait for the payer.
+  const all = [0n, 1n, 2n, 3n, 4n, 5n].map(get);
+  await tick();
+  assert.deepEqual(events, ["GET 0", "GET 1", "GET 2", "GET 3", "POST 1"], "one POST in flight; the window is full");
+  releasePost!();
+  await tick();
+  assert.deepEqual(events.slice(5).sort(), ["GET 4", "POST 2,3,4"], "one MiB paid lets one MiB more out; what queued meanwhile goes in one POST");
+  releasePost!();
+  await tick();
+  assert.deepEqual(events.slice(7), ["GET 5", "POST 5"]);
+  await Promise.all(all);
+  releasePost!();
+  await tick();
+  assert.deepEqual(events.slice(9), ["POST 6"]);
+  // The node disagrees once (402) while POST 6 is in flight: the request waits for the payer, then goes again.
+  refuseNext = true;
+  const seventh = get(6n);
+  await tick();
+  assert.deepEqual(events.slice(10), ["402 6"]);
+  releasePost!();
+  await seventh;
+  await tick();
+  assert.deepEqual(events.slice(10), ["402 6", "GET 6", "POST 7"]);
+  const settling = s.settle();
+  releasePost!();
+  await settling;
+  assert.equal(s.payments().acknowledgedBytes, 7n * MiB);
+  assert.equal(s.payments().tickets, 7);
 });

@@ -260,9 +260,11 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   };
 
   /**
-   * Waits until the credit window admits `n` more bytes: unpaid = requested - accepted by the node.
-   * While it does not, the payer's POST in flight or verifications to come will free it; a
-   * partial tail ticket (which overpays a little) is signed only when nothing else would.
+   * Waits until the credit window admits `n` more bytes (unpaid = requested - accepted by the
+   * node), then counts them as requested and in flight before returning: several requests woken by
+   * one change must not all pass on the same figures. While the window is full, the payer's POST
+   * or verifications to come will free it; a partial tail ticket (which overpays a little) is
+   * signed only when nothing else would.
    */
   const awaitCredit = async (n: bigint, signal: AbortSignal | undefined): Promise<void> => {
     let resynced = false;
@@ -273,7 +275,12 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
         await resync(signal);
         resynced = true;
       }
-      if (requested - payer.confirmed + n <= window) return;
+      if (requested - payer.confirmed + n <= window) {
+        requested += n;
+        inFlight++;
+        inFlightBytes += n;
+        return;
+      }
       if (payer.busy || inFlight > 0) {
         await nextChange(signal);
         continue;
@@ -297,13 +304,10 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     if (n > window) throw new RangeError(`a request of ${n} bytes exceeds the credit window ${window}`);
     const path = `/c/${r.contentId}/${r.path.split("/").map(encodeURIComponent).join("/")}`;
     const url = `${base}${path}`;
+    let disagreement = "";
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 8) throw new CreditExhaustedError({ provider: listing.provider, reason: "the node kept answering 402 within our credit window" });
+      if (attempt > 8) throw new CreditExhaustedError({ provider: listing.provider, reason: `the node kept answering 402 within our credit window (${disagreement})` });
       await awaitCredit(n, r.signal);
-      // Counted before the first await: concurrent requests see each other's bytes.
-      requested += n;
-      inFlight++;
-      inFlightBytes += n;
       // The timer starts once we may send: waiting for our own credit is not the provider's fault.
       const started = now();
       const controller = new AbortController();
@@ -342,6 +346,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
           // Our count and the node's disagree (e.g. another session of ours holds unpaid bytes
           // there): wait for the payer, or pay the tail, and ask again.
           const d = parsePaymentRequiredDetails(body.details);
+          disagreement = `node: served ${d.servedBytes} + in flight ${d.inFlightBytes} - paid ${d.paidBytes}, at least ${d.minCumulativeBytes} to be paid; we: requested ${requested}, paid ${payer.confirmed}`;
           payer.observe({ recipientRandHash: d.recipientRandHash, nextNonce: d.nextNonce });
           if (payer.busy) await nextChange(r.signal);
           else if (verified > payer.signed) payer.acknowledgeAll(verified);

@@ -64,7 +64,9 @@ test("a directory downloaded through two providers is byte-identical, and every 
 
 test("a provider killed mid-transfer: the client finishes from the other", async (t) => {
   const { content, dir, a, b, listings } = await setup(t);
-  a.dieAfter = 2;
+  // Its second request dies: with two requests per provider A always gets two at the start, so
+  // it dies whatever the timing (a later request may never come: B can finish everything first).
+  a.dieAfter = 1;
   const { pool } = makePool(listings, { perProvider: 2 });
   const out = join(dir, "seg0.ts");
   await downloadContent({ pool, contentId: content.manifest.contentId, path: "video/seg0.ts", out });
@@ -72,8 +74,25 @@ test("a provider killed mid-transfer: the client finishes from the other", async
   assert.ok(b.requests.length > 0);
   const report = pool.report().find((r) => r.provider === a.address);
   assert.equal(report?.state, "cooling");
-  // The half-sent chunk was never verified, so never paid.
-  assert.ok(paidBy(a).acknowledged <= paidBy(a).served - CHUNK);
+  // The half-sent chunk (A's last request) was never verified, so never paid.
+  const dying = a.requests.at(-1)!;
+  assert.ok(paidBy(a).acknowledged <= paidBy(a).served - (dying.end - dying.start));
+});
+
+test("a provider dropped after a failed request is still paid for every chunk it served and we verified", async (t) => {
+  const { content, dir, a, b, listings } = await setup(t);
+  a.failAfter = 1;
+  const { pool } = makePool(listings, { perProvider: 2 });
+  const out = join(dir, "seg0.ts");
+  await downloadContent({ pool, contentId: content.manifest.contentId, path: "video/seg0.ts", out });
+  assert.equal(sha256(await readFile(out)), sha256(content.files.get("video/seg0.ts")!));
+  assert.equal(pool.report().find((r) => r.provider === a.address)?.state, "cooling");
+  assert.ok(a.requests.length > 0);
+  // Its session was dropped for new chunks, but its payer went on: every verified byte is paid, once.
+  assert.equal(paidBy(a).acknowledged, paidBy(a).served);
+  assert.equal(paidBy(b).acknowledged, paidBy(b).served);
+  const nonces = a.tickets.map((x) => x.ticket.senderNonce);
+  assert.deepEqual(nonces, nonces.map((_, i) => BigInt(i + 1)));
 });
 
 test("a provider that corrupts a chunk is not paid for it and is dropped", async (t) => {

@@ -53,6 +53,8 @@ export type FakeProvider = {
   dieAfter: number | undefined;
   /** Delay every content response by this many ms. */
   delayMs: number;
+  /** Answer one content request with 503 after this many content responses (the node stays up). */
+  failAfter: number | undefined;
   session(): Session | undefined;
   /** Session requests refused, by error name (what the client sent wrong). */
   refusedSessionRequests: string[];
@@ -125,6 +127,7 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
     corrupt: new Set(),
     dieAfter: undefined,
     delayMs: 0,
+    failAfter: undefined,
     session: () => [...sessions.values()][0],
     refusedSessionRequests: [],
     stop: async () => {
@@ -252,6 +255,10 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
             nextNonce: (lastNonce + 1n).toString(),
             recipientRandHash,
           });
+        }
+        if (fp.failAfter !== undefined && fp.failAfter-- <= 0) {
+          fp.failAfter = undefined;
+          return error(res, 503, "OriginUnavailableError", "origin down");
         }
         requests.push({ path, start, end });
         s.servedBytes += n;
