@@ -200,10 +200,20 @@ describe("edge", () => {
     const corrupted = Buffer.from(original);
     corrupted[CHUNK * 2 + 7] = corrupted[CHUNK * 2 + 7]! ^ 0xff;
     await writeFile(join(bad.dir, "video/hls/big.ts"), corrupted);
-    const { edge, url } = await startEdge(cache.path, [bad.url]);
+    // The gate must hear of every admitted body, a failed one too (with 0 bytes served).
+    const grants: { requested: bigint; served?: bigint }[] = [];
+    const gate: PaymentGate = {
+      async admit(_req, r) {
+        const g: { requested: bigint; served?: bigint } = { requested: r.end - r.start };
+        grants.push(g);
+        return { served: (b) => void (g.served = b) };
+      },
+    };
+    const { edge, url } = await startEdge(cache.path, [bad.url], { gate });
     try {
       const r = await get(`${url}/c/${badId}/video/hls/big.ts`, { Range: `bytes=${CHUNK * 2}-${CHUNK * 2 + 99}` });
       assert.equal(r.status, 502);
+      assert.deepEqual(grants, [{ requested: 100n, served: 0n }], "an origin failure releases the admitted bytes");
       const body = JSON.parse(r.body.toString());
       assert.equal(body.error, "OriginFailedError");
       assert.match(body.details, /does not match the manifest/);

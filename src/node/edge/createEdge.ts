@@ -171,7 +171,14 @@ export function createEdge(options: EdgeOptions): Edge {
     const first = Number(start / cs);
     const last = Number((end - 1n) / cs);
     // Fetch the first chunk before any header goes out: an origin failure is then a clean 502.
-    const firstBuf = chunks.peek(file.chunks[first]!) ?? (await chunks.get(content.manifest.contentId, chunkSize, file, first));
+    let firstBuf: Buffer;
+    try {
+      firstBuf = chunks.peek(file.chunks[first]!) ?? (await chunks.get(content.manifest.contentId, chunkSize, file, first));
+    } catch (error) {
+      // Nothing was sent: release what the gate admitted, or the sender's credit shrinks for good.
+      grant.served(0n);
+      throw error;
+    }
     const slice = (buf: Buffer, i: number): Buffer => {
       const chunkStart = BigInt(i) * cs;
       const from = start > chunkStart ? Number(start - chunkStart) : 0;
