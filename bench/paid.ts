@@ -24,14 +24,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { Agent, createServer, get as httpGet } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Agent, get as httpGet } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import secp256k1 from "secp256k1";
+import { freePort } from "../src/devnet/freePort.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -284,14 +284,6 @@ http {
   }
   proc.kill();
   throw new Error(`nginx did not start; see ${prefix}/error.log`);
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function median(xs: number[]): number {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MUTANTS, applyMutant, firstFailure, isCompileError } from "./mutation.ts";
+import { MUTANTS, applyMutant, failingTests, firstFailure, isCompileError } from "./mutation.ts";
 
 const root = join(import.meta.dirname, "..");
 
@@ -36,4 +36,9 @@ test("firstFailure names the failing test; isCompileError tells solc errors from
   assert.equal(isCompileError(out), false);
   assert.equal(isCompileError("TypeError: Operator <= not compatible\n --> contracts/X.sol:3:5"), true);
   assert.equal(isCompileError("DeclarationError (7576): Undeclared identifier."), true);
+});
+
+test("failingTests lists every failing test of the summary with its contract", () => {
+  const out = "    1) test_a()\n  2 failing\n\n  1) ATest#test_a()\n    Error: x\n  2) BTest#testFuzz_b(uint256)\n";
+  assert.deepEqual(failingTests(out), ["ATest#test_a()", "BTest#testFuzz_b(uint256)"]);
 });

@@ -41,6 +41,8 @@ export type MutantResult = {
   what: string;
   status: "killed" | "survived" | "equivalent" | "stillborn" | "stale";
   killedBy: string;
+  /** Every failing test, as Contract#test (tells which test files kill a mutant). */
+  failing: string[];
   seconds: number;
 };
 
@@ -250,6 +252,11 @@ export function firstFailure(output: string): string {
   return lines.find((l) => /error|fail/i.test(l))?.trim().slice(0, 80) ?? "(non-zero exit)";
 }
 
+/** Every failing test in hardhat's summary of a Solidity test run, as Contract#test. */
+export function failingTests(output: string): string[] {
+  return [...output.matchAll(/^\s*\d+\) (\w+#\w+\(.*?\))\s*$/gm)].map((x) => x[1]!);
+}
+
 /** True when hardhat's output is a solc error rather than a failing test. */
 export function isCompileError(output: string): boolean {
   return /^(Parser|Declaration|Type|Syntax|Compiler)Error( \(\d+\))?:/m.test(output) || /compilation failed/i.test(output);
@@ -314,14 +321,14 @@ function main(): void {
         // artifacts: "No contracts to fuzz").
         const res = run(dir, ["hardhat", "test", "solidity", ...tests], TIMEOUT);
         if (!res.ok && isCompileError(res.output)) {
-          result = { ...base, status: "stillborn", killedBy: "does not compile", seconds: 0 };
+          result = { ...base, status: "stillborn", killedBy: "does not compile", failing: [], seconds: 0 };
         } else {
           const status = !res.ok ? "killed" : m.equivalent !== undefined ? "equivalent" : "survived";
           const killedBy = res.timedOut ? "(timeout)" : !res.ok ? firstFailure(res.output) : (m.equivalent ?? "");
-          result = { ...base, status, killedBy, seconds: 0 };
+          result = { ...base, status, killedBy, failing: failingTests(res.output), seconds: 0 };
         }
       } catch (err) {
-        result = { id: m.id, line: 0, what: m.what, status: "stale", killedBy: (err as Error).message, seconds: 0 };
+        result = { id: m.id, line: 0, what: m.what, status: "stale", killedBy: (err as Error).message, failing: [], seconds: 0 };
       } finally {
         writeFileSync(path, original);
       }

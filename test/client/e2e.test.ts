@@ -3,8 +3,7 @@
 // origin, and the consumer funding the broker with a permit.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request } from "node:http";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,17 +21,10 @@ import getCommand from "../../src/cli/commands/get.ts";
 import balanceCommand from "../../src/cli/commands/balance.ts";
 import { localNetwork, type LocalNetwork } from "../fixtures/localNetwork.ts";
 import { KEYS, sha256 } from "./harness.ts";
+import { freePort } from "../../src/devnet/freePort.ts";
 
 const TOKEN = 10n ** 18n;
 const KiB = 1024;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe("client end to end on a local network", () => {
   let net: LocalNetwork;
