@@ -27,6 +27,12 @@ async function startEdge(cacheDir: string, origins: string[], extra: Partial<Par
   return { edge, url: await edge.start() };
 }
 
+/** Polls `condition` until it holds or `ms` pass (callbacks after a response closes are not instant, least of all on a loaded machine). */
+async function waitFor(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe("edge", () => {
   let o: PublishedOrigin;
   let id: string;
@@ -306,7 +312,7 @@ describe("edge", () => {
       assert.deepEqual(admitted, [{ path: "video/hls/big.ts", start: 10n, end: 5001n }]);
       const small = await get(`${url}/c/${id}/index.html`, { "x-pay": "yes" });
       assert.equal(small.status, 200);
-      await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => served.length === 2);
       assert.deepEqual(served, [4991n, BigInt(o.files["index.html"]!.length)]);
     } finally {
       await edge.stop();
@@ -354,13 +360,13 @@ describe("edge under client aborts", () => {
           req.end();
         });
       for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 20 }, abortOne));
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => grants.length === 60);
       assert.equal(grants.length, 60, "every aborted response reports what it served");
       assert.ok(grants.every((b) => b < BigInt(bytes.length)), `an aborted response counted as complete: ${grants.join(",")}`);
       assert.ok(served > 0n);
       const ok = await get(fileUrl, { Range: "bytes=-1000" });
       assert.deepEqual(ok.body, bytes.subarray(-1000));
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(async () => (await fds()) <= before + 2);
       const afterCount = await fds();
       assert.ok(afterCount <= before + 2, `fds before ${before}, after ${afterCount}`);
     } finally {
