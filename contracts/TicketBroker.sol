@@ -193,6 +193,9 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
         uint64 withdrawTime = s.withdrawTime;
         if (withdrawTime == 0) revert NotUnlocking(msg.sender);
         if (block.timestamp < withdrawTime) revert UnlockPending(msg.sender, withdrawTime, block.timestamp);
+        // Claims are keyed by freeze time: a new freeze in this same block must not inherit them.
+        uint64 freezeTime = s.freezeTime;
+        if (freezeTime == block.timestamp) revert ReserveFrozenThisBlock(msg.sender, freezeTime);
         Balances storage b = _balances[msg.sender];
         uint256 deposit = b.deposit;
         uint256 reserve = b.reserve;

@@ -157,6 +157,7 @@ export const MUTANTS: readonly Mutant[] = [
   b("B49", "settle: epoch total burned overwritten", "(uint256(e.burned) + burned).toUint128()", "(burned).toUint128()"),
   b("B50", "settle: treasury accrual overwritten", "_treasuryAccrued += toTreasury;", "_treasuryAccrued = toTreasury;"),
   b("B51", "flushTreasury: accrual not cleared", "_treasuryAccrued = 0;", ""),
+  b("B55", "withdraw: allowed in the block the reserve froze", "if (freezeTime == block.timestamp) revert ReserveFrozenThisBlock(msg.sender, freezeTime);", ""),
   b("B52", "currentEpoch: genesis offset dropped", "return (block.timestamp - _genesisTime) / _epochLength;",
     "return block.timestamp / _epochLength;"),
   // ---- funding, unlock, withdraw

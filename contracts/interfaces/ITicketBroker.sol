@@ -77,6 +77,10 @@ interface ITicketBroker {
     error UnlockPending(address sender, uint64 withdrawTime, uint256 now);
     /// @notice `withdraw` or `cancelUnlock` without a pending unlock.
     error NotUnlocking(address sender);
+    /// @notice `withdraw` in the block in which the caller's reserve froze. Reserve claims are keyed
+    /// by the freeze time, so a withdraw, refund and new freeze within that block would count the
+    /// old freeze's claims against the new one; waiting one block keeps every freeze distinct.
+    error ReserveFrozenThisBlock(address sender, uint64 freezeTime);
     /// @notice `unlock` while already unlocking.
     error AlreadyUnlocking(address sender, uint64 withdrawTime);
 
@@ -135,7 +139,8 @@ interface ITicketBroker {
     function cancelUnlock() external;
 
     /// @notice Pays the caller's deposit and remaining reserve back and clears its state (including
-    /// a reserve freeze). Only after `unlock()` and once the unlock period has passed.
+    /// a reserve freeze). Only after `unlock()` and once the unlock period has passed, and not in
+    /// the block in which the reserve froze.
     function withdraw() external;
 
     // ---------------------------------------------------------------- redemption

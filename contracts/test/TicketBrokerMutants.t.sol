@@ -109,7 +109,7 @@ contract TicketBrokerMutantsTest is TicketBrokerBase {
     /// refused the fresh R/N that claimableReserve promised it. Fixing it (e.g. withdraw reverting
     /// in a block where the sender's reserve froze, or claims keyed by a freeze counter that
     /// withdraw does not reset) turns this test red: flip it to expect the 2 ether draw.
-    function test_knownIssue_sameBlockRefreezeCountsEarlierClaims() public {
+    function test_withdraw_revertsInTheBlockTheReserveFroze_soARefreezeStartsFresh() public {
         _fund(sender, 0, 8 ether);
         registry.set(recipient, uint64(START - 1), 4);
         vm.prank(sender);
@@ -117,15 +117,20 @@ contract TicketBrokerMutantsTest is TicketBrokerBase {
         vm.warp(START + UNLOCK_PERIOD);
         _redeem(SENDER_KEY, _ticket(SENDER_KEY, recipient, 5 ether, 1)); // freezes now, claims 2
         vm.prank(sender);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITicketBroker.ReserveFrozenThisBlock.selector, sender, uint64(START + UNLOCK_PERIOD))
+        );
+        broker.withdraw();
+        // One block later the withdraw goes through, and a new freeze gives the recipient a fresh R/N.
+        vm.warp(START + UNLOCK_PERIOD + 1);
+        vm.prank(sender);
         broker.withdraw();
         _fund(sender, 0, 8 ether);
         assertEq(broker.claimableReserve(sender, recipient), 2 ether, "the view promises a fresh R/N");
-
-        Ticket memory t = _ticket(SENDER_KEY, recipient, 5 ether, 2);
-        bytes memory sig = _sign(SENDER_KEY, t);
-        vm.prank(recipient);
-        vm.expectRevert(abi.encodeWithSelector(ITicketBroker.SenderFundsExhausted.selector, sender, _structHash(t)));
-        broker.redeemTicket(t, sig, _rand(2));
+        uint256 before = token.balanceOf(recipient);
+        _redeem(SENDER_KEY, _ticket(SENDER_KEY, recipient, 5 ether, 2));
+        assertGt(token.balanceOf(recipient), before);
+        assertEq(broker.claimableReserve(sender, recipient), 0, "and is used up");
     }
 
     // ------------------------------------------------------------ payout split rounding

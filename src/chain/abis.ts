@@ -1795,6 +1795,22 @@ export const ticketBrokerAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "freezeTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "ReserveFrozenThisBlock",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint8",
         "name": "bits",
         "type": "uint8"
