@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
-import { loadArtifact } from "../chain/artifacts.ts";
+import { providerRegistryAbi, ticketBrokerAbi } from "../chain/abis.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
@@ -112,15 +112,14 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     offer,
     /** Opens the store, checks the listing, starts the edge, API and redeemer; resolves with the base URL. */
     async start(): Promise<string> {
-      const [brokerArtifact, registryArtifact] = await Promise.all([loadArtifact("TicketBroker"), loadArtifact("ProviderRegistry")]);
       const listing = (await deps.publicClient.readContract({
-        address: deployment.contracts.registry, abi: registryArtifact.abi as Abi, functionName: "getProvider", args: [recipient],
+        address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient],
       })) as { offer: { pricePerGiB: bigint }; activeSince: bigint | number };
       if (BigInt(listing.activeSince) === 0n) log(`node: ${recipient} has no active listing; run 'bandmint node register' so consumers find it`);
       else if (listing.offer.pricePerGiB !== config.pricePerGiB) {
         throw new ListingMismatchError({ provider: recipient, listed: listing.offer.pricePerGiB, configured: config.pricePerGiB });
       }
-      const viemBroker = createBrokerClient({ publicClient: deps.publicClient, walletClient: deps.walletClient, broker: deployment.contracts.broker, abi: brokerArtifact.abi });
+      const viemBroker = createBrokerClient({ publicClient: deps.publicClient, walletClient: deps.walletClient, broker: deployment.contracts.broker, abi: ticketBrokerAbi });
       const broker = deps.wrapBroker ? deps.wrapBroker(viemBroker) : viemBroker;
       const store = openTicketStore({ path: join(config.dataDir, "tickets.db") });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });

@@ -1,5 +1,5 @@
 import type { Abi, Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import { loadArtifact } from "../chain/artifacts.ts";
+import { bandTokenAbi, providerRegistryAbi } from "../chain/abis.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { Service } from "../protocol/wire.ts";
 
@@ -32,7 +32,8 @@ export async function registerProvider(p: {
   stake?: bigint | undefined;
 }): Promise<RegisterResult> {
   const { publicClient, walletClient, deployment } = p;
-  const [registryAbi, tokenAbi] = await Promise.all([loadArtifact("ProviderRegistry"), loadArtifact("BandToken")]).then((a) => a.map((x) => x.abi as Abi));
+  const registryAbi: Abi = providerRegistryAbi;
+  const tokenAbi: Abi = bandTokenAbi;
   const registry = deployment.contracts.registry;
   const me: Address = walletClient.account.address;
   const offer = {
@@ -42,7 +43,7 @@ export async function registerProvider(p: {
     region: p.listing.region,
     services: servicesMask(p.listing.services),
   };
-  const current = (await publicClient.readContract({ address: registry, abi: registryAbi!, functionName: "getProvider", args: [me] })) as {
+  const current = (await publicClient.readContract({ address: registry, abi: registryAbi, functionName: "getProvider", args: [me] })) as {
     offer: { endpoint: string; pricePerGiB: bigint; capacityMbps: bigint; region: string; services: number };
     stake: bigint;
     activeSince: bigint | number;
@@ -58,10 +59,10 @@ export async function registerProvider(p: {
     const c = current.offer;
     const same = c.endpoint === offer.endpoint && c.pricePerGiB === offer.pricePerGiB && BigInt(c.capacityMbps) === offer.capacityMbps && c.region === offer.region && Number(c.services) === offer.services;
     if (same) return { action: "unchanged", txHashes: [], stake: current.stake };
-    return { action: "updated", txHashes: [await send(registry, registryAbi!, "updateOffer", [offer])], stake: current.stake };
+    return { action: "updated", txHashes: [await send(registry, registryAbi, "updateOffer", [offer])], stake: current.stake };
   }
-  const stake = p.stake ?? ((await publicClient.readContract({ address: registry, abi: registryAbi!, functionName: "minStake" })) as bigint);
-  const approve = await send(deployment.contracts.token, tokenAbi!, "approve", [registry, stake]);
-  const register = await send(registry, registryAbi!, "register", [offer, stake]);
+  const stake = p.stake ?? ((await publicClient.readContract({ address: registry, abi: registryAbi, functionName: "minStake" })) as bigint);
+  const approve = await send(deployment.contracts.token, tokenAbi, "approve", [registry, stake]);
+  const register = await send(registry, registryAbi, "register", [offer, stake]);
   return { action: "registered", txHashes: [approve, register], stake };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Abi, Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { loadArtifact } from "../../src/chain/artifacts.ts";
+import { bandTokenAbi, providerRegistryAbi, ticketBrokerAbi } from "../../src/chain/abis.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
 import type { DevAccount } from "../../src/chain/devAccounts.ts";
 import { OriginServer } from "../../src/content/originServer.ts";
@@ -38,7 +38,7 @@ export async function startWorld({ size = 16n * MiB, deposit = 1000n * TOKEN }: 
   const dir = await mkdtemp(join(tmpdir(), "bandmint-node-"));
   const deploymentPath = join(dir, "deployment.json");
   await writeDeployment(deploymentPath, net.deployment);
-  const [token, broker, registry] = (await Promise.all(["BandToken", "TicketBroker", "ProviderRegistry"].map((n) => loadArtifact(n)))).map((a) => a.abi);
+  const [token, broker, registry] = [bandTokenAbi, ticketBrokerAbi, providerRegistryAbi] as Abi[];
   const provider = net.accounts.providers[0]!;
   const consumer = net.accounts.consumers[0]!;
   const c = await net.clientsFor(consumer);

@@ -76,7 +76,7 @@ describe("chain outages", () => {
     const dir = await mkdtemp(join(tmpdir(), "bandmint-outage-"));
     // A real viem client against a port nobody listens on, read through the node's broker client.
     const { createBrokerClient } = await import("../../src/node/brokerClient.ts");
-    const { loadArtifact } = await import("../../src/chain/artifacts.ts");
+    const { ticketBrokerAbi } = await import("../../src/chain/abis.ts");
     const { createWalletClient } = await import("viem");
     const { privateKeyToAccount } = await import("viem/accounts");
     const chain = { id: 31337, name: "dead", nativeCurrency: { name: "E", symbol: "E", decimals: 18 }, rpcUrls: { default: { http: ["http://127.0.0.1:9"] } } } as const;
@@ -85,7 +85,7 @@ describe("chain outages", () => {
       publicClient: createPublicClient({ chain, transport }),
       walletClient: createWalletClient({ chain, transport, account: privateKeyToAccount(devAccount(2).privateKey) }),
       broker: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-      abi: (await loadArtifact("TicketBroker")).abi,
+      abi: ticketBrokerAbi,
     });
     await assert.rejects(broker.getSender(devAccount(10).address), (e: Error) => e.name === "ChainUnavailableError" && /127\.0\.0\.1:9/.test(e.message));
     const h = await startHarness(dir, {}, { readFunds: (sender) => broker.getSender(sender) });
