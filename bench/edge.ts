@@ -1,7 +1,7 @@
 // Edge data-plane throughput against nginx on the same bytes, same machine, same run.
 //   npx node bench/edge.ts [--duration 10] [--connections 16] [--threads 2] [--nginx-workers 1] [--edge-workers 1]
 // Installs nginx-light and wrk with apt-get when they are missing (as root), else says how.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import cluster from "node:cluster";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -13,6 +13,7 @@ import { OriginServer } from "../src/content/originServer.ts";
 import { publishDir } from "../src/content/publishDir.ts";
 import { createEdge } from "../src/node/edge/createEdge.ts";
 import { freeGate } from "../src/node/edge/paymentGate.ts";
+import { ensureNginxAndWrk, startNginx, wrk } from "./lib/nginx.ts";
 
 const MiB = 1 << 20;
 const OBJECTS = [
@@ -43,78 +44,8 @@ if (cluster.isWorker) {
   await main();
 }
 
-function have(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0 || spawnSync("sh", ["-c", `test -x /usr/sbin/${cmd}`]).status === 0;
-}
-
-function ensureTools(): boolean {
-  if (have("nginx") && have("wrk")) return true;
-  if (process.getuid?.() === 0 && have("apt-get")) {
-    console.log("installing nginx-light and wrk with apt-get ...");
-    spawnSync("apt-get", ["update"], { stdio: "inherit" });
-    spawnSync("apt-get", ["install", "-y", "nginx-light", "wrk"], { stdio: "inherit" });
-    if (have("nginx") && have("wrk")) return true;
-  }
-  console.log("nginx and wrk are needed: sudo apt-get install -y nginx-light wrk");
-  return false;
-}
-
-function nginxBinary(): string {
-  return spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx";
-}
-
-// Asynchronous on purpose: the edge under test runs on this process's event loop.
-async function wrk(url: string, opts: { threads: string; connections: string; duration: string }): Promise<{ rps: number; errors: string }> {
-  const child = spawn("wrk", [`-t${opts.threads}`, `-c${opts.connections}`, `-d${opts.duration}s`, "--timeout", "30s", url], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => child.once("exit", r));
-  if (code !== 0) throw new Error(`wrk exited with ${code}: ${out}`);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "NaN");
-  const errors = /Socket errors:.*|Non-2xx.*/.exec(out)?.[0] ?? "";
-  return { rps, errors };
-}
-
-async function startNginx(prefix: string, root: string, port: number, workers: string): Promise<ChildProcess> {
-  const conf = `${process.getuid?.() === 0 ? "user root;\n" : ""}worker_processes ${workers};
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  default_type application/octet-stream;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-    location / { }
-  }
-}
-`;
-  await writeFile(join(prefix, "nginx.conf"), conf);
-  const child = spawn(nginxBinary(), ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log")], { stdio: "inherit" });
-  for (let i = 0; i < 50; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/${OBJECTS[0]!.name}`, { method: "HEAD" })).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`nginx did not start; see ${prefix}/error.log`);
-}
-
 async function main(): Promise<void> {
-  if (!ensureTools()) process.exit(1);
+  if (!ensureNginxAndWrk()) process.exit(1);
   const work = await mkdtemp(join(tmpdir(), "bandmint-bench-edge-"));
   const content = join(work, "content");
   const prefix = join(work, "nginx");
@@ -155,9 +86,9 @@ async function main(): Promise<void> {
       };
     }
     const nginxPort = edgePort + 1;
-    children.push(await startNginx(prefix, content, nginxPort, String(values["nginx-workers"])));
-    const opts = { threads: values.threads!, connections: values.connections!, duration: values.duration! };
-    console.log(`wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s; nginx workers ${values["nginx-workers"]}, edge processes ${edgeWorkers}; ${spawnSync("nproc").stdout.toString().trim()} cores`);
+    children.push(await startNginx({ prefix, root: content, port: nginxPort, workers: String(values["nginx-workers"]), probePath: OBJECTS[0]!.name }));
+    const opts = { threads: values.threads!, connections: values.connections!, durationSeconds: values.duration! };
+    console.log(`wrk -t${opts.threads} -c${opts.connections} -d${opts.durationSeconds}s; nginx workers ${values["nginx-workers"]}, edge processes ${edgeWorkers}; ${spawnSync("nproc").stdout.toString().trim()} cores`);
     console.log("object      server  req/s      MB/s      edge/nginx");
     for (const o of OBJECTS) {
       const n = await wrk(`http://127.0.0.1:${nginxPort}/${o.name}`, opts);

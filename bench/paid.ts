@@ -32,6 +32,7 @@ import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
+import { ensureNginxAndWrk, startNginx, wrk } from "./lib/nginx.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -211,10 +212,6 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
 // ---------------------------------------------------------------------------------------------
 // The orchestrator.
 
-function have(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd} || test -x /usr/sbin/${cmd}`]).status === 0;
-}
-
 /** Runs this script in another role; resolves with its parsed stdout. */
 async function child<T>(role: string, job: unknown): Promise<T> {
   const prof = values["prof-dir"] !== undefined && role === "paid" ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
@@ -242,50 +239,6 @@ async function startServer(args: string[], what: string): Promise<{ proc: ChildP
   return { proc, url };
 }
 
-async function wrk(url: string, connections: number, duration: number): Promise<{ rps: number; errors: string }> {
-  const c = spawn("wrk", ["-t1", `-c${connections}`, `-d${duration}s`, "--timeout", "30s", url], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => c.once("exit", r));
-  if (code !== 0) throw new Error(`wrk exited with ${code}: ${out}`);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "NaN"), errors: /Socket errors:.*|Non-2xx.*/.exec(out)?.[0] ?? "" };
-}
-
-async function startNginx(prefix: string, root: string, port: number): Promise<ChildProcess> {
-  const conf = `${process.getuid?.() === 0 ? "user root;\n" : ""}worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  default_type application/octet-stream;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server { listen 127.0.0.1:${port}; root ${root}; location / { } }
-}
-`;
-  await writeFile(join(prefix, "nginx.conf"), conf);
-  const bin = spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx";
-  const proc = spawn(bin, ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log")], { stdio: "inherit" });
-  for (let i = 0; i < 50; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/${OBJECTS[0]!.name}`, { method: "HEAD" })).ok) return proc;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error(`nginx did not start; see ${prefix}/error.log`);
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -298,10 +251,7 @@ function rssMiB(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  if (!have("nginx") || !have("wrk")) {
-    console.log("nginx and wrk are needed: sudo apt-get install -y nginx-light wrk");
-    process.exit(1);
-  }
+  if (!ensureNginxAndWrk()) process.exit(1);
   const { localNetwork } = await import("../test/fixtures/localNetwork.ts");
   const { writeDeployment } = await import("../src/chain/deployment.ts");
   const { OriginServer } = await import("../src/content/originServer.ts");
@@ -367,7 +317,7 @@ async function main(): Promise<void> {
     const edge = await startServer([new URL(import.meta.url).pathname, "--role", "edge", "--job", JSON.stringify({ cacheDir: join(work, "edge-cache"), origin: originUrl })], "edge");
     procs.push(edge.proc);
     const nginxPort = await freePort();
-    procs.push(await startNginx(prefix, content, nginxPort));
+    procs.push(await startNginx({ prefix, root: content, port: nginxPort, probePath: OBJECTS[0]!.name }));
 
     const paidJob = (o: (typeof OBJECTS)[number], keys: Hex[], durationMs: number, once?: number): PaidJob => ({
       listing: { provider: provider.address, endpoint: node.url, pricePerGiB: price.toString() },
@@ -406,9 +356,9 @@ async function main(): Promise<void> {
       let last: PaidResult | undefined;
       let peak = 0;
       for (let round = 0; round < rounds; round++) {
-        const nw = skip ? undefined : await wrk(nginxUrl, connections, duration);
+        const nw = skip ? undefined : await wrk(nginxUrl, { threads: 1, connections, durationSeconds: duration });
         const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
-        const ew = skip ? undefined : await wrk(edgeUrl, connections, duration);
+        const ew = skip ? undefined : await wrk(edgeUrl, { threads: 1, connections, durationSeconds: duration });
         const el = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
         const undici = skip ? undefined : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
         const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
