@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { chunkRange, fileDigest, isContentId, manifestToJson, type Manifest, type ManifestFile } from "../protocol/manifest.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { createChunkLru } from "./chunkLru.ts";
 import type { ClientLogger, ProviderPool } from "./providerPool.ts";
+import { listen } from "../http/serverLifecycle.ts";
 
 /** Options of `createGateway`. */
 export type GatewayParameters = {
@@ -173,13 +174,7 @@ export function createGateway(p: GatewayParameters): Gateway {
         sockets.add(s);
         s.on("close", () => sockets.delete(s));
       });
-      const s = server;
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-      });
-      const address = s.address() as AddressInfo;
-      return { url: `http://${address.address}:${address.port}` };
+      return { url: await listen(server, options.host ?? "127.0.0.1", options.port ?? 0) };
     },
     async stop() {
       const s = server;

@@ -1,12 +1,12 @@
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { isContentId, parseManifest, RESERVED_PATH, type Manifest, type ManifestFile } from "../protocol/manifest.ts";
 import { parseRange } from "../node/edge/parseRange.ts";
 import { MANIFEST_DIR } from "./scanDir.ts";
+import { closeServer, listen } from "../http/serverLifecycle.ts";
 
 /** Options of an origin: the published directory (manifests in `<dir>/.bandmint/`). */
 export type OriginServerOptions = { dir: string; onRequest?: (req: IncomingMessage) => void };
@@ -36,12 +36,7 @@ export class OriginServer {
       });
     });
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    return `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    return listen(server, host, port);
   }
 
   /** Stops listening and closes every connection. */
@@ -49,9 +44,7 @@ export class OriginServer {
     const server = this.#server;
     this.#server = undefined;
     if (server === undefined) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(server);
   }
 
   async #manifest(contentId: string): Promise<{ json: Buffer; files: Map<string, ManifestFile> } | undefined> {

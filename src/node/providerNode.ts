@@ -1,5 +1,4 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { providerRegistryAbi, ticketBrokerAbi } from "../chain/abis.ts";
@@ -20,6 +19,7 @@ import { createSessionBook, type Clock, type SessionBook } from "./payments/sess
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
+import { closeServer, listen } from "../http/serverLifecycle.ts";
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -151,12 +151,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         );
       });
       server = s;
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.listen(config.port, config.host, () => resolve());
-      });
-      const a = s.address() as AddressInfo;
-      url = `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+      url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
       flushTimer = setInterval(() => sessions.flush(), 1000);
       redeemer.start();
@@ -169,11 +164,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       flushTimer = undefined;
       const s = server;
       server = undefined;
-      if (s !== undefined) {
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeAllConnections();
-        await closed;
-      }
+      if (s !== undefined) await closeServer(s);
       if (parts !== undefined) {
         await parts.redeemer.stop();
         await parts.edge.stop();

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { isContentId, RESERVED_PATH, type ManifestFile } from "../../protocol/manifest.ts";
 import { ChunkCache } from "./chunkCache.ts";
@@ -12,6 +11,7 @@ import { OriginFetcher } from "./originFetcher.ts";
 import { ManifestResolver, type ResolvedContent } from "./manifestResolver.ts";
 import { freeGate, type Grant, type PaymentGate } from "./paymentGate.ts";
 import { matchesIfNoneMatch, parseRange } from "./parseRange.ts";
+import { closeServer, listen } from "../../http/serverLifecycle.ts";
 
 /** Options of an edge. Sizes in bytes. */
 export type EdgeOptions = {
@@ -261,21 +261,12 @@ export function createEdge(options: EdgeOptions): Edge {
       await open();
       const s = createServer(handle);
       server = s;
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.listen(port, host, () => resolve());
-      });
-      const a = s.address() as AddressInfo;
-      return `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+      return listen(s, host, port);
     },
     async stop() {
       const s = server;
       server = undefined;
-      if (s !== undefined) {
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeAllConnections();
-        await closed;
-      }
+      if (s !== undefined) await closeServer(s);
       fetcher.close();
       if (opened !== undefined) await opened.catch(() => {});
       await store.close();
