@@ -1,5 +1,5 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
-//   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 8] [--clients 4] [--workers 4]
+//   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 4] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
 //                          [--paid-only] [--prof-dir DIR]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
@@ -8,9 +8,14 @@
 // Starts the embedded chain with the contracts deployed, a publisher's origin, nginx (Debian
 // nginx-light) over the publisher's directory, a real provider node (`bandmint node start`, its
 // own process) and an unpaid edge (its own process), then measures per object size:
-//   (a) nginx with wrk and with the Node load generator below (like for like with (c)),
-//   (b) the unpaid edge with both,
-//   (c) paid delivery: `--clients` paying consumers (the real client SDK: ProviderPool +
+//   (a) nginx with wrk (-tN -cN, N = --connections) and with the Node load generator below, once
+//       plain and once hashing every body byte with sha256 as a verifying client does,
+//   (b) the unpaid edge with wrk and the Node load generator,
+//   (p) paid delivery driven by wrk (bench/lib/paidWrk.ts): N sessions of N senders, one per wrk
+//       thread and connection, tickets in X-Bandmint-Ticket signed before the clock starts. The
+//       node does all of its paid work; the load generator does what nginx's does. Afterwards
+//       every session pays its tail and the bench checks that every served byte is paid.
+//   (c) paid delivery end to end: `--clients` paying consumers (the real client SDK: ProviderPool +
 //       ProviderSession, sha256 of every chunk, a ticket per `bytesPerTicket`) against the node.
 //       Data requests carry no tickets: the client's payer POSTs them in batches as chunks verify
 //       (src/client/ticketPayer.ts), so "carrier" latencies appear only for older clients.
@@ -33,6 +38,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk } from "./lib/nginx.ts";
+import { paidWrk } from "./lib/paidWrk.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -47,7 +53,7 @@ const { values } = parseArgs({
   options: {
     duration: { type: "string", default: "4" },
     rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "8" },
+    connections: { type: "string", default: "4" },
     clients: { type: "string", default: "4" },
     workers: { type: "string", default: "4" },
     "bytes-per-ticket": { type: "string", default: "1 MiB" },
@@ -85,8 +91,8 @@ type PaidJob = {
 type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[]; statuses: Record<string, number>; headerMs: Record<string, { n: number; ms: number }> };
 
 if (values.role === "load") {
-  const job = JSON.parse(values.job!) as { url: string; connections: number; durationMs: number };
-  process.stdout.write(JSON.stringify(await nodeLoad(job.url, job.connections, job.durationMs)));
+  const job = JSON.parse(values.job!) as { url: string; connections: number; durationMs: number; sha256?: boolean };
+  process.stdout.write(JSON.stringify(await nodeLoad(job.url, job.connections, job.durationMs, job.sha256 === true)));
 } else if (values.role === "paid") {
   process.stdout.write(JSON.stringify(await paidLoad(JSON.parse(values.job!) as PaidJob)));
 } else if (values.role === "edge") {
@@ -103,8 +109,8 @@ if (values.role === "load") {
 // ---------------------------------------------------------------------------------------------
 // Load generators (child processes).
 
-/** Plain HTTP GETs of `url` on `connections` keep-alive sockets for `durationMs`; counts body bytes. */
-async function nodeLoad(url: string, connections: number, durationMs: number): Promise<{ bytes: number; ms: number; requests: number; errors: number }> {
+/** Plain HTTP GETs of `url` on `connections` keep-alive sockets for `durationMs`; counts body bytes (and hashes them with `sha256`). */
+async function nodeLoad(url: string, connections: number, durationMs: number, sha256 = false): Promise<{ bytes: number; ms: number; requests: number; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   let bytes = 0;
   let requests = 0;
@@ -113,8 +119,13 @@ async function nodeLoad(url: string, connections: number, durationMs: number): P
     new Promise<void>((resolve) => {
       httpGet(url, { agent }, (res) => {
         if (res.statusCode !== 200 && res.statusCode !== 206) errors++;
-        res.on("data", (c: Buffer) => (bytes += c.length));
+        const hash = sha256 ? createHash("sha256") : undefined;
+        res.on("data", (c: Buffer) => {
+          bytes += c.length;
+          hash?.update(c);
+        });
         res.on("end", () => {
+          hash?.digest();
           requests++;
           resolve();
         });
@@ -284,8 +295,9 @@ async function main(): Promise<void> {
     origin = new OriginServer({ dir: content });
     const originUrl = await origin.start();
 
-    // Chain: one provider, `clients` consumers for the speed runs, `sessions` more for the RSS run.
-    const consumerCount = nClients + nSessions;
+    // Chain: one provider, `clients` consumers for the SDK runs, `connections` for the paying wrk
+    // runs, `sessions` more for the RSS run.
+    const consumerCount = nClients + connections + nSessions;
     net = await localNetwork({ providers: 1, consumers: consumerCount, fundEach: 100_000n });
     const deploymentPath = join(work, "deployment.json");
     await writeDeployment(deploymentPath, net.deployment);
@@ -310,6 +322,11 @@ async function main(): Promise<void> {
     await writeFile(nodeConfig, JSON.stringify({
       deployment: deploymentPath, rpcUrl: net.rpcUrl, privateKey: provider.privateKey, port: nodePort, dataDir: join(work, "node"),
       origins: [originUrl], pricePerGiB: price.toString(), bytesPerTicket: bytesPerTicket.toString(), creditWindowBytes: creditWindow.toString(), maxCacheBytes: String(1 << 30),
+      // The paying wrk runs send tickets signed before the run; submitting a winner rotates its
+      // session's recipientRandHash (payments.md §1.2), which a real client answers by re-signing
+      // and a pre-signed list cannot. So winners stay stored during the bench; redemption costs gas,
+      // not data-path time, and bench/gas.ts measures it.
+      redeem: { intervalSeconds: 3600 },
     }));
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
     const node = await startServer([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
@@ -324,6 +341,12 @@ async function main(): Promise<void> {
       keys, chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, contentId: manifest.contentId, path: o.name, durationMs, workers, ...(once !== undefined ? { once } : {}), stack: "fast",
     });
     const speedKeys = consumers.slice(0, nClients).map((c) => c.privateKey);
+    const wrkKeys = consumers.slice(nClients, nClients + connections).map((c) => c.privateKey);
+    const paidWrkRun = (o: (typeof OBJECTS)[number], round: number) =>
+      paidWrk({
+        endpoint: node.url, path: `/c/${manifest.contentId}/${o.name}`, objectSize: o.size, keys: wrkKeys,
+        chainId: net!.deployment.chainId, broker: net!.deployment.contracts.broker, durationSeconds: duration, dir: join(work, `wrk-${o.key}-${round}`),
+      });
     // Warm: edge and node caches (disk + memory) and the JIT of both servers.
     for (const o of objects) {
       await (await fetch(`${edge.url}/c/${manifest.contentId}/${o.name}`)).arrayBuffer();
@@ -333,9 +356,9 @@ async function main(): Promise<void> {
 
     const cores = spawnSync("nproc").stdout.toString().trim();
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (the box is shared; figures are medians of ${rounds} interleaved rounds, [each round])`);
-    console.log(`${cores} cores; wrk -t1 -c${connections} -d${duration}s; node load generator ${connections} connections; nginx 1 worker; edge and node 1 process each`);
+    console.log(`${cores} cores; wrk -t${connections} -c${connections} -d${duration}s; node load generator ${connections} connections; nginx 1 worker; edge and node 1 process each`);
     console.log(`paid: ${nClients} clients x ${workers} chunks in flight, chunk ${manifest.chunkSize} B, bytesPerTicket ${bytesPerTicket}, creditWindow ${creditWindow}`);
-    console.log("object      what                        MB/s   x nginx(wrk)  x nginx(node load)   [per round] notes");
+    console.log("object      what                        MB/s   x nginx(wrk)  x nginx(node load)  x nginx(node+sha256)  [per round] notes");
     const mbs = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
     const summary: string[] = [];
     for (const o of objects) {
@@ -344,21 +367,24 @@ async function main(): Promise<void> {
       const skip = values["paid-only"] === true;
       // The box is shared: every measurement runs once per round, interleaved, and the table shows
       // medians (ratios are medians of the per-round ratios, so a busy round hits both sides).
-      const rows = new Map<string, { mbs: number[]; xWrk: number[]; xLoad: number[]; note: string }>();
-      const add = (what: string, v: number, nginxWrk: number, nginxLoad: number, note = "") => {
-        const row = rows.get(what) ?? { mbs: [], xWrk: [], xLoad: [], note: "" };
+      const rows = new Map<string, { mbs: number[]; xWrk: number[]; xLoad: number[]; xHash: number[]; note: string }>();
+      const add = (what: string, v: number, nginxWrk: number, nginxLoad: number, note = "", nginxHash = NaN) => {
+        const row = rows.get(what) ?? { mbs: [], xWrk: [], xLoad: [], xHash: [], note: "" };
         row.mbs.push(v);
         row.xWrk.push(v / nginxWrk);
         row.xLoad.push(v / nginxLoad);
+        row.xHash.push(v / nginxHash);
         if (note) row.note = note;
         rows.set(what, row);
       };
       let last: PaidResult | undefined;
       let peak = 0;
       for (let round = 0; round < rounds; round++) {
-        const nw = skip ? undefined : await wrk(nginxUrl, { threads: 1, connections, durationSeconds: duration });
+        const nw = skip ? undefined : await wrk(nginxUrl, { threads: connections, connections, durationSeconds: duration });
+        const pw = await paidWrkRun(o, round);
         const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
-        const ew = skip ? undefined : await wrk(edgeUrl, { threads: 1, connections, durationSeconds: duration });
+        const nh = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000, sha256: true });
+        const ew = skip ? undefined : await wrk(edgeUrl, { threads: connections, connections, durationSeconds: duration });
         const el = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
         const undici = skip ? undefined : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
         const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
@@ -367,18 +393,24 @@ async function main(): Promise<void> {
         last = paid;
         const nginxWrk = nw ? (nw.rps * o.size) / 1e6 : NaN;
         const nginxLoad = nl ? mbs(nl.bytes, nl.ms) : NaN;
-        if (nw && nl && ew && el && undici) {
-          add("nginx (wrk)", nginxWrk, nginxWrk, nginxLoad, nw.errors);
-          add("nginx (node load)", nginxLoad, nginxWrk, nginxLoad, nl.errors ? `${nl.errors} errors` : "");
+        const nginxHash = nh ? mbs(nh.bytes, nh.ms) : NaN;
+        if (nw && nl && nh && ew && el && undici) {
+          add("nginx (wrk)", nginxWrk, nginxWrk, nginxLoad, nw.errors, nginxHash);
+          add("nginx (node load)", nginxLoad, nginxWrk, nginxLoad, nl.errors ? `${nl.errors} errors` : "", nginxHash);
+          add("nginx (node load+sha256)", nginxHash, nginxWrk, nginxLoad, nh.errors ? `${nh.errors} errors` : "", nginxHash);
           add("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, nginxWrk, nginxLoad, ew.errors);
           add("edge unpaid (node load)", mbs(el.bytes, el.ms), nginxWrk, nginxLoad, el.errors ? `${el.errors} errors` : "");
-          add("paid, undici + viem sign", mbs(undici.bytes, undici.ms), nginxWrk, nginxLoad, undici.errors.length ? `${undici.errors.length} errors: ${undici.errors[0]}` : "");
+          add("paid, undici + viem sign", mbs(undici.bytes, undici.ms), nginxWrk, nginxLoad, undici.errors.length ? `${undici.errors.length} errors: ${undici.errors[0]}` : "", nginxHash);
         }
+        const unpaid = pw.servedBytes - pw.paidBytes;
+        add("paid (wrk, node side)", pw.mbs, nginxWrk, nginxLoad,
+          `${pw.errors || "no errors"}; ${pw.tickets} tickets, ${(pw.ticketHeaderBytesPerGiB / 1024).toFixed(1)} KiB of ticket headers per GiB; ` +
+            `after the tail: served ${pw.servedBytes} B, paid ${pw.paidBytes} B${unpaid === 0n ? " (every byte paid)" : `, UNPAID ${unpaid}`}; signed in ${pw.signMs.toFixed(0)} ms before the run`, nginxHash);
         const lat = Object.entries(paid.headerMs).map(([k, v]) => `${k} ${(v.ms / v.n).toFixed(1)}`).join(", ");
-        add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`);
+        add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`, nginxHash);
       }
       for (const [what, row] of rows) {
-        console.log(`${o.name.padEnd(11)} ${what.padEnd(25)} ${median(row.mbs).toFixed(0).padStart(6)}   ${median(row.xWrk).toFixed(2).padStart(8)}x  ${median(row.xLoad).toFixed(2).padStart(12)}x   [${row.mbs.map((v) => v.toFixed(0)).join(" ")}] ${row.note}`);
+        console.log(`${o.name.padEnd(11)} ${what.padEnd(25)} ${median(row.mbs).toFixed(0).padStart(6)}   ${median(row.xWrk).toFixed(2).padStart(8)}x  ${median(row.xLoad).toFixed(2).padStart(12)}x  ${median(row.xHash).toFixed(2).padStart(14)}x     [${row.mbs.map((v) => v.toFixed(0)).join(" ")}] ${row.note}`);
       }
       const paid = last!;
       const gib = paid.bytes / 2 ** 30;
@@ -388,7 +420,11 @@ async function main(): Promise<void> {
           `${paid.tickets} tickets = ${(paid.bytes / MiB / Math.max(1, paid.tickets)).toFixed(2)} MiB per ticket; node RSS peak ${peak.toFixed(0)} MiB`,
       );
       const p = rows.get("paid (client SDK)")!;
-      summary.push(`${o.name}: paid ${median(p.mbs).toFixed(0)} MB/s = ${median(p.xWrk).toFixed(2)}x nginx (wrk), ${median(p.xLoad).toFixed(2)}x nginx (same Node load generator)`);
+      const w = rows.get("paid (wrk, node side)")!;
+      summary.push(
+        `${o.name}: paid, wrk ${median(w.mbs).toFixed(0)} MB/s = ${median(w.xWrk).toFixed(2)}x nginx (same wrk settings); ` +
+          `paid, client SDK ${median(p.mbs).toFixed(0)} MB/s = ${median(p.xLoad).toFixed(2)}x nginx (Node load generator), ${median(p.xHash).toFixed(2)}x nginx (Node load generator hashing like the SDK)`,
+      );
     }
 
     // RSS under many concurrent sessions: every extra consumer opens a session and fetches the

@@ -66,11 +66,16 @@ http {
  * Runs wrk against `url` and returns requests per second and any error line. Asynchronous on
  * purpose: a server under test may run on this process's event loop.
  */
-export async function wrk(url: string, opts: { threads: number | string; connections: number | string; durationSeconds: number | string }): Promise<{ rps: number; errors: string }> {
-  const child = spawn("wrk", [`-t${opts.threads}`, `-c${opts.connections}`, `-d${opts.durationSeconds}s`, "--timeout", "30s", url], { stdio: ["ignore", "pipe", "inherit"] });
+export async function wrk(
+  url: string,
+  opts: { threads: number | string; connections: number | string; durationSeconds: number | string; script?: string; scriptArgs?: readonly string[] },
+): Promise<{ rps: number; errors: string }> {
+  const script = opts.script !== undefined ? ["-s", opts.script] : [];
+  const args = [`-t${opts.threads}`, `-c${opts.connections}`, `-d${opts.durationSeconds}s`, "--timeout", "30s", ...script, url, ...(opts.scriptArgs?.length ? ["--", ...opts.scriptArgs] : [])];
+  const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once("exit", r));
   if (code !== 0) throw new Error(`wrk exited with ${code}: ${out}`);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "NaN"), errors: /Socket errors:.*|Non-2xx.*/.exec(out)?.[0] ?? "" };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "NaN"), errors: [...out.matchAll(/Socket errors:.*|Non-2xx.*/g)].map((m) => m[0].trim()).join("; ") };
 }
