@@ -78,7 +78,7 @@ async function intakeRate(synchronous: "FULL" | "NORMAL", concurrency: number): 
     for (const p of tickets) await intake.accept(session, p);
   }));
   const seconds = (performance.now() - t0) / 1000;
-  intake.close();
+  await intake.close();
   store.close();
   await rm(dir, { recursive: true, force: true });
   return { perSecond: (per * concurrency) / seconds, perCommit: (per * concurrency) / batches.length, tickets: payers[0]!.tickets };

@@ -121,7 +121,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }
       const viemBroker = createBrokerClient({ publicClient: deps.publicClient, walletClient: deps.walletClient, broker: deployment.contracts.broker, abi: ticketBrokerAbi });
       const broker = deps.wrapBroker ? deps.wrapBroker(viemBroker) : viemBroker;
-      const store = openTicketStore({ path: join(config.dataDir, "tickets.db") });
+      const store = openTicketStore({ path: join(config.dataDir, "tickets.db"), ticketWriter: "thread" });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
       const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
       const outstanding = store.outstandingWinners();
@@ -168,7 +168,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       if (parts !== undefined) {
         await parts.redeemer.stop();
         await parts.edge.stop();
-        parts.intake.close();
+        await parts.intake.close();
         parts.sessions.flush();
         parts.store.close();
         parts = undefined;

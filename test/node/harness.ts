@@ -82,7 +82,7 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      intake.close();
+      await intake.close();
       sessions.flush();
       store.close();
     },

@@ -5,14 +5,16 @@ import type { AcceptTicketInput, TicketStore } from "./ticketStore.ts";
 // Tickets that arrive together therefore share one transaction: intake queues a checked ticket and
 // awaits its batch; the writer commits the whole queue in one transaction on the next turn of the
 // event loop (setImmediate, i.e. after every request that was already readable has been checked)
-// or at once when the queue reaches `maxBatch`. node:sqlite is synchronous, so while one batch's
-// fsync runs the next batch accumulates in the socket buffers: under load the batch grows with
-// the fsync latency, and with one client at a time it degenerates to one ticket per commit (no
-// added latency, no timer).
+// or at once when the queue reaches `maxBatch`. The store writes a batch either inline
+// (synchronously: the next batch accumulates in the socket buffers while the fsync runs) or on its
+// writer thread (a promise: the event loop keeps serving and checking tickets, which queue here
+// until the running batch is durable, then go as the next batch). Either way, under load the batch
+// grows with the fsync latency, and with one client at a time it degenerates to one ticket per
+// commit (no added latency, no timer). One batch is written at a time, in queue order.
 
 /** Dependencies and tuning of the committer. */
 export type TicketCommitterParameters = {
-  store: Pick<TicketStore, "acceptTickets">;
+  store: Pick<TicketStore, "writeTickets">;
   /** Commit at once when this many tickets are queued (bounds transaction size and memory). */
   maxBatch?: number;
   /** Called once per committed batch with its size (metrics, tests). */
@@ -33,23 +35,50 @@ export function createTicketCommitter({ store, maxBatch = 512, onCommit }: Ticke
   let queue: Entry[] = [];
   let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
+  /** The batch being written on the store's thread, if any. */
+  let writing: Promise<void> | undefined;
+
+  const committed = (batch: Entry[]) => {
+    onCommit?.(batch.length);
+    for (const e of batch) e.resolve();
+  };
+  // Tickets queued behind a failed batch were checked against the state it would have created.
+  const failed = (batch: Entry[], error: unknown) => {
+    const all = [...batch, ...queue];
+    queue = [];
+    for (const e of all) e.reject(error);
+  };
 
   function flush(): void {
     if (scheduled !== undefined) clearImmediate(scheduled);
     scheduled = undefined;
+    // A batch is being written: the queue goes when it is durable.
+    if (writing !== undefined) return;
     while (queue.length > 0) {
       const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
       queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      let result: void | Promise<void>;
       try {
-        store.acceptTickets(batch.map((e) => e.input));
+        result = store.writeTickets(batch.map((e) => e.input));
       } catch (error) {
-        const failed = [...batch, ...queue];
-        queue = [];
-        for (const e of failed) e.reject(error);
-        return;
+        return failed(batch, error);
       }
-      onCommit?.(batch.length);
-      for (const e of batch) e.resolve();
+      if (result === undefined) {
+        committed(batch);
+        continue;
+      }
+      writing = result.then(
+        () => {
+          writing = undefined;
+          committed(batch);
+          flush();
+        },
+        (error: unknown) => {
+          writing = undefined;
+          failed(batch, error);
+        },
+      );
+      return;
     }
   }
 
@@ -67,12 +96,13 @@ export function createTicketCommitter({ store, maxBatch = 512, onCommit }: Ticke
     get queued(): number {
       return queue.length;
     },
-    /** Commits whatever is queued now (synchronously). */
+    /** Starts committing whatever is queued now (inline writes complete before this returns). */
     flush,
-    /** Commits what is queued and refuses further tickets (call before closing the store). */
-    close(): void {
-      flush();
+    /** Refuses further tickets and resolves once everything queued is committed (call before closing the store). */
+    async close(): Promise<void> {
       closed = true;
+      flush();
+      while (writing !== undefined) await writing;
     },
   };
 }

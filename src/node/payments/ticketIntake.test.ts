@@ -39,7 +39,7 @@ function setup(dir: string, terms: Partial<OfferTerms> = {}, deposit = 100n * TO
   const failing = { on: failCommits };
   const committer = createTicketCommitter({
     store: {
-      acceptTickets(batch) {
+      writeTickets(batch) {
         if (failing.on) throw new Error("disk full");
         store.acceptTickets(batch);
       },

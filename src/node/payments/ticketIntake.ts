@@ -260,9 +260,9 @@ export function createTicketIntake(p: TicketIntakeParameters) {
       }
       return { accepted, error };
     },
-    /** Commits queued tickets now and refuses new ones (before the store closes). */
-    close(): void {
-      committer.close();
+    /** Refuses new tickets and resolves once every queued one is committed (before the store closes). */
+    close(): Promise<void> {
+      return committer.close();
     },
   };
 }

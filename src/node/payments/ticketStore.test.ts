@@ -31,8 +31,8 @@ describe("ticketStore nonce watermark", () => {
     for (const s of stores.splice(0)) s.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const open = () => {
-    const s = openTicketStore({ path: join(dir, "node.db") });
+  const open = (ticketWriter: "inline" | "thread" = "inline") => {
+    const s = openTicketStore({ path: join(dir, "node.db"), ticketWriter });
     stores.push(s);
     return s;
   };
@@ -58,5 +58,28 @@ describe("ticketStore nonce watermark", () => {
     assert.throws(() => store.acceptTickets([input(2n, `0x${"b2".repeat(32)}`), input(3n, `0x${"b1".repeat(32)}`)]));
     assert.equal(store.lastNonce(sender), 1n);
     assert.equal(open().lastNonce(sender), 1n);
+  });
+
+  test("on the writer thread: a batch is readable from the store's own connection once durable, and survives reopening", async () => {
+    const store = open("thread");
+    store.createSession({ id: sessionId, sender, rand: 5n, randHash: `0x${"22".repeat(32)}`, tokenHash: `0x${"44".repeat(32)}`, now: 1 });
+    const pending = store.writeTickets([input(1n, `0x${"c1".repeat(32)}`), input(2n, `0x${"c2".repeat(32)}`)]);
+    assert.ok(pending instanceof Promise, "a thread write is asynchronous");
+    assert.equal(store.lastNonce(sender), 0n, "the watermark moves only once the batch is durable");
+    await pending;
+    assert.equal(store.lastNonce(sender), 2n);
+    assert.equal(store.getTicket(`0x${"c2".repeat(32)}`)?.ticket.senderNonce, 2n);
+    assert.equal(store.getSession(sessionId)?.paidBytes, 2048n);
+    // A counter flush from this connection never touches paid (the thread owns it).
+    store.flushCounters([{ id: sessionId, servedBytes: 4096n, lastActive: 2 }]);
+    assert.deepEqual([store.getSession(sessionId)?.servedBytes, store.getSession(sessionId)?.paidBytes], [4096n, 2048n]);
+    // The second ticket reuses a stored hash: the thread's transaction rolls back, the promise rejects.
+    await assert.rejects(async () => store.writeTickets([input(3n, `0x${"c3".repeat(32)}`), input(4n, `0x${"c1".repeat(32)}`)]), /ticket commit failed: .*UNIQUE/);
+    assert.equal(store.lastNonce(sender), 2n);
+    assert.equal(store.getTicket(`0x${"c3".repeat(32)}`), undefined);
+    store.close();
+    const again = open();
+    assert.equal(again.lastNonce(sender), 2n);
+    assert.equal(again.ticketsOfSession(sessionId).length, 2);
   });
 });
