@@ -1,5 +1,5 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
-//   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 4] [--clients 4] [--workers 4]
+//   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 16] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
 //                          [--paid-only] [--prof-dir DIR]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
@@ -53,7 +53,7 @@ const { values } = parseArgs({
   options: {
     duration: { type: "string", default: "4" },
     rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "4" },
+    connections: { type: "string", default: "16" },
     clients: { type: "string", default: "4" },
     workers: { type: "string", default: "4" },
     "bytes-per-ticket": { type: "string", default: "1 MiB" },

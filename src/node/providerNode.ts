@@ -67,6 +67,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   });
   let server: Server | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
   let parts:
     | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient }
     | undefined;
@@ -154,6 +155,12 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
       flushTimer = setInterval(() => sessions.flush(), 1000);
+      // Idle sessions (7 days) are forgotten; checking every ten minutes is plenty at that scale.
+      idleTimer = setInterval(() => {
+        const n = sessions.forgetIdle();
+        if (n > 0) log(`node: forgot ${n} session(s) idle for 7 days`);
+      }, 600_000);
+      idleTimer.unref();
       redeemer.start();
       log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
       return url;
@@ -161,7 +168,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     /** Stops accepting requests, waits for the redeemer, flushes counters and closes the store. */
     async stop(): Promise<void> {
       if (flushTimer !== undefined) clearInterval(flushTimer);
-      flushTimer = undefined;
+      if (idleTimer !== undefined) clearInterval(idleTimer);
+      flushTimer = idleTimer = undefined;
       const s = server;
       server = undefined;
       if (s !== undefined) await closeServer(s);

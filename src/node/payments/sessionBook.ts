@@ -38,8 +38,11 @@ function freshRand(): bigint {
   return BigInt(toHex(randomBytes(32)));
 }
 
+/** How long a session may sit idle before `forgetIdle` drops it (payments.md §1.2: 7 days). */
+export const SESSION_IDLE_MS = 7 * 24 * 3600 * 1000;
+
 /** Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack. */
-export function createSessionBook({ store, clock, creditWindowBytes }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint }) {
+export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SESSION_IDLE_MS }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint; idleMs?: number }) {
   const sessions = new Map<Hex, SessionState>();
   /** By sha256 of the token: a lookup keyed on the hash reveals nothing usable about the token. */
   const byTokenHash = new Map<Hex, SessionState>();
@@ -115,6 +118,31 @@ export function createSessionBook({ store, clock, creditWindowBytes }: { store: 
         if (u > 0n) unpaid += u;
       }
       return unpaid;
+    },
+    /**
+     * Forgets sessions idle for `idleMs` (nothing served, paid or in flight since), in memory and
+     * on disk, so a long-running node's memory follows its recent consumers rather than every
+     * consumer it ever had. Their tickets stay stored and are redeemed as usual (a ticket carries
+     * its own recipientRand). A forgotten session's unpaid bytes no longer hold its sender's credit
+     * window: a sender that stops paying gets at most one window per idle period. Its client gets
+     * 404 / 401 and opens a new session. Returns how many were forgotten.
+     */
+    forgetIdle(): number {
+      const cutoff = clock.now() - idleMs;
+      const idle = [...sessions.values()].filter((s) => s.lastActive < cutoff && s.inFlightBytes === 0n);
+      if (idle.length === 0) return 0;
+      // Counters first, so a session's last served bytes are on disk if the delete fails.
+      store.flushCounters(idle.filter((s) => s.dirty));
+      store.deleteSessions(idle.map((s) => s.id));
+      for (const s of idle) {
+        sessions.delete(s.id);
+        if (s.tokenHash !== undefined) byTokenHash.delete(s.tokenHash);
+        const list = bySender.get(s.sender);
+        const rest = list?.filter((x) => x !== s) ?? [];
+        if (rest.length > 0) bySender.set(s.sender, rest);
+        else bySender.delete(s.sender);
+      }
+      return idle.length;
     },
     /** Replaces the session's recipientRand, durably; returns the new hash. */
     rotate(id: Hex): Hex | undefined {

@@ -181,6 +181,7 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
     // with a writer thread, a flush from this connection could otherwise land after a newer commit.
     counters: s(`UPDATE sessions SET served = ?, last_active = ? WHERE id = ?`),
     rotate: s(`UPDATE sessions SET rand = ?, rand_hash = ? WHERE id = ?`),
+    deleteSession: s(`DELETE FROM sessions WHERE id = ?`),
     setNonce: s(`INSERT INTO sender_nonces (sender, last_nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET last_nonce = excluded.last_nonce`),
     getTicket: s(`SELECT * FROM tickets WHERE hash = ?`),
     byState: s(`SELECT * FROM tickets WHERE winning = 1 AND state = ? ORDER BY sender, nonce_key`),
@@ -257,6 +258,13 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
       if (rows.length === 0) return;
       tx(() => {
         for (const r of rows) q.counters.run(r.servedBytes.toString(), r.lastActive, r.id);
+      });
+    },
+    /** Deletes sessions (idle ones: sessionBook.forgetIdle); their tickets stay. */
+    deleteSessions(ids: readonly Hex[]): void {
+      if (ids.length === 0) return;
+      tx(() => {
+        for (const id of ids) q.deleteSession.run(id);
       });
     },
     /** Replaces a session's recipientRand (after the old one was revealed on chain). */

@@ -1,0 +1,57 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address } from "viem";
+import { InvalidSessionTokenError, UnknownSessionError } from "./errors.ts";
+import { createSessionBook, SESSION_IDLE_MS } from "./sessionBook.ts";
+import { openTicketStore } from "./ticketStore.ts";
+
+const alice: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+const bob: Address = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+const MiB = 1n << 20n;
+
+test("sessions idle for 7 days are forgotten in memory and on disk; active or busy ones stay", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-sessions-"));
+  try {
+    let now = 1_000_000;
+    const clock = { now: () => now };
+    const store = openTicketStore({ path: join(dir, "node.db") });
+    const book = createSessionBook({ store, clock, creditWindowBytes: 4n * MiB });
+    const idle = book.openWithToken(alice);
+    const busy = book.openWithToken(alice);
+    const recent = book.openWithToken(bob);
+    // Alice's idle session owes 3 MiB; her busy one has a response in flight.
+    idle.session.servedBytes = 3n * MiB;
+    idle.session.dirty = true;
+    busy.session.inFlightBytes = MiB;
+    assert.equal(book.unpaidBytesOf(alice), 4n * MiB);
+
+    now += SESSION_IDLE_MS; // exactly the idle period: not yet
+    assert.equal(book.forgetIdle(), 0);
+    recent.session.lastActive = now;
+    now += 1;
+    assert.equal(book.forgetIdle(), 1, "only the idle session without bytes in flight goes");
+
+    assert.throws(() => book.authorize(idle.session.id, idle.token), UnknownSessionError);
+    assert.equal(book.byToken(idle.token), undefined, "its token names nothing any more (401 on content)");
+    assert.equal(book.get(idle.session.id), undefined);
+    assert.equal(store.getSession(idle.session.id), undefined, "deleted from disk");
+    assert.equal(book.unpaidBytesOf(alice), MiB, "its unpaid bytes no longer hold alice's window");
+    assert.equal(book.authorize(busy.session.id, busy.token).id, busy.session.id);
+    assert.equal(book.authorize(recent.session.id, recent.token).id, recent.session.id);
+
+    // After a restart the forgotten session stays forgotten; the others come back.
+    book.flush();
+    store.close();
+    const store2 = openTicketStore({ path: join(dir, "node.db") });
+    const book2 = createSessionBook({ store: store2, clock, creditWindowBytes: 4n * MiB });
+    assert.equal(book2.get(idle.session.id), undefined);
+    assert.ok(book2.get(busy.session.id) !== undefined && book2.get(recent.session.id) !== undefined);
+    assert.throws(() => book2.authorize(busy.session.id, recent.token), InvalidSessionTokenError);
+    store2.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
