@@ -41,7 +41,7 @@ export type PaidWrkParameters = {
   durationSeconds: number;
   /** Where the per-session ticket files go. */
   dir: string;
-  /** Pre-signed tickets cover this many bytes per second per session (default 2.5 GB/s). */
+  /** Pre-signed tickets cover this many bytes per second over all sessions (default 4 GB/s), twice over per session for uneven connections. */
   maxBytesPerSecond?: number;
 };
 
@@ -74,7 +74,7 @@ export async function paidWrk(p: PaidWrkParameters): Promise<PaidWrkResult> {
   const offer = parseOffer(await (await fetch(`${p.endpoint}/offer`)).json());
   const domain = ticketDomain(p.chainId, p.broker);
   const bpt = offer.bytesPerTicket;
-  const perSession = Math.ceil((p.durationSeconds * (p.maxBytesPerSecond ?? 2.5e9)) / Number(bpt)) + 8;
+  const perSession = Math.ceil((2 * p.durationSeconds * (p.maxBytesPerSecond ?? 4e9)) / p.keys.length / Number(bpt)) + 64;
   await mkdir(p.dir, { recursive: true });
 
   type Open = { key: Hex; opened: OpenedSession; sign: (t: Ticket) => Promise<Hex> };
