@@ -91,6 +91,8 @@ const fileSchema = z
     creditWindowBytes: bytes.default(4n << 20n),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
+    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default: one fewer than the cores, at most 4. */
+    signerThreads: z.number().int().min(0).max(64).optional(),
     region: z.string().max(32).default(""),
     capacityMbps: z.number().int().positive().default(100),
     services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),

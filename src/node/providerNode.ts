@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { providerRegistryAbi, ticketBrokerAbi } from "../chain/abis.ts";
@@ -16,6 +17,7 @@ import { createFundsCache } from "./payments/fundsCache.ts";
 import { createPaymentApi } from "./payments/paymentApi.ts";
 import { createPaymentGate } from "./payments/paymentGate.ts";
 import { createSessionBook, type Clock, type SessionBook } from "./payments/sessionBook.ts";
+import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
@@ -69,7 +71,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient }
+    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined }
     | undefined;
   let url = "";
 
@@ -126,7 +128,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
       const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
       const outstanding = store.outstandingWinners();
-      const intake = createTicketIntake({ store, funds, offer, domainSeparator: domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker)), clock, outstanding });
+      const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
+      const signerThreads = config.signerThreads ?? Math.min(4, availableParallelism() - 1);
+      const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator }) : undefined;
+      const intake = createTicketIntake({ store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}) });
       const gate = createPaymentGate({ sessions, intake, store, offer, clock });
       const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
       const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate });
@@ -142,7 +147,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           tokenPerNativeE18: config.redeem.tokenPerNativeE18,
         },
       });
-      parts = { store, sessions, intake, redeemer, edge, broker };
+      parts = { store, sessions, intake, redeemer, edge, broker, signers };
       const s = createServer((req, res) => {
         api.handle(req, res).then(
           (handled) => {
@@ -177,6 +182,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         await parts.redeemer.stop();
         await parts.edge.stop();
         await parts.intake.close();
+        await parts.signers?.close();
         parts.sessions.flush();
         parts.store.close();
         parts = undefined;

@@ -5,13 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Address } from "viem";
 import { devAccount } from "../../chain/devAccounts.ts";
-import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
+import { domainSeparatorBytes, hashTicket } from "../../protocol/hashTicket.ts";
 import { signTicket } from "../../protocol/signTicket.ts";
 import { ticketDomain, type Ticket } from "../../protocol/ticket.ts";
 import type { TicketPayment } from "../../protocol/wire.ts";
 import { buildOffer, type OfferTerms } from "./buildOffer.ts";
 import { createFundsCache } from "./fundsCache.ts";
 import { createSessionBook, type SessionState } from "./sessionBook.ts";
+import { startSignerPool, type SignerPool } from "./signerPool.ts";
 import { createTicketCommitter } from "./ticketCommitter.ts";
 import { createTicketIntake } from "./ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./ticketStore.ts";
@@ -26,7 +27,7 @@ const consumer = devAccount(10);
 const broker: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const domain = ticketDomain(31337, broker);
 
-function setup(dir: string, terms: Partial<OfferTerms> = {}, deposit = 100n * TOKEN, failCommits = false) {
+function setup(dir: string, terms: Partial<OfferTerms> = {}, deposit = 100n * TOKEN, failCommits = false, signers?: Pick<SignerPool, "recover">) {
   const offer = buildOffer({
     recipient: provider.address, chainId: 31337, broker, pricePerGiB: TOKEN, bytesPerTicket: MiB, faceValue: TOKEN / 10n,
     creditWindowBytes: 4n * MiB, ticketExpirySeconds: 86_400, services: ["cdn"], ...terms,
@@ -47,7 +48,7 @@ function setup(dir: string, terms: Partial<OfferTerms> = {}, deposit = 100n * TO
     onCommit: (n) => batches.push(n),
   });
   const outstanding = new Map<Address, number>();
-  const intake = createTicketIntake({ store, funds, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding, committer });
+  const intake = createTicketIntake({ store, funds, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding, committer, ...(signers ? { signers } : {}) });
   return { offer, store, sessions, intake, batches, failing, outstanding, funds };
 }
 
@@ -181,3 +182,68 @@ describe("ticket intake with group commit", () => {
     assert.equal(w.store.ticketsOfSession(s.id).length, 2);
   });
 });
+
+describe("ticket intake with signatures recovered on signer threads", () => {
+  let dir: string;
+  let stores: TicketStore[];
+  let pool: SignerPool;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bandmint-signers-"));
+    stores = [];
+    pool = startSignerPool({ threads: 2, domainSeparator: domainSeparatorBytes(domain) });
+  });
+  afterEach(async () => {
+    await pool.close();
+    for (const s of stores) s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("the pool recovers what the inline check recovers, and answers nothing for a bad signature or once closed", async () => {
+    const w = setup(dir);
+    stores.push(w.store);
+    const s = w.sessions.open(consumer.address);
+    const t = await ticketFor(s, w.offer, 1n, MiB);
+    assert.deepEqual(await pool.recover(t.ticket, t.signature), { signer: consumer.address, digest: hashTicket(t.ticket, domain) });
+    const highS = flipS(t.signature);
+    assert.equal(await pool.recover(t.ticket, highS), undefined);
+    await pool.close();
+    assert.equal(await pool.recover(t.ticket, t.signature), undefined);
+  });
+
+  test("tickets are accepted, refused with the protocol's typed errors, and two in flight with one nonce still yield one", async () => {
+    const w = setup(dir, {}, 100n * TOKEN, false, pool);
+    stores.push(w.store);
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 4n * MiB;
+    const [x, y] = [await ticketFor(s, w.offer, 1n, MiB), await ticketFor(s, w.offer, 1n, MiB, 1n)];
+    const settled = await Promise.allSettled([w.intake.accept(s, x), w.intake.accept(s, y)]);
+    assert.deepEqual(settled.map(nameOf).sort(), ["TicketNonceError", "ok"]);
+    const next = await ticketFor(s, w.offer, 2n, 2n * MiB);
+    const forged = { ...next, signature: await signTicket({ ticket: next.ticket, domain, privateKey: devAccount(11).privateKey }) };
+    await assert.rejects(w.intake.accept(s, forged), { name: "SignerMismatchError" });
+    await assert.rejects(w.intake.accept(s, { ...next, signature: flipS(next.signature) }), { name: "InvalidSignatureError" });
+    assert.equal((await w.intake.accept(s, next)).paidBytes, 2n * MiB);
+  });
+
+  test("a pool that answers nothing (threads gone) leaves every decision to the inline check", async () => {
+    const w = setup(dir, {}, 100n * TOKEN, false, { recover: async () => undefined });
+    stores.push(w.store);
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 4n * MiB;
+    assert.equal((await w.intake.accept(s, await ticketFor(s, w.offer, 1n, MiB))).paidBytes, MiB);
+    // A signature of another ticket (other cumulativeBytes): recovers to someone else.
+    const t = await ticketFor(s, w.offer, 2n, 2n * MiB);
+    const other = await ticketFor(s, w.offer, 2n, 3n * MiB);
+    await assert.rejects(w.intake.accept(s, { ...t, signature: other.signature }), { name: "SignerMismatchError" });
+    assert.equal(w.store.ticketsOfSession(s.id).length, 1);
+  });
+});
+
+/** The same signature with s replaced by n - s (high s): the broker and the node refuse it. */
+function flipS(sig: `0x${string}`): `0x${string}` {
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const s = BigInt(`0x${sig.slice(66, 130)}`);
+  return `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${sig.slice(130)}` as `0x${string}`;
+}

@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import { checkTicket } from "../../protocol/checkTicket.ts";
+import { checkTicket, checkTicketTerms } from "../../protocol/checkTicket.ts";
 import { hashTicketWithSeparator } from "../../protocol/hashTicket.ts";
 import { TicketTermsMismatchError } from "../../protocol/errors.ts";
 import { MAX_WIN_PROB } from "../../protocol/ticket.ts";
@@ -18,6 +18,7 @@ import {
 } from "./errors.ts";
 import type { FundsCache, SenderFunds } from "./fundsCache.ts";
 import type { Clock, SessionState } from "./sessionBook.ts";
+import type { SignerPool } from "./signerPool.ts";
 import { createTicketCommitter, type TicketCommitter } from "./ticketCommitter.ts";
 import type { TicketStore } from "./ticketStore.ts";
 
@@ -46,6 +47,8 @@ export type TicketIntakeParameters = {
   outstanding: OutstandingWinners;
   /** The group-commit writer; by default one over `store` (tests and benches pass their own). */
   committer?: TicketCommitter;
+  /** Recovers signatures on worker threads (signerPool.ts); without it they are recovered inline. */
+  signers?: Pick<SignerPool, "recover">;
 };
 
 /** Ticket intake: every check of docs/protocol/payments.md §2.3, then a durable write. */
@@ -77,7 +80,7 @@ export function ticketWorth(faceValue: bigint, winProb: bigint): bigint {
  * watermark. The session's paidBytes moves only when the ticket's batch is durable.
  */
 export function createTicketIntake(p: TicketIntakeParameters) {
-  const { store, funds, offer, domainSeparator, clock, outstanding } = p;
+  const { store, funds, offer, domainSeparator, clock, outstanding, signers } = p;
   const committer = p.committer ?? createTicketCommitter({ store });
   const ticketValue = ticketWorth(offer.faceValue, offer.winProb);
   // The most bytes one ticket can pay for at the price: the largest b with priceOfBytes(b) <= value.
@@ -156,17 +159,24 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     if (t.expiry > maxExpiry) throw new TicketExpiryTooFarError({ expiry: t.expiry, maxExpiry });
     checkState(session, payment);
     // Stateless checks last among the cheap ones: signature recovery is the expensive step.
-    const { digest } = checkTicket(t, payment.signature, {
-      domain: domainSeparator,
-      now: nowSeconds,
-      expectedRecipient: offer.recipient,
-      minExpiry,
-      faceValue: offer.faceValue,
-      winProb: offer.winProb,
-    });
+    const checkOptions = { domain: domainSeparator, now: nowSeconds, expectedRecipient: offer.recipient, minExpiry, faceValue: offer.faceValue, winProb: offer.winProb };
+    let digest: Hex;
+    let waited = false;
+    if (signers === undefined) {
+      ({ digest } = checkTicket(t, payment.signature, checkOptions));
+    } else {
+      checkTicketTerms(t, checkOptions);
+      const recovered = await signers.recover(t, payment.signature);
+      waited = true;
+      // Anything but "the sender signed it" is decided inline, so a refusal carries its typed error.
+      digest = recovered !== undefined && recovered.signer.toLowerCase() === t.sender.toLowerCase() ? recovered.digest : checkTicket(t, payment.signature, checkOptions).digest;
+    }
     let f = funds.peek(session.sender);
     if (f === undefined) {
       f = await funds.get(session.sender, signal);
+      waited = true;
+    }
+    if (waited) {
       // Another ticket of this sender may have been queued or accepted while we waited.
       checkState(session, payment);
       // The rand may have rotated while we waited (a winner of this session was submitted).
