@@ -10,14 +10,16 @@ import type { SignerReply, SignerRequest } from "./signerPool.ts";
 
 const separator = new Uint8Array((workerData as { domainSeparator: Uint8Array }).domainSeparator);
 
-parentPort!.on("message", ({ id, ticket, signature }: SignerRequest) => {
-  let reply: SignerReply = { id };
+parentPort!.on("message", (batch: SignerRequest[]) => {
+  parentPort!.postMessage(batch.map(recover));
+});
+
+function recover({ id, ticket, signature }: SignerRequest): SignerReply {
   try {
     const parts = assertCanonicalSignature(signature);
     const digest = hashTicketBytes(ticket, separator);
-    reply = { id, signer: recoverAddressFromParts(digest, signature, parts), digest: toHexString(digest) };
+    return { id, signer: recoverAddressFromParts(digest, signature, parts), digest: toHexString(digest) };
   } catch {
-    // malformed or unrecoverable: reply without a signer
+    return { id }; // malformed or unrecoverable: no signer
   }
-  parentPort!.postMessage(reply);
-});
+}

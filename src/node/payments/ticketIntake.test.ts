@@ -224,6 +224,12 @@ describe("ticket intake with signatures recovered on signer threads", () => {
     await assert.rejects(w.intake.accept(s, forged), { name: "SignerMismatchError" });
     await assert.rejects(w.intake.accept(s, { ...next, signature: flipS(next.signature) }), { name: "InvalidSignatureError" });
     assert.equal((await w.intake.accept(s, next)).paidBytes, 2n * MiB);
+    // A request's tickets are recovered together; the one after a forged ticket is not taken.
+    const run = [await ticketFor(s, w.offer, 3n, 3n * MiB), await ticketFor(s, w.offer, 4n, 4n * MiB), await ticketFor(s, w.offer, 5n, 4n * MiB)];
+    run[1] = { ...run[1]!, signature: await signTicket({ ticket: run[1]!.ticket, domain, privateKey: devAccount(11).privateKey }) };
+    const { accepted, error } = await w.intake.acceptAll(s, run);
+    assert.deepEqual([accepted.map((a) => a.paidBytes), (error as Error).name], [[3n * MiB], "SignerMismatchError"]);
+    assert.equal(s.paidBytes, 3n * MiB);
   });
 
   test("a pool that answers nothing (threads gone) leaves every decision to the inline check", async () => {
