@@ -49,7 +49,7 @@ export type PaidWrkResult = {
   rps: number;
   /** Bytes per request: the object, or a Range of it when one credit window cannot pay for the whole. */
   rangeSize: number;
-  /** Body MB/s (10^6) from wrk's request rate. */
+  /** Body MB/s (10^6): the bytes the node served during the run over its duration. */
   mbs: number;
   errors: string;
   /** Bytes the node counted as served, over all sessions, after wrk stopped. */
@@ -122,6 +122,7 @@ export async function paidWrk(p: PaidWrkParameters): Promise<PaidWrkResult> {
   // the way a client does at the end: acknowledge what was served, in tickets of at most bytesPerTicket.
   await new Promise((resolve) => setTimeout(resolve, 300));
   let served = 0n;
+  let servedDuringRun = 0n;
   let paidDuringRun = 0n;
   let paid = 0n;
   let tickets = 0n;
@@ -130,6 +131,7 @@ export async function paidWrk(p: PaidWrkParameters): Promise<PaidWrkResult> {
     const auth = { [SESSION_HEADER]: sessionToken };
     const now = parseSession(await (await fetch(`${p.endpoint}/sessions/${sessionId}`, { headers: auth })).json());
     paidDuringRun += now.paidBytes;
+    servedDuringRun += now.servedBytes;
     tickets += now.paidBytes / bpt; // every ticket during the run acknowledged exactly bpt bytes
     let last: Session = now;
     if (now.servedBytes > now.paidBytes) {
@@ -156,7 +158,9 @@ export async function paidWrk(p: PaidWrkParameters): Promise<PaidWrkResult> {
   const gib = Number(served) / 2 ** 30;
   return {
     rps: r.rps,
-    mbs: (r.rps * rangeSize) / 1e6,
+    // From what the node counted as served, not wrk's request rate: a refused request (a 402 or
+    // 409 after a transient failure) is answered fast and would count as a whole object.
+    mbs: Number(servedDuringRun) / 1e6 / p.durationSeconds,
     rangeSize,
     errors: r.errors,
     servedBytes: served,
