@@ -322,6 +322,47 @@ describe("edge", () => {
 });
 
 describe("edge under client aborts", () => {
+  it("settles a grant whose client hung up while the gate was deciding (its credit is not held forever)", async () => {
+    const src = await tempDir("gate-hangup-src");
+    const cache = await tempDir("gate-hangup-cache");
+    await writeFile(join(src.path, "big.bin"), randomBytes(4 * MiB));
+    const { manifest } = await publishDir({ dir: src.path, signer: publisher, now: 1 });
+    const origin = new OriginServer({ dir: src.path });
+    const originUrl = await origin.start();
+    let release!: () => void;
+    const decided = new Promise<void>((r) => (release = r));
+    let admitted!: () => void;
+    const inGate = new Promise<void>((r) => (admitted = r));
+    const settled: bigint[] = [];
+    // A gate that takes its time, as one waiting for a ticket's durable commit does.
+    const gate: PaymentGate = {
+      admit: async () => {
+        admitted();
+        await decided;
+        return { served: (b) => void settled.push(b) };
+      },
+    };
+    const { edge, url } = await startEdge(cache.path, [originUrl], { gate });
+    const fileUrl = `${url}/c/${manifest.contentId}/big.bin`;
+    try {
+      await get(fileUrl, {}, "HEAD"); // manifest resolved; a HEAD is never admitted
+      const req = request(fileUrl, { agent: false });
+      req.on("error", () => {});
+      req.end();
+      await inGate;
+      req.destroy();
+      await new Promise((r) => setTimeout(r, 100)); // the server sees the hang-up before the gate answers
+      release();
+      await waitFor(() => settled.length === 1, 5_000);
+      assert.deepEqual(settled, [0n], "the admitted bytes are released, none counted as served");
+    } finally {
+      await edge.stop();
+      await origin.stop();
+      await src.remove();
+      await cache.remove();
+    }
+  });
+
   it("keeps answering and leaks no descriptors when many clients hang up mid-body", async () => {
     const src = await tempDir("abort-src");
     const cache = await tempDir("abort-cache");

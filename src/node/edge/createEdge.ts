@@ -165,6 +165,9 @@ export function createEdge(options: EdgeOptions): Edge {
       return void res.end();
     }
     const grant = await gate.admit(req, { contentId: content.manifest.contentId, path, start, end });
+    // The client may have hung up while the gate waited (a ticket commit): its 'close' is gone, so
+    // settle now, or the admitted bytes would stay in flight and hold its credit window forever.
+    if (res.closed || res.destroyed) return void grant.served(0n);
     if (grant.headers) Object.assign(headers, grant.headers);
     const chunkSize = content.manifest.chunkSize;
     const cs = BigInt(chunkSize);
@@ -179,6 +182,7 @@ export function createEdge(options: EdgeOptions): Edge {
       grant.served(0n);
       throw error;
     }
+    if (res.closed || res.destroyed) return void grant.served(0n); // hung up during an origin fetch
     const slice = (buf: Buffer, i: number): Buffer => {
       const chunkStart = BigInt(i) * cs;
       const from = start > chunkStart ? Number(start - chunkStart) : 0;
@@ -217,7 +221,7 @@ export function createEdge(options: EdgeOptions): Edge {
     slice: (buf: Buffer, i: number) => Buffer,
   ): Promise<void> {
     let written = 0n;
-    let closed = false;
+    let closed = res.closed || res.destroyed;
     const onClose = () => {
       closed = true;
     };
@@ -285,6 +289,7 @@ export function createEdge(options: EdgeOptions): Edge {
 }
 
 function drained(res: ServerResponse): Promise<void> {
+  if (res.closed || res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
