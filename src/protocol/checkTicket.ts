@@ -6,10 +6,8 @@ import {
   TicketExpiresTooSoonError,
   TicketTermsMismatchError,
 } from "./errors.ts";
-import { domainSeparatorBytes, hashTicketBytes } from "./hashTicket.ts";
 import { toHexString } from "./hex.ts";
-import { recoverAddressFromParts } from "./secp256k1.ts";
-import { assertCanonicalSignature } from "./signature.ts";
+import { recoverTicketSignerAndDigest } from "./recoverTicketSigner.ts";
 import type { Ticket, TicketDomain } from "./ticket.ts";
 
 /** What the receiving node expects of a ticket; omitted optional terms are not checked. */
@@ -42,10 +40,7 @@ export type CheckTicketResult = { signer: Address; digest: Hex };
  */
 export function checkTicket(ticket: Ticket, signature: Hex, options: CheckTicketOptions): CheckTicketResult {
   checkTicketTerms(ticket, options);
-  const parts = assertCanonicalSignature(signature);
-  const separator = options.domain instanceof Uint8Array ? options.domain : domainSeparatorBytes(options.domain);
-  const digest = hashTicketBytes(ticket, separator);
-  const signer = recoverAddressFromParts(digest, signature, parts);
+  const { signer, digest } = recoverTicketSignerAndDigest(ticket, options.domain, signature);
   if (signer.toLowerCase() !== ticket.sender.toLowerCase()) {
     throw new SignerMismatchError({ expected: ticket.sender, recovered: signer });
   }

@@ -11,9 +11,15 @@ import type { Ticket, TicketDomain } from "./ticket.ts";
  * would accept too. Uses the native secp256k1 binding when available.
  */
 export function recoverTicketSigner(ticket: Ticket, domain: TicketDomain | Uint8Array, signature: Hex): Address {
+  return recoverTicketSignerAndDigest(ticket, domain, signature).signer;
+}
+
+/** `recoverTicketSigner`, also returning the ticket's EIP-712 digest (32 bytes) it recovered from. */
+export function recoverTicketSignerAndDigest(ticket: Ticket, domain: TicketDomain | Uint8Array, signature: Hex): { signer: Address; digest: Uint8Array } {
   const parts = assertCanonicalSignature(signature);
   const separator = domain instanceof Uint8Array ? domain : domainSeparatorBytes(domain);
-  return recoverAddressFromParts(hashTicketBytes(ticket, separator), signature, parts);
+  const digest = hashTicketBytes(ticket, separator);
+  return { signer: recoverAddressFromParts(digest, signature, parts), digest };
 }
 
 /**

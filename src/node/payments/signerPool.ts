@@ -1,6 +1,6 @@
-import { Worker } from "node:worker_threads";
 import type { Address, Hex } from "viem";
 import type { Ticket } from "../../protocol/ticket.ts";
+import { startWorkerThread } from "./workerThread.ts";
 
 // Signature recovery is the one expensive step of a ticket check (~0.1 ms of native libsecp256k1
 // here, with the EIP-712 hashing around it), and at one ticket per MiB it costs the node's event
@@ -28,50 +28,38 @@ export type SignerReply = { id: number; signer?: Address; digest?: Hex };
 /** Starts `threads` (>= 1) signer threads for tickets under `domainSeparator` (32 bytes). */
 export function startSignerPool({ threads, domainSeparator }: { threads: number; domainSeparator: Uint8Array }): SignerPool {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`signer threads must be a positive integer, got ${threads}`);
+  const url = new URL("./signerPoolThread.ts", import.meta.url);
+  const workers = Array.from({ length: threads }, () => startWorkerThread<SignerRequest[], SignerReply[]>(url, { domainSeparator }, "signer"));
   const pending = new Map<number, (r: RecoveredSigner | undefined) => void>();
+  const answer = (id: number, r: RecoveredSigner | undefined) => {
+    pending.get(id)?.(r);
+    pending.delete(id);
+  };
   let nextId = 0;
   let closed = false;
-  const workers = Array.from({ length: threads }, () => {
-    const w = new Worker(new URL("./signerPoolThread.ts", import.meta.url), { workerData: { domainSeparator } });
-    w.unref();
-    w.on("message", (replies: SignerReply[]) => {
-      for (const reply of replies) {
-        const resolve = pending.get(reply.id);
-        if (resolve === undefined) continue;
-        pending.delete(reply.id);
-        resolve(reply.signer !== undefined && reply.digest !== undefined ? { signer: reply.signer, digest: reply.digest } : undefined);
-      }
-    });
-    // A thread that fails leaves the pool; with none left every recovery answers undefined (the
-    // intake then checks inline). Requests it held are answered the same way.
-    const drop = () => {
-      const i = live.indexOf(w);
-      if (i >= 0) live.splice(i, 1);
-      if (live.length === 0) for (const [id, resolve] of pending) pending.delete(id), resolve(undefined);
-    };
-    w.on("error", drop);
-    w.on("exit", drop);
-    return w;
-  });
-  const live = [...workers];
   let turn = 0;
   // Requests made in one turn of the event loop (a request's tickets: intake asks for them
   // together) leave as one message per thread: a postMessage wakes its thread with a syscall, and
   // one per ticket showed up in the node's profile beside the writes of the bytes themselves.
+  // A thread that fails answers its share with nothing (the intake then checks inline).
   let outbox: SignerRequest[] = [];
   const flush = () => {
     const batch = outbox;
     outbox = [];
-    if (live.length === 0) {
-      for (const r of batch) pending.get(r.id)?.(undefined), pending.delete(r.id);
-      return;
-    }
+    const live = workers.filter((w) => w.alive);
+    if (live.length === 0) return batch.forEach((r) => answer(r.id, undefined));
     const per = Math.ceil(batch.length / live.length);
-    for (let i = 0; i < batch.length; i += per) live[turn++ % live.length]!.postMessage(batch.slice(i, i + per));
+    for (let i = 0; i < batch.length; i += per) {
+      const share = batch.slice(i, i + per);
+      live[turn++ % live.length]!.call(share).then(
+        (replies) => replies.forEach((r) => answer(r.id, r.signer !== undefined && r.digest !== undefined ? { signer: r.signer, digest: r.digest } : undefined)),
+        () => share.forEach((r) => answer(r.id, undefined)),
+      );
+    }
   };
   return {
     recover(ticket, signature) {
-      if (closed || live.length === 0) return Promise.resolve(undefined);
+      if (closed) return Promise.resolve(undefined);
       const id = nextId++;
       return new Promise((resolve) => {
         pending.set(id, resolve);
@@ -80,8 +68,7 @@ export function startSignerPool({ threads, domainSeparator }: { threads: number;
     },
     async close() {
       closed = true;
-      await Promise.all(workers.map((w) => w.terminate()));
-      for (const [id, resolve] of pending) pending.delete(id), resolve(undefined);
+      await Promise.all(workers.map((w) => w.close()));
     },
   };
 }

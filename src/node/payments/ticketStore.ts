@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
-import { Worker } from "node:worker_threads";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket.ts";
+import { startWorkerThread } from "./workerThread.ts";
 
 // The provider's durable memory: sessions (with their secret recipientRand), the last nonce per
 // sender, every accepted ticket and the redemption state of winners.
@@ -223,7 +223,10 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
     writeBatch(batch);
     accepted(batch);
   };
-  const thread = ticketWriter === "thread" ? startWriterThread(path, synchronous) : undefined;
+  const thread =
+    ticketWriter === "thread"
+      ? startWorkerThread<readonly AcceptTicketInput[], void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer")
+      : undefined;
 
   return {
     /**
@@ -303,7 +306,12 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
     writeTickets(batch: readonly AcceptTicketInput[]): void | Promise<void> {
       if (thread === undefined) return acceptTickets(batch);
       if (batch.length === 0) return Promise.resolve();
-      return thread.write(batch).then(() => accepted(batch));
+      return thread.call(batch).then(
+        () => accepted(batch),
+        (error: Error) => {
+          throw new Error(`ticket commit failed: ${error.message}`, { cause: error });
+        },
+      );
     },
     /** Reads one ticket by its EIP-712 hash. */
     getTicket(hash: Hex): StoredTicket | undefined {
@@ -364,7 +372,7 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
     },
     /** Closes the database (the WAL is checkpointed by SQLite). */
     close(): void {
-      thread?.close();
+      void thread?.close(); // the thread closes its own connection after any batch already sent
       if (db.isOpen) db.close();
     },
   };
@@ -373,7 +381,9 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
 /** Opens a connection in WAL mode with the given synchronous level and a 5 s busy timeout. */
 export function openConnection(path: string, synchronous: "FULL" | "NORMAL"): DatabaseSync {
   const db = new DatabaseSync(path);
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous === "NORMAL" ? "NORMAL" : "FULL"}; PRAGMA busy_timeout = 5000;`);
+  // busy_timeout first: switching to WAL takes a lock, which another connection (the writer
+  // thread's, closing and checkpointing) may hold for a moment.
+  db.exec(`PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous === "NORMAL" ? "NORMAL" : "FULL"};`);
   return db;
 }
 
@@ -403,49 +413,5 @@ export function prepareTicketWrites(db: DatabaseSync): (batch: readonly AcceptTi
       db.exec("ROLLBACK");
       throw error;
     }
-  };
-}
-
-/** A message to the writer thread, and its answer. */
-export type WriterRequest = { id: number; batch: readonly AcceptTicketInput[] } | { id: number; close: true };
-export type WriterReply = { id: number; error?: string };
-
-/**
- * Starts the writer thread (ticketWriterThread.ts) on `path`. `write` resolves when the batch is
- * committed there; if the thread fails or exits, every pending and later write rejects.
- */
-function startWriterThread(path: string, synchronous: "FULL" | "NORMAL") {
-  const worker = new Worker(new URL("./ticketWriterThread.ts", import.meta.url), { workerData: { path, synchronous } });
-  worker.unref();
-  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  let nextId = 0;
-  let dead: Error | undefined;
-  const fail = (error: Error) => {
-    dead ??= error;
-    for (const p of pending.values()) p.reject(dead);
-    pending.clear();
-  };
-  worker.on("message", (reply: WriterReply) => {
-    const p = pending.get(reply.id);
-    if (p === undefined) return;
-    pending.delete(reply.id);
-    if (reply.error === undefined) p.resolve();
-    else p.reject(new Error(`ticket commit failed: ${reply.error}`));
-  });
-  worker.on("error", (error) => fail(error));
-  worker.on("exit", (code) => fail(new Error(`the ticket writer thread exited (code ${code})`)));
-  return {
-    write(batch: readonly AcceptTicketInput[]): Promise<void> {
-      if (dead !== undefined) return Promise.reject(dead);
-      const id = nextId++;
-      return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, batch } satisfies WriterRequest);
-      });
-    },
-    /** Asks the thread to close its connection and exit (after any write already sent). */
-    close(): void {
-      if (dead === undefined) worker.postMessage({ id: -1, close: true } satisfies WriterRequest);
-    },
   };
 }

@@ -1,5 +1,6 @@
-import { parentPort, workerData } from "node:worker_threads";
-import { openConnection, prepareTicketWrites, type WriterReply, type WriterRequest } from "./ticketStore.ts";
+import { workerData } from "node:worker_threads";
+import { openConnection, prepareTicketWrites, type AcceptTicketInput } from "./ticketStore.ts";
+import { serveThread } from "./workerThread.ts";
 
 // The ticket store's writer thread (see ticketStore.ts): commits accepted-ticket batches on its
 // own connection, so the fsync of synchronous=FULL blocks this thread instead of the node's event
@@ -7,20 +8,4 @@ import { openConnection, prepareTicketWrites, type WriterReply, type WriterReque
 
 const { path, synchronous } = workerData as { path: string; synchronous: "FULL" | "NORMAL" };
 const db = openConnection(path, synchronous);
-const write = prepareTicketWrites(db);
-
-parentPort!.on("message", (message: WriterRequest) => {
-  if ("close" in message) {
-    db.close();
-    parentPort!.close();
-    return;
-  }
-  let reply: WriterReply;
-  try {
-    write(message.batch);
-    reply = { id: message.id };
-  } catch (error) {
-    reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
-  }
-  parentPort!.postMessage(reply);
-});
+serveThread<readonly AcceptTicketInput[], void>(prepareTicketWrites(db), () => db.close());
