@@ -101,6 +101,11 @@ export class EgressPolicyConfigError extends BaseError {
 }
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Refuse = (
+  reason: EgressRefusalReason,
+  why: string,
+  extra?: { address?: string; addressClass?: string; embeddedAddress?: string; cause?: unknown },
+) => EgressRefusedError;
 type Cidr = [Address, number];
 type NameRule = { name: string; wildcard: boolean; text: string };
 type Rules = { cidrs: { range: Cidr; text: string }[]; names: NameRule[] };
@@ -136,13 +141,7 @@ export function createEgressPolicy(p: { config: EgressPolicyConfig; resolve?: Re
   return {
     async check(host, port, signal) {
       signal?.throwIfAborted();
-      const refuse = (reason: EgressRefusalReason, why: string, extra: Partial<EgressRefusedError> & { cause?: unknown } = {}) =>
-        new EgressRefusedError({
-          reason, host: String(host), port, why, cause: extra.cause,
-          ...(extra.address === undefined ? {} : { address: extra.address }),
-          ...(extra.addressClass === undefined ? {} : { addressClass: extra.addressClass }),
-          ...(extra.embeddedAddress === undefined ? {} : { embeddedAddress: extra.embeddedAddress }),
-        });
+      const refuse: Refuse = (reason, why, extra = {}) => new EgressRefusedError({ reason, host: String(host), port, why, ...extra });
 
       const parsed = parseHost(host);
       if (parsed === undefined) throw refuse("bad-host", "it is not a valid host name or IP address");
@@ -236,7 +235,7 @@ async function resolveOnce(
   hostname: string,
   resolve: Resolver,
   signal: AbortSignal | undefined,
-  refuse: (reason: EgressRefusalReason, why: string, extra?: { cause?: unknown }) => EgressRefusedError,
+  refuse: Refuse,
 ): Promise<Address[]> {
   let answers: { address: string }[];
   try {
