@@ -21,7 +21,13 @@ import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
-import { closeServer, listen } from "../http/serverLifecycle.ts";
+import { createRelay, socketErrorResponse, type Relay } from "./relay/createRelay.ts";
+import { createEgressPolicy } from "./relay/egressPolicy.ts";
+import { ServiceNotOfferedError } from "./payments/errors.ts";
+import { closeServer, dropSlowHeaders, listen } from "../http/serverLifecycle.ts";
+
+/** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
+const HEADERS_TIMEOUT_MS = 15_000;
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -71,7 +77,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined }
+    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined }
     | undefined;
   let url = "";
 
@@ -80,10 +86,16 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     let served = 0n;
     let paid = 0n;
     let sessions = 0;
+    const relayed = { servedBytes: 0n, paidBytes: 0n, sessions: 0 };
     for (const s of parts.sessions.all()) {
       served += s.servedBytes;
       paid += s.paidBytes;
       sessions += 1;
+      if (s.service === "relay") {
+        relayed.servedBytes += s.servedBytes;
+        relayed.paidBytes += s.paidBytes;
+        relayed.sessions += 1;
+      }
     }
     const st = parts.store.stats();
     const r = st.redeemed;
@@ -108,6 +120,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         gasCost: r.gasCost.toString(),
       },
       edge: parts.edge.stats(),
+      ...(parts.relay
+        ? { relay: { servedBytes: relayed.servedBytes.toString(), paidBytes: relayed.paidBytes.toString(), sessions: relayed.sessions, ...parts.relay.stats() } }
+        : {}),
     };
   }
 
@@ -131,7 +146,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
       const signerThreads = config.signerThreads ?? Math.min(4, availableParallelism() - 1);
       const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator }) : undefined;
-      const intake = createTicketIntake({ store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}) });
+      const intake = createTicketIntake({
+        store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
+        onPaid: (session) => sessions.creditFreed(session.sender),
+      });
       const gate = createPaymentGate({ sessions, intake, store, offer, clock });
       const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
       const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate });
@@ -147,14 +165,36 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           tokenPerNativeE18: config.redeem.tokenPerNativeE18,
         },
       });
-      parts = { store, sessions, intake, redeemer, edge, broker, signers };
+      const relay = offer.services.includes("relay")
+        ? createRelay({
+            sessions, offer, clock, log,
+            egress: createEgressPolicy({ config: config.relay }),
+            options: {
+              unpaidGraceMs: config.relay.unpaidGraceSeconds * 1000,
+              maxTunnelsPerSender: config.relay.maxTunnelsPerSender,
+              connectsPerMinutePerSender: config.relay.connectsPerMinutePerSender,
+              maxTunnels: config.relay.maxTunnels,
+              connectTimeoutMs: config.relay.connectTimeoutSeconds * 1000,
+              idleTimeoutMs: config.relay.idleTimeoutSeconds * 1000,
+            },
+          })
+        : undefined;
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay };
       const s = createServer((req, res) => {
+        if (relay?.handleRequest(req, res)) return;
         api.handle(req, res).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
           },
           () => res.destroy(),
         );
+      });
+      dropSlowHeaders(s, HEADERS_TIMEOUT_MS);
+      // CONNECT: tunnels for relay sessions, or a clear refusal where the node offers no relay.
+      s.on("connect", (req, socket, head) => {
+        if (relay !== undefined) return relay.handleConnect(req, socket, head);
+        socket.on("error", () => socket.destroy());
+        socket.end(socketErrorResponse(new ServiceNotOfferedError({ service: "relay", offered: offer.services })));
       });
       server = s;
       url = await listen(s, config.host, config.port);
@@ -177,6 +217,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       flushTimer = idleTimer = undefined;
       const s = server;
       server = undefined;
+      parts?.relay?.stop();
       if (s !== undefined) await closeServer(s);
       if (parts !== undefined) {
         await parts.redeemer.stop();

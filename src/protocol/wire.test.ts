@@ -66,7 +66,7 @@ test("offer and session round-trip through JSON", () => {
     sessionId: ticket.sessionId, sender: ticket.sender, recipient: ticket.recipient, chainId: 31337, broker: offer.broker,
     recipientRandHash: ticket.recipientRandHash, nextNonce: 1n, faceValue: offer.faceValue, winProb: offer.winProb,
     pricePerGiB: offer.pricePerGiB, bytesPerTicket: offer.bytesPerTicket, creditWindowBytes: offer.creditWindowBytes,
-    minExpiry: 1n, maxExpiry: 2n, servedBytes: 3n, paidBytes: 0n,
+    minExpiry: 1n, maxExpiry: 2n, servedBytes: 3n, paidBytes: 0n, service: "relay",
   };
   assert.deepEqual(parseSession(JSON.parse(JSON.stringify({ ...serializeSession(session), future: true }))), session);
   assert.throws(() => parseOffer({ ...serializeOffer(offer), pricePerGiB: 1e18 }), /pricePerGiB/);

@@ -59,7 +59,17 @@ export type Offer = {
  * `POST /sessions` request body: the sender and its EIP-712 signature over
  * `SessionRequest(sender, recipient = the node, timestamp, clientNonce)` (src/protocol/sessionRequest.ts).
  */
-export type SessionRequest = { sender: Address; timestamp: bigint; clientNonce: Hex; signature: Hex };
+export type SessionRequest = {
+  sender: Address;
+  timestamp: bigint;
+  clientNonce: Hex;
+  signature: Hex;
+  /**
+   * The service the session pays for (absent = "cdn"). Outside the signature: it chooses how the
+   * node meters the session, and a session can only be used for its own service.
+   */
+  service?: Service;
+};
 
 /** `GET /sessions/<id>` response (and the body of `POST /sessions` minus its token): a session's terms and counters. */
 export type Session = {
@@ -79,6 +89,8 @@ export type Session = {
   maxExpiry: bigint;
   servedBytes: bigint;
   paidBytes: bigint;
+  /** The service the session pays for ("cdn" from nodes that predate relay mode). */
+  service: Service;
 };
 
 /**
@@ -178,11 +190,14 @@ function bytes32(value: unknown, field: string): Hex {
   return value.toLowerCase() as Hex;
 }
 
+function service(value: unknown, field: string): Service {
+  if (value !== "cdn" && value !== "relay") throw new WireFormatError({ field, reason: 'must be "cdn" or "relay"' });
+  return value;
+}
+
 function services(value: unknown, field: string): Service[] {
-  if (!Array.isArray(value) || value.some((s) => s !== "cdn" && s !== "relay")) {
-    throw new WireFormatError({ field, reason: 'must be an array of "cdn" | "relay"' });
-  }
-  return value as Service[];
+  if (!Array.isArray(value)) throw new WireFormatError({ field, reason: 'must be an array of "cdn" | "relay"' });
+  return value.map((s, i) => service(s, `${field}[${i}]`));
 }
 
 /** Parses a `GET /offer` body (response: unknown fields are ignored). */
@@ -230,7 +245,7 @@ export function serializeOffer(offer: Offer): Record<string, unknown> {
  */
 export function parseSessionRequest(json: unknown): SessionRequest {
   const r = object(json, "body");
-  onlyFields(r, ["sender", "timestamp", "clientNonce", "signature"], "");
+  onlyFields(r, ["sender", "timestamp", "clientNonce", "signature", "service"], "");
   const sender = address(r.sender, "sender");
   if (r.signature === undefined) throw new UnsignedSessionRequestError();
   const timestamp = uint(r.timestamp, "timestamp");
@@ -238,12 +253,17 @@ export function parseSessionRequest(json: unknown): SessionRequest {
   if (typeof r.signature !== "string" || !SIGNATURE.test(r.signature)) {
     throw new WireFormatError({ field: "signature", reason: "must be 65 bytes of 0x hex" });
   }
-  return { sender, timestamp, clientNonce: bytes32(r.clientNonce, "clientNonce"), signature: r.signature.toLowerCase() as Hex };
+  const request: SessionRequest = { sender, timestamp, clientNonce: bytes32(r.clientNonce, "clientNonce"), signature: r.signature.toLowerCase() as Hex };
+  if (r.service !== undefined) request.service = service(r.service, "service");
+  return request;
 }
 
 /** Turns a session request into its JSON body. */
 export function serializeSessionRequest(r: SessionRequest): Record<string, unknown> {
-  return { sender: r.sender, timestamp: r.timestamp.toString(), clientNonce: r.clientNonce, signature: r.signature };
+  const body: Record<string, unknown> = { sender: r.sender, timestamp: r.timestamp.toString(), clientNonce: r.clientNonce, signature: r.signature };
+  // Omitted for cdn, so a cdn request is byte for byte what nodes before relay mode accept.
+  if (r.service !== undefined && r.service !== "cdn") body.service = r.service;
+  return body;
 }
 
 /**
@@ -285,6 +305,7 @@ export function parseSession(json: unknown): Session {
     maxExpiry: uint(r.maxExpiry, "maxExpiry"),
     servedBytes: uint(r.servedBytes, "servedBytes"),
     paidBytes: uint(r.paidBytes, "paidBytes"),
+    service: r.service === undefined ? "cdn" : service(r.service, "service"),
   };
 }
 
@@ -307,6 +328,7 @@ export function serializeSession(s: Session): Record<string, unknown> {
     maxExpiry: s.maxExpiry.toString(),
     servedBytes: s.servedBytes.toString(),
     paidBytes: s.paidBytes.toString(),
+    service: s.service,
   };
 }
 

@@ -174,3 +174,21 @@ export class TicketBatchError extends PaymentLayerError {
     this.wireDetails = { ...((cause as PaymentLayerError).wireDetails ?? {}), accepted };
   }
 }
+
+/** `POST /sessions` asked for a service this node does not offer (see `services` in its offer). */
+export class ServiceNotOfferedError extends PaymentLayerError {
+  override name = "ServiceNotOfferedError";
+  constructor({ service, offered }: { service: string; offered: readonly string[] }) {
+    super(`This node does not offer "${service}" (it offers ${offered.map((s) => `"${s}"`).join(", ")}).`);
+    this.wireDetails = { service, offered: offered.join(",") };
+  }
+}
+
+/** A session was used for another service than the one it was opened for (content vs relay). */
+export class SessionServiceMismatchError extends PaymentLayerError {
+  override name = "SessionServiceMismatchError";
+  constructor({ sessionId, service, used }: { sessionId: Hex; service: string; used: string }) {
+    super(`Session ${sessionId} pays for "${service}", not "${used}": open a session for "${used}".`);
+    this.wireDetails = { sessionId, service, used };
+  }
+}

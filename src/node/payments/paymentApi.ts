@@ -16,7 +16,7 @@ import {
 import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
 import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
 import { ticketDomain } from "../../protocol/ticket.ts";
-import { InsufficientFundsError, TicketBatchError } from "./errors.ts";
+import { InsufficientFundsError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
@@ -92,6 +92,7 @@ export function createPaymentApi(p: PaymentApiParameters) {
       maxExpiry,
       servedBytes: s.servedBytes,
       paidBytes: s.paidBytes,
+      service: s.service,
     };
   }
 
@@ -107,6 +108,8 @@ export function createPaymentApi(p: PaymentApiParameters) {
   async function openSession(req: IncomingMessage): Promise<OpenedSession> {
     const request = parseSessionRequest(await readJson(req));
     const { sender } = request;
+    const service = request.service ?? "cdn";
+    if (!offer.services.includes(service)) throw new ServiceNotOfferedError({ service, offered: offer.services });
     // Proof that the caller holds the sender's key (payments.md §1.2): without it anyone could
     // open sessions in a funded sender's name and fill its per-sender credit window.
     const digest = verifySessionRequest(request, { domain: separator, recipient: offer.recipient, nowSeconds: BigInt(Math.floor(clock.now() / 1000)) });
@@ -126,7 +129,7 @@ export function createPaymentApi(p: PaymentApiParameters) {
     // No await from here to the insert: two replays racing through the reads meet here, in order.
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
     const expiresAt = Number(request.timestamp + SESSION_REQUEST_MAX_AGE_SECONDS) + 1;
-    const { session, token } = sessions.openWithToken(sender, { digest, expiresAt });
+    const { session, token } = sessions.openWithToken(sender, { digest, expiresAt }, service);
     return { ...sessionBody(session), sessionToken: token };
   }
 

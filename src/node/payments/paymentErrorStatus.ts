@@ -14,6 +14,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketExpiredError: 400,
   TicketExpiresTooSoonError: 400,
   TicketExpiryTooFarError: 400,
+  ServiceNotOfferedError: 400,
   SignerMismatchError: 401,
   UnsignedSessionRequestError: 401,
   SessionRequestSignerError: 401,
@@ -30,7 +31,16 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   StaleRecipientRandError: 409,
   SessionMismatchError: 409,
   ReplayedSessionRequestError: 409,
+  SessionServiceMismatchError: 409,
   ChainUnavailableError: 503,
+  // The relay (docs/protocol/relay.md §5).
+  ProxyAuthError: 407,
+  EgressRefusedError: 403,
+  DestinationUnresolvableError: 502,
+  TunnelLimitError: 429,
+  UpstreamConnectError: 502,
+  RelayBusyError: 503,
+  UpstreamTimeoutError: 504,
 };
 
 /** Status and JSON body for an error; unknown errors are 500 without internals. */
