@@ -8,7 +8,7 @@ import { BaseError } from "../protocol/errors.ts";
 import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import { expectedValue } from "../protocol/winningTicket.ts";
-import type { Offer } from "../protocol/wire.ts";
+import { MAX_REQUEST_HEAD_BYTES, type Offer } from "../protocol/wire.ts";
 import { createBrokerClient, type BrokerClient } from "./brokerClient.ts";
 import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
@@ -148,7 +148,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         },
       });
       parts = { store, sessions, intake, redeemer, edge, broker, signers };
-      const s = createServer((req, res) => {
+      // The head limit is the protocol's (payments.md §4.2), not whatever the runtime defaults to.
+      const s = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
         api.handle(req, res).then(
           (handled) => {
             if (!handled) edge.handle(req, res);

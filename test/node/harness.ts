@@ -3,7 +3,6 @@
 // the gate exactly as the edge does (admit before the body, served() after it).
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { toHex, type Address, type Hex } from "viem";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
@@ -11,7 +10,7 @@ import { domainSeparatorBytes } from "../../src/protocol/hashTicket.ts";
 import { signSessionRequest } from "../../src/protocol/sessionRequest.ts";
 import { signTicket } from "../../src/protocol/signTicket.ts";
 import { ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
-import { encodeTicketHeader, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { encodeTicketHeader, MAX_REQUEST_HEAD_BYTES, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
 import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.ts";
 import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
 import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
@@ -19,6 +18,7 @@ import { createPaymentGate } from "../../src/node/payments/paymentGate.ts";
 import { createSessionBook } from "../../src/node/payments/sessionBook.ts";
 import { createTicketIntake } from "../../src/node/payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "../../src/node/payments/ticketStore.ts";
+import { listen } from "../../src/http/serverLifecycle.ts";
 
 export const MiB = 1n << 20n;
 export const TOKEN = 10n ** 18n;
@@ -55,7 +55,8 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
   const intake = createTicketIntake({ store, funds: fundsCache, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding });
   const gate = createPaymentGate({ sessions, intake, store, offer, clock });
   const api = createPaymentApi({ offer, sessions, intake, store, funds: fundsCache, chainLastNonce: async () => 0n, clock, status: () => ({}) });
-  const server: Server = createServer((req, res) => {
+  // Built and started as the node builds and starts its server (providerNode.ts).
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     void (async () => {
       if (await api.handle(req, res)) return;
       const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
@@ -75,8 +76,7 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
       res.end(body, () => grant.served(BigInt(body.length)));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listen(server, "127.0.0.1", 0);
   return {
     url, offer, domain, store, provider, consumer, funds, clock,
     async stop() {

@@ -24,6 +24,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketUnderpricedError: 402,
   InsufficientFundsError: 402,
   UnknownSessionError: 404,
+  RequestBodyTooLargeError: 413,
   TicketNonceError: 409,
   TicketAcknowledgesNothingError: 409,
   TicketOverAcknowledgesError: 409,
