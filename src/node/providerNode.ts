@@ -148,7 +148,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         },
       });
       parts = { store, sessions, intake, redeemer, edge, broker, signers };
-      // The head limit is the protocol's (payments.md §4.2), not whatever the runtime defaults to.
+      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
       const s = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
         api.handle(req, res).then(
           (handled) => {
