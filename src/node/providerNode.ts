@@ -8,7 +8,7 @@ import { BaseError } from "../protocol/errors.ts";
 import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import { expectedValue } from "../protocol/winningTicket.ts";
-import type { Offer } from "../protocol/wire.ts";
+import { MAX_REQUEST_HEAD_BYTES, type Offer } from "../protocol/wire.ts";
 import { createBrokerClient, type BrokerClient } from "./brokerClient.ts";
 import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
@@ -180,7 +180,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           })
         : undefined;
       parts = { store, sessions, intake, redeemer, edge, broker, signers, relay };
-      const s = createServer((req, res) => {
+      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
+      const s = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
         if (relay?.handleRequest(req, res)) return;
         api.handle(req, res).then(
           (handled) => {

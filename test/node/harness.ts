@@ -3,7 +3,6 @@
 // the gate exactly as the edge does (admit before the body, served() after it).
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { toHex, type Address, type Hex } from "viem";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
@@ -11,7 +10,7 @@ import { domainSeparatorBytes } from "../../src/protocol/hashTicket.ts";
 import { signSessionRequest } from "../../src/protocol/sessionRequest.ts";
 import { signTicket } from "../../src/protocol/signTicket.ts";
 import { ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
-import { encodeTicketHeader, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Service, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { encodeTicketHeader, MAX_REQUEST_HEAD_BYTES, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Service, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
 import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.ts";
 import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
 import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
@@ -19,7 +18,7 @@ import { createPaymentGate } from "../../src/node/payments/paymentGate.ts";
 import { createSessionBook } from "../../src/node/payments/sessionBook.ts";
 import { createTicketIntake } from "../../src/node/payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "../../src/node/payments/ticketStore.ts";
-import { dropSlowHeaders } from "../../src/http/serverLifecycle.ts";
+import { dropSlowHeaders, listen } from "../../src/http/serverLifecycle.ts";
 import { createRelay, type Relay, type RelayOptions } from "../../src/node/relay/createRelay.ts";
 import { createEgressPolicy, type EgressPolicyConfig, type Resolver } from "../../src/node/relay/egressPolicy.ts";
 
@@ -70,7 +69,8 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
   const relay = options.relay
     ? createRelay({ sessions, offer, clock: { now: () => Date.now() }, egress: createEgressPolicy({ config: options.relay.egress, ...(options.relay.resolve ? { resolve: options.relay.resolve } : {}) }), ...(options.relay.options ? { options: options.relay.options } : {}) })
     : undefined;
-  const server: Server = createServer((req, res) => {
+  // Built and started as the node builds and starts its server (providerNode.ts).
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     void (async () => {
       if (relay?.handleRequest(req, res)) return;
       if (await api.handle(req, res)) return;
@@ -93,8 +93,7 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
   });
   dropSlowHeaders(server, 2_000);
   if (relay) server.on("connect", relay.handleConnect);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listen(server, "127.0.0.1", 0);
   return {
     url, offer, domain, store, provider, consumer, funds, clock, relay,
     async stop() {

@@ -45,6 +45,15 @@ export class InvalidSessionTokenError extends PaymentLayerError {
   }
 }
 
+/** A request body is larger than the node reads (MAX_REQUEST_BODY_BYTES, src/protocol/wire.ts): 413. */
+export class RequestBodyTooLargeError extends PaymentLayerError {
+  override name = "RequestBodyTooLargeError";
+  constructor({ limit }: { limit: number }) {
+    super(`Request body too large: at most ${limit} bytes; send fewer tickets per POST.`);
+    this.wireDetails = { limit: limit.toString() };
+  }
+}
+
 /** The session id is not known to this node (never opened, or forgotten). */
 export class UnknownSessionError extends PaymentLayerError {
   override name = "UnknownSessionError";

@@ -3,7 +3,7 @@ import type { WireError } from "../../protocol/wire.ts";
 /**
  * HTTP status of every error the payment layer answers with, by stable error name
  * (docs/protocol/payments.md §4). One table, so the docs and the code are checked against each
- * other by paymentErrorStatus.test.ts.
+ * other by test/docs.test.ts.
  */
 export const paymentErrorStatus: Readonly<Record<string, number>> = {
   WireFormatError: 400,
@@ -25,6 +25,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketUnderpricedError: 402,
   InsufficientFundsError: 402,
   UnknownSessionError: 404,
+  RequestBodyTooLargeError: 413,
   TicketNonceError: 409,
   TicketAcknowledgesNothingError: 409,
   TicketOverAcknowledgesError: 409,
