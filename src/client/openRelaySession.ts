@@ -70,13 +70,8 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
     ...p,
     service: "relay",
     onChange: changed,
-    onSession(s) {
-      if (s.servedBytes === undefined || s.servedBytes <= nodeServed) return;
-      nodeServed = s.servedBytes;
-      if (nodeServed > own + window && failure === undefined) {
-        failure = new RelayOverReportError({ provider: p.listing.provider, nodeServedBytes: nodeServed, movedBytes: own, creditWindowBytes: window });
-      }
-      acknowledge();
+    onSession: (s) => {
+      if (s.servedBytes !== undefined) observeServed(s.servedBytes);
     },
   });
   const { listing, offer, session, sessionId, token, payer } = paid;
@@ -88,10 +83,40 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
   const send = endpoint.protocol === "https:" ? httpsRequest : httpRequest;
   const proxyAuthorization = `Bearer ${token}`;
 
+  /** Takes the node's count; one more than a window beyond ours is over-reporting (see above). */
+  const observeServed = (served: bigint) => {
+    if (served <= nodeServed) return;
+    nodeServed = served;
+    if (nodeServed > own + window && failure === undefined) {
+      failure = new RelayOverReportError({ provider: listing.provider, nodeServedBytes: nodeServed, movedBytes: own, creditWindowBytes: window });
+    }
+    acknowledge();
+  };
+  let refreshing = false;
   const acknowledge = () => {
     if (failure !== undefined) return;
     const cap = nodeServed + window;
     payer.acknowledge(own < cap ? own : cap);
+    if (own > cap && !refreshing) void refresh();
+  };
+  /**
+   * Our count is more than a window ahead of the last servedBytes the node reported: those bytes
+   * are on their way to its meter (uploads), and it may be stalled at the window waiting for a
+   * ticket we may not sign yet. Ask where it stands (GET /sessions/<id>) until the cap lifts.
+   */
+  const refresh = async () => {
+    refreshing = true;
+    try {
+      while (failure === undefined && payer.failure === undefined && own > nodeServed + window) {
+        const before = nodeServed;
+        // A ticket POST in flight brings the node's count with its answer: wait for it instead.
+        const s = payer.busy ? undefined : await paid.readSession().catch(() => undefined);
+        if (s !== undefined && s.servedBytes > before) observeServed(s.servedBytes);
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      refreshing = false;
+    }
   };
   const payerFailure = () => {
     const f = payer.failure;
@@ -205,6 +230,8 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
         from.once("close", onClose);
         to.on("drain", onDrain);
         to.once("error", done);
+        // A source handed over paused (a SOCKS5 handshake leaves it so) flows from here on.
+        from.resume();
       });
     },
     async settle(signal) {

@@ -15,7 +15,7 @@ import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.
 import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
 import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
 import { createPaymentGate } from "../../src/node/payments/paymentGate.ts";
-import { createSessionBook } from "../../src/node/payments/sessionBook.ts";
+import { createSessionBook, type SessionBook } from "../../src/node/payments/sessionBook.ts";
 import { createTicketIntake } from "../../src/node/payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "../../src/node/payments/ticketStore.ts";
 import { dropSlowHeaders, listen } from "../../src/http/serverLifecycle.ts";
@@ -36,6 +36,8 @@ export type Harness = {
   clock: { t: number; now(): number };
   /** The relay, when the harness was started with `relay` options. */
   relay: Relay | undefined;
+  /** The node's sessions (tests play a misbehaving node by changing them). */
+  sessions: SessionBook;
   stop(): Promise<void>;
 };
 
@@ -43,8 +45,8 @@ export type Harness = {
 export type HarnessRelay = { egress: EgressPolicyConfig; resolve?: Resolver; options?: Partial<RelayOptions> };
 
 /** Starts the payment layer on a free port with an in-test funds source and a settable clock. */
-export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}, options: { readFunds?: ReadSenderFunds; relay?: HarnessRelay } = {}): Promise<Harness> {
-  const provider = devAccount(2);
+export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}, options: { readFunds?: ReadSenderFunds; relay?: HarnessRelay; provider?: DevAccount } = {}): Promise<Harness> {
+  const provider = options.provider ?? devAccount(2);
   const consumer = devAccount(10);
   const broker: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
   const offer = buildOffer({
@@ -95,7 +97,7 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
   if (relay) server.on("connect", relay.handleConnect);
   const url = await listen(server, "127.0.0.1", 0);
   return {
-    url, offer, domain, store, provider, consumer, funds, clock, relay,
+    url, offer, domain, store, provider, consumer, funds, clock, relay, sessions,
     async stop() {
       relay?.stop();
       server.closeAllConnections();
