@@ -56,6 +56,9 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     for (const fn of stack.reverse().splice(0)) await fn().catch((e: unknown) => log(`stop: ${(e as Error).message}`));
   };
   try {
+    // The embedded chain starts empty every time, so state kept from a previous run (ticket
+    // stores, sessions, caches, the consumer's notes) describes a chain that no longer exists.
+    for (const dir of ["node1", "node2", "node3", "consumer", "content"]) await rm(join(o.dataDir, dir), { recursive: true, force: true });
     const chain = await startEmbeddedChain({ port: o.chainPort ?? 8545 });
     stack.push(() => chain.stop());
     log(`chain      ${chain.rpcUrl} (compiling contracts if needed)`);
@@ -81,7 +84,6 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
 
     // Publisher: sample content (HLS), a signed manifest, an origin server.
     const contentDir = join(o.dataDir, "content");
-    await rm(contentDir, { recursive: true, force: true });
     const sample = await makeSampleContent(contentDir);
     const { manifest } = await publishDir({ dir: contentDir, signer: privateKeyToAccount(publisher.privateKey), now: Math.floor(Date.now() / 1000) });
     const origin = new OriginServer({ dir: contentDir });
