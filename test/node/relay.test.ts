@@ -210,6 +210,44 @@ describe("relay on the node", { timeout: 120_000 }, () => {
     bad.socket.destroy();
   });
 
+  test("a name is resolved once: one private answer among public ones refuses it, and the node connects to the checked address", async () => {
+    const d = await mkdtemp(join(tmpdir(), "bm-relay-dns-"));
+    const asked: string[] = [];
+    // A name that resolves to a public and a private address, and one that resolves to loopback.
+    const resolve = async (name: string) => {
+      asked.push(name);
+      if (name === "mixed.example") return [{ address: "93.184.215.14", family: 4 as const }, { address: "192.168.1.20", family: 4 as const }];
+      if (name === "sneaky.example") return [{ address: "127.0.0.1", family: 4 as const }];
+      if (name === "v6.example") return [{ address: "::ffff:10.0.0.1", family: 6 as const }];
+      // A rebinding name: the first answer is the (allowed) test destination, later ones are not.
+      if (name === "blob.example") return [{ address: asked.filter((n) => n === name).length === 1 ? "127.0.0.1" : "10.9.9.9", family: 4 as const }];
+      throw Object.assign(new Error("ENOTFOUND"), { code: "ENOTFOUND" });
+    };
+    const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [`blob.example:${http.port}`] }, resolve } });
+    try {
+      const s = await openSession(r.url, freshConsumer(), "relay");
+      for (const name of ["mixed.example", "sneaky.example", "v6.example"]) {
+        const t = await connectThrough(r.url.slice(7), `${name}:443`, bearer(s));
+        assert.equal(t.status, 403, name);
+        assert.equal(t.headers["x-bandmint-refusal"], "forbidden-address", name);
+        t.socket.destroy();
+      }
+      const missing = await connectThrough(r.url.slice(7), "nowhere.example:443", bearer(s));
+      assert.equal(missing.status, 502);
+      assert.equal(missing.headers["x-bandmint-refusal"], "unresolvable");
+      missing.socket.destroy();
+      // The tunnel goes to the address that was checked; the name is not looked up again.
+      const ok = await connectThrough(r.url.slice(7), `blob.example:${http.port}`, bearer(s));
+      assert.equal(ok.status, 200);
+      const got = await requestOver(ok.socket, http.host, "/blob/1000");
+      assert.equal(got.sha256, blobSha256(1000));
+      assert.deepEqual(asked, ["mixed.example", "sneaky.example", "v6.example", "nowhere.example", "blob.example"], "each name resolved exactly once");
+    } finally {
+      await r.stop();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
   test("the default configuration refuses the test targets (loopback by address and by name)", async () => {
     const d = await mkdtemp(join(tmpdir(), "bm-relay-default-"));
     const plain = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [] } } });
