@@ -77,7 +77,7 @@ test("writes a standard v3 keystore (scrypt, aes-128-ctr, keccak MAC) that round
 
 test("the standard strength (n = 2^18, r = 8: 256 MiB) encrypts and decrypts", async () => {
   const ks = await encryptKeystore(KEY, "pw");
-  assert.equal(ks.crypto.kdfparams.n, 262144);
+  assert.equal((ks.crypto.kdfparams as { n: number }).n, 262144);
   assert.equal(await decryptKeystore(ks, "pw"), KEY);
 });
 

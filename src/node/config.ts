@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { unlockKeystore, type KeystoreError } from "../chain/keystore.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
@@ -77,6 +78,10 @@ const fileSchema = z
     deployment: z.string().min(1),
     privateKey: hexKey.optional(),
     keyFile: z.string().optional(),
+    /** An encrypted keystore (Web3 Secret Storage v3) holding the provider key; see `bandmint key new`. */
+    keystore: z.string().min(1).optional(),
+    /** A file whose first line is the keystore's passphrase (else BANDMINT_PASSPHRASE, else a prompt). */
+    passphraseFile: z.string().min(1).optional(),
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65_535).default(7070),
     /** URL consumers reach this node at (registered on chain); defaults to http://host:port. */
@@ -115,7 +120,7 @@ const fileSchema = z
   .strict();
 
 /** The parsed node configuration (money and bytes as bigint, paths absolute). */
-export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey"> & {
+export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey" | "keystore" | "passphraseFile"> & {
   privateKey: `0x${string}`;
   cacheDir: string;
   faceValue: bigint;
@@ -123,12 +128,15 @@ export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateK
 
 /** Command-line flags that override file values (already typed by the CLI's parseArgs). */
 export type NodeConfigFlags = Partial<Record<
-  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region",
+  "rpc" | "deployment" | "key" | "key-file" | "keystore" | "passphrase-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region",
   string
 >> & { origin?: string[] };
 
+// Fields holding file paths: relative ones resolve against the config file (or the working directory for flags).
+const PATH_FIELDS = ["deployment", "keyFile", "keystore", "passphraseFile", "dataDir", "cacheDir"];
+
 const FLAG_FIELDS: Record<string, string> = {
-  rpc: "rpcUrl", deployment: "deployment", key: "privateKey", "key-file": "keyFile", host: "host", port: "port",
+  rpc: "rpcUrl", deployment: "deployment", key: "privateKey", "key-file": "keyFile", keystore: "keystore", "passphrase-file": "passphraseFile", host: "host", port: "port",
   endpoint: "endpoint", "data-dir": "dataDir", "cache-dir": "cacheDir", "max-cache-bytes": "maxCacheBytes",
   "price-per-gib": "pricePerGiB", "bytes-per-ticket": "bytesPerTicket", "face-value": "faceValue",
   "credit-window-bytes": "creditWindowBytes", region: "region",
@@ -139,7 +147,13 @@ const FLAG_FIELDS: Record<string, string> = {
  * `env.BANDMINT_KEY` if no key was set. Relative paths in the file are relative to the file.
  * Throws NodeConfigError naming the field and the file (or "flags").
  */
-export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: string; flags?: NodeConfigFlags; env?: Record<string, string | undefined> }): Promise<NodeConfig> {
+export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
+  file?: string;
+  flags?: NodeConfigFlags;
+  env?: Record<string, string | undefined>;
+  /** Asks for the keystore passphrase when neither passphraseFile nor BANDMINT_PASSPHRASE gives it. */
+  prompt?: ((question: string) => Promise<string>) | undefined;
+}): Promise<NodeConfig> {
   let raw: Record<string, unknown> = {};
   const source = file ?? "flags";
   if (file !== undefined) {
@@ -156,15 +170,18 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
       throw new NodeConfigError({ source: file, field: "(file)", reason: `is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}`, cause });
     }
     const base = dirname(resolve(file));
-    for (const key of ["deployment", "keyFile", "dataDir", "cacheDir"]) {
+    for (const key of PATH_FIELDS) {
       if (typeof raw[key] === "string") raw[key] = resolve(base, raw[key] as string);
     }
   }
   for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
     const v = flags[flag as keyof NodeConfigFlags];
-    if (typeof v === "string") raw[field] = field === "port" ? Number(v) : ["deployment", "keyFile", "dataDir", "cacheDir"].includes(field) ? resolve(v) : v;
+    if (typeof v === "string") raw[field] = field === "port" ? Number(v) : PATH_FIELDS.includes(field) ? resolve(v) : v;
   }
   if (flags.origin !== undefined && flags.origin.length > 0) raw.origins = flags.origin;
+  // A key flag replaces the file's key of the other kind (flags win).
+  if (typeof flags.key === "string") delete raw.keystore;
+  if (typeof flags.keystore === "string") delete raw.privateKey;
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -172,7 +189,19 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     throw new NodeConfigError({ source, field, reason: issue.message });
   }
   const c = result.data;
-  let privateKey: string | undefined = c.privateKey ?? env.BANDMINT_KEY;
+  if (c.privateKey !== undefined && c.keystore !== undefined) {
+    throw new NodeConfigError({ source, field: "keystore", reason: "set either privateKey or keystore, not both" });
+  }
+  let privateKey: string | undefined = c.privateKey;
+  if (privateKey === undefined && c.keystore !== undefined) {
+    try {
+      privateKey = await unlockKeystore(c.keystore, { passphraseFile: c.passphraseFile, env, prompt });
+    } catch (cause) {
+      // The keystore error names the file and the reason; it never carries the passphrase.
+      throw new NodeConfigError({ source, field: "keystore", reason: (cause as KeystoreError).shortMessage ?? String(cause), cause });
+    }
+  }
+  privateKey ??= env.BANDMINT_KEY;
   if (privateKey === undefined && c.keyFile !== undefined) {
     try {
       privateKey = (await readFile(c.keyFile, "utf8")).trim() as `0x${string}`;
@@ -181,9 +210,9 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     }
   }
   if (privateKey === undefined || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
-    throw new NodeConfigError({ source, field: "privateKey", reason: "set privateKey, keyFile, --key, --key-file or BANDMINT_KEY to a 32-byte 0x hex key" });
+    throw new NodeConfigError({ source, field: "privateKey", reason: "set keystore (see 'bandmint key new'), or privateKey, keyFile, --key, --key-file or BANDMINT_KEY to a 32-byte 0x hex key" });
   }
-  const { keyFile: _k, privateKey: _p, ...rest } = c;
+  const { keyFile: _k, privateKey: _p, keystore: _s, passphraseFile: _f, ...rest } = c;
   return {
     ...rest,
     privateKey: privateKey as `0x${string}`,
