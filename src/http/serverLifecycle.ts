@@ -1,8 +1,9 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import { Server as HttpsServer } from "node:https";
 
-/** Starts `server` on host:port (0 = any free port) and resolves with its base URL. */
-export async function listen(server: Server, host: string, port: number): Promise<string> {
+/** Starts `server` on host:port (0 = any free port) and resolves with its base URL (https for a TLS server). */
+export async function listen(server: Server | HttpsServer, host: string, port: number): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -11,11 +12,11 @@ export async function listen(server: Server, host: string, port: number): Promis
     });
   });
   const a = server.address() as AddressInfo;
-  return `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+  return `${server instanceof HttpsServer ? "https" : "http"}://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 /** Stops accepting connections and closes the open ones (keep-alive included), so nothing lingers. */
-export async function closeServer(server: Server): Promise<void> {
+export async function closeServer(server: Server | HttpsServer): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await closed;

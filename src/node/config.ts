@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -84,8 +85,10 @@ const fileSchema = z
     passphraseFile: z.string().min(1).optional(),
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65_535).default(7070),
-    /** URL consumers reach this node at (registered on chain); defaults to http://host:port. */
+    /** URL consumers reach this node at (registered on chain); defaults to http(s)://host:port. */
     endpoint: z.string().url().optional(),
+    /** Serve consumers over https with this PEM certificate (chain) and key; reloaded when the files change. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
     dataDir: z.string().min(1),
     cacheDir: z.string().optional(),
     maxCacheBytes: bytes.default(10n << 30n),
@@ -173,6 +176,10 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
     for (const key of PATH_FIELDS) {
       if (typeof raw[key] === "string") raw[key] = resolve(base, raw[key] as string);
     }
+    const tls = raw.tls as Record<string, unknown> | undefined;
+    if (tls !== null && typeof tls === "object") {
+      for (const key of ["cert", "key"]) if (typeof tls[key] === "string") tls[key] = resolve(base, tls[key] as string);
+    }
   }
   for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
     const v = flags[flag as keyof NodeConfigFlags];
@@ -189,6 +196,15 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
     throw new NodeConfigError({ source, field, reason: issue.message });
   }
   const c = result.data;
+  for (const field of ["cert", "key"] as const) {
+    const path = c.tls?.[field];
+    if (path === undefined) continue;
+    try {
+      await access(path, constants.R_OK);
+    } catch (cause) {
+      throw new NodeConfigError({ source, field: `tls.${field}`, reason: `cannot read ${path}`, cause });
+    }
+  }
   if (c.privateKey !== undefined && c.keystore !== undefined) {
     throw new NodeConfigError({ source, field: "keystore", reason: "set either privateKey or keystore, not both" });
   }

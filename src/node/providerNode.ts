@@ -1,4 +1,5 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
@@ -21,6 +22,7 @@ import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
+import { readTlsFiles, watchTlsFiles } from "./tlsFiles.ts";
 import { closeServer, listen } from "../http/serverLifecycle.ts";
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
@@ -67,7 +69,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     ticketExpirySeconds: config.ticketExpirySeconds,
     services: config.services,
   });
-  let server: Server | undefined;
+  let server: Server | HttpsServer | undefined;
+  let stopTlsWatch: (() => void) | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
@@ -148,14 +151,16 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         },
       });
       parts = { store, sessions, intake, redeemer, edge, broker, signers };
-      const s = createServer((req, res) => {
+      const handler = (req: IncomingMessage, res: ServerResponse) => {
         api.handle(req, res).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
           },
           () => res.destroy(),
         );
-      });
+      };
+      const s = config.tls ? createHttpsServer(await readTlsFiles(config.tls), handler) : createServer(handler);
+      if (config.tls) stopTlsWatch = watchTlsFiles(s as HttpsServer, config.tls, { log });
       server = s;
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
@@ -175,6 +180,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (idleTimer !== undefined) clearInterval(idleTimer);
       flushTimer = idleTimer = undefined;
+      stopTlsWatch?.();
+      stopTlsWatch = undefined;
       const s = server;
       server = undefined;
       if (s !== undefined) await closeServer(s);

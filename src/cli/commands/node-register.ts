@@ -21,7 +21,7 @@ const command: Command = {
       deployment,
       stake,
       listing: {
-        endpoint: config.endpoint ?? `http://${config.host}:${config.port}`,
+        endpoint: config.endpoint ?? `${config.tls ? "https" : "http"}://${config.host}:${config.port}`,
         pricePerGiB: config.pricePerGiB,
         capacityMbps: config.capacityMbps,
         region: config.region,
