@@ -101,6 +101,31 @@ const fileSchema = z
     fundsTtlSeconds: z.number().int().min(0).default(10),
     /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default: one fewer than the cores, at most 4. */
     signerThreads: z.number().int().min(0).max(64).optional(),
+    /** Ask the router for a port forward (UPnP IGD or NAT-PMP), renewed while the node runs. */
+    portMapping: z
+      .object({
+        protocol: z.enum(["upnp", "natpmp"]),
+        /** UPnP: the gateway's root description URL; NAT-PMP: the router's address. Default: discovered. */
+        gateway: z.string().min(1).optional(),
+        /** This box's LAN address the router forwards to; default: the first non-loopback IPv4 address. */
+        internalHost: z.string().min(1).optional(),
+        /** Port on the router's public side; default: the node's port. */
+        externalPort: z.number().int().min(1).max(65_535).optional(),
+        leaseSeconds: z.number().int().min(120).default(3600),
+      })
+      .strict()
+      .optional(),
+    /** The self-check of whether consumers can reach this node (reported in /status). */
+    reachability: z
+      .object({
+        /** Nodes asked to dial this one back; default: other providers from the registry. */
+        peers: z.array(z.string().url()).optional(),
+        intervalSeconds: z.number().int().min(10).default(1800),
+        /** Answer other nodes' dial-back requests (they only ever reach the asker's own address). */
+        serveDialback: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     region: z.string().max(32).default(""),
     capacityMbps: z.number().int().positive().default(100),
     services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),

@@ -26,3 +26,17 @@ export function promptSecret(question: string, io: { input?: NodeJS.ReadableStre
 export function terminalPrompt(): ((question: string) => Promise<string>) | undefined {
   return process.stdin.isTTY ? (question) => promptSecret(question) : undefined;
 }
+
+/** Asks a question at a terminal (echoed) and resolves with the answer, or `fallback` for an empty one. */
+export function promptLine(question: string, fallback = "", io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+  const rl = createInterface({ input: io.input ?? process.stdin, output: io.output ?? process.stderr, terminal: false });
+  (io.output ?? process.stderr).write(fallback ? `${question} [${fallback}] ` : `${question} `);
+  return new Promise((resolve, reject) => {
+    rl.once("close", () => reject(new Error("no input: the prompt was closed")));
+    rl.question("", (answer) => {
+      rl.removeAllListeners("close");
+      rl.close();
+      resolve(answer.trim() || fallback);
+    });
+  });
+}
