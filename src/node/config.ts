@@ -109,8 +109,6 @@ const fileSchema = z
         gateway: z.string().min(1).optional(),
         /** This box's LAN address the router forwards to; default: the first non-loopback IPv4 address. */
         internalHost: z.string().min(1).optional(),
-        /** Port on the router's public side; default: the node's port. */
-        externalPort: z.number().int().min(1).max(65_535).optional(),
         leaseSeconds: z.number().int().min(120).default(3600),
       })
       .strict()
