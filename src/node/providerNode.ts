@@ -23,6 +23,9 @@ import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.t
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
 import { readTlsFiles, watchTlsFiles } from "./tlsFiles.ts";
+import { createDialbackApi, DIALBACK_PATH } from "./dialbackApi.ts";
+import { createPortMapper, type PortMapper } from "./portMapper.ts";
+import { createReachabilityCheck, type Reachability, type ReachabilityCheck } from "./reachability.ts";
 import { closeServer, listen } from "../http/serverLifecycle.ts";
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
@@ -44,6 +47,10 @@ export type ProviderNodeDeps = {
   log?: (line: string) => void;
   /** Replaces the viem broker client (tests inject faults around the real one). */
   wrapBroker?: (broker: BrokerClient) => BrokerClient;
+  /** Other nodes to ask for a reachability dial-back when the config lists none (the CLI reads the registry). */
+  peers?: (signal: AbortSignal) => Promise<string[]>;
+  /** The fetch the reachability check uses (tests pass one that trusts a test CA). */
+  fetch?: typeof fetch;
 };
 
 /** Earnings and traffic as /status reports them (decimal strings for money and bytes). */
@@ -71,6 +78,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   });
   let server: Server | HttpsServer | undefined;
   let stopTlsWatch: (() => void) | undefined;
+  let mapper: PortMapper | undefined;
+  let mappingError: string | undefined;
+  let reach: ReachabilityCheck | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
@@ -111,6 +121,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         gasCost: r.gasCost.toString(),
       },
       edge: parts.edge.stats(),
+      reachability: reach?.status() ?? { state: "unknown", reason: "not checked yet" },
     };
   }
 
@@ -120,7 +131,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     async start(): Promise<string> {
       const listing = (await deps.publicClient.readContract({
         address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient],
-      })) as { offer: { pricePerGiB: bigint }; activeSince: bigint | number };
+      })) as { offer: { pricePerGiB: bigint; endpoint: string }; activeSince: bigint | number };
+      const listedEndpoint = BigInt(listing.activeSince) === 0n ? undefined : listing.offer.endpoint;
       if (BigInt(listing.activeSince) === 0n) log(`node: ${recipient} has no active listing; run 'bandmint node register' so consumers find it`);
       else if (listing.offer.pricePerGiB !== config.pricePerGiB) {
         throw new ListingMismatchError({ provider: recipient, listed: listing.offer.pricePerGiB, configured: config.pricePerGiB });
@@ -151,8 +163,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         },
       });
       parts = { store, sessions, intake, redeemer, edge, broker, signers };
+      const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
       const handler = (req: IncomingMessage, res: ServerResponse) => {
-        api.handle(req, res).then(
+        (dialback && req.url === DIALBACK_PATH ? dialback.handle(req, res) : api.handle(req, res)).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
           },
@@ -172,6 +185,32 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }, 600_000);
       idleTimer.unref();
       redeemer.start();
+      const port = Number(new URL(url).port);
+      if (config.portMapping !== undefined) {
+        const pm = config.portMapping;
+        mapper = createPortMapper({ protocol: pm.protocol, gateway: pm.gateway, internalHost: pm.internalHost, internalPort: port, leaseSeconds: pm.leaseSeconds, log });
+        // A failed mapping does not stop the node (the port may be forwarded by hand); the reachability check reports it.
+        await mapper.start().catch((error: BaseError) => {
+          mappingError = error.shortMessage ?? String(error);
+          log(`node: ${mappingError} (${error.details ?? ""})`);
+        });
+      }
+      const scheme = config.tls ? "https" : "http";
+      reach = createReachabilityCheck({
+        recipient,
+        endpoint: () => {
+          const m = mapper?.current();
+          return listedEndpoint ?? config.endpoint ?? (m ? `${scheme}://${m.externalHost}:${m.externalPort}` : url);
+        },
+        mapping: () => mapper?.current(),
+        mappingError: () => mappingError,
+        peers: config.reachability.peers ? async () => config.reachability.peers! : (deps.peers ?? (async () => [])),
+        fetch: deps.fetch ?? globalThis.fetch,
+        clock,
+        log,
+        intervalMs: config.reachability.intervalSeconds * 1000,
+      });
+      reach.start();
       log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
       return url;
     },
@@ -182,6 +221,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       flushTimer = idleTimer = undefined;
       stopTlsWatch?.();
       stopTlsWatch = undefined;
+      await reach?.stop();
+      await mapper?.stop();
+      mapper = undefined;
       const s = server;
       server = undefined;
       if (s !== undefined) await closeServer(s);
@@ -196,6 +238,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }
     },
     status,
+    /** Runs the reachability self-check now and resolves with the verdict. */
+    checkReachability(): Promise<Reachability> {
+      if (reach === undefined) throw new Error("node not started");
+      return reach.checkNow();
+    },
     /** Runs one redemption round now (tests, `node redeem`). */
     redeemNow() {
       if (parts === undefined) throw new Error("node not started");

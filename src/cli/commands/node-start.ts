@@ -1,5 +1,6 @@
 import { createChainClients } from "../../chain/clients.ts";
 import { readDeployment } from "../../chain/deployment.ts";
+import { readOffers } from "../../market/readOffers.ts";
 import { loadNodeConfig, type NodeConfigFlags } from "../../node/config.ts";
 import { createProviderNode } from "../../node/providerNode.ts";
 import type { Command } from "../command.ts";
@@ -41,6 +42,11 @@ const command: Command = {
       walletClient: clients.walletClient!,
       deployment,
       log: (line) => stdout.write(`${new Date().toISOString()} ${line}\n`),
+      // Peers for the reachability dial-back: the other providers in the registry.
+      peers: async (signal) =>
+        (await readOffers({ publicClient: clients.publicClient as never, registry: deployment.contracts.registry, signal }))
+          .filter((l) => l.provider.toLowerCase() !== clients.account!.address.toLowerCase())
+          .map((l) => l.endpoint),
     });
     const url = await node.start();
     stdout.write(`listening ${url}\n`);
