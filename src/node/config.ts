@@ -43,6 +43,11 @@ export function parseConfigAmount(value: string | number): bigint {
   }
 }
 
+/** The face value a node uses unless configured: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value). */
+export function defaultFaceValue(pricePerGiB: bigint, bytesPerTicket: bigint): bigint {
+  return ((pricePerGiB * bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n;
+}
+
 /** Parses "1048576", "4 MiB", "10GiB" (binary units) into bytes. */
 export function parseByteSize(value: string | number): bigint {
   if (typeof value === "number") {
@@ -256,7 +261,6 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
     ...rest,
     privateKey: privateKey as `0x${string}`,
     cacheDir: c.cacheDir ?? resolve(c.dataDir, "cache"),
-    // Default face value: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value).
-    faceValue: c.faceValue ?? ((c.pricePerGiB * c.bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n,
+    faceValue: c.faceValue ?? defaultFaceValue(c.pricePerGiB, c.bytesPerTicket),
   };
 }
