@@ -54,3 +54,41 @@ describe("UPnP port mapping against a gateway on 127.0.0.1 (the library's real c
     await assert.rejects(mapper.start(), (e: PortMappingError) => e.name === "PortMappingError" && /forward the port by hand/.test(e.details ?? ""));
   });
 });
+
+describe("NAT-PMP port mapping against a responder on 127.0.0.1:5351 (the library's real client)", () => {
+  test("maps, learns the public address, renews and removes the mapping", async () => {
+    const { createSocket } = await import("node:dgram");
+    const server = createSocket("udp4");
+    const requests: { op: number; internal: number; external: number; lifetime: number }[] = [];
+    server.on("message", (msg, rinfo) => {
+      const op = msg.readUInt8(1);
+      const reply = Buffer.alloc(op === 0 ? 12 : 16);
+      reply.writeUInt8(128 + op, 1); // version 0, result 0 (success)
+      reply.writeUInt32BE(1, 4); // seconds since the gateway started
+      if (op === 0) Buffer.from([198, 51, 100, 21]).copy(reply, 8);
+      else {
+        const r = { op, internal: msg.readUInt16BE(4), external: msg.readUInt16BE(6), lifetime: msg.readUInt32BE(8) };
+        requests.push(r);
+        reply.writeUInt16BE(r.internal, 8);
+        reply.writeUInt16BE(r.external, 10);
+        reply.writeUInt32BE(r.lifetime, 12);
+      }
+      server.send(reply, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve, reject) => server.once("error", reject).bind(5351, "127.0.0.1", () => resolve()));
+    try {
+      const mapper = createPortMapper({ protocol: "natpmp", gateway: "127.0.0.1", internalHost: "127.0.0.1", internalPort: 17071, leaseSeconds: 3600, renewBeforeExpiryMs: 3_600_000 - 300 });
+      const m = await mapper.start();
+      assert.deepEqual([m.externalHost, m.externalPort, m.gateway], ["198.51.100.21", 17071, "127.0.0.1"]);
+      assert.deepEqual(requests[0], { op: 2, internal: 17071, external: 17071, lifetime: 3600 });
+      await sleep(1000);
+      const maps = requests.filter((r) => r.lifetime > 0).length;
+      assert.ok(maps >= 3, `renewed: ${maps} mapping requests in 1 s`);
+      await mapper.stop();
+      // Removal is a mapping request with lifetime 0 (RFC 6886 §3.4).
+      assert.deepEqual(requests.at(-1), { op: 2, internal: 17071, external: 17071, lifetime: 0 });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

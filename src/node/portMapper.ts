@@ -70,11 +70,13 @@ export function createPortMapper(p: PortMapperParameters) {
   const log = p.log ?? (() => {});
   let gateway: Gateway | undefined;
   let mapping: PortMapping | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
+  const renewBeforeMs = p.renewBeforeExpiryMs ?? 60_000;
   return {
     /** Maps the port; resolves with the mapping, rejects with PortMappingError. */
     async start(): Promise<PortMapping> {
       const nat = await import("@achingbrain/nat-port-mapper");
-      const options = { ttl: p.leaseSeconds * 1000, autoRefresh: true, refreshThreshold: p.renewBeforeExpiryMs ?? 60_000, description: "bandmint node" };
+      const options = { ttl: p.leaseSeconds * 1000, autoRefresh: true, refreshThreshold: renewBeforeMs, description: "bandmint node" };
       const internalHost = p.internalHost ?? lanAddress();
       if (internalHost === undefined) throw new PortMappingError("this box has no LAN (non-loopback IPv4) address to forward to; set portMapping.internalHost");
       try {
@@ -91,10 +93,22 @@ export function createPortMapper(p: PortMapperParameters) {
         } else {
           const address = p.gateway ?? defaultGatewayFromRouteTable(await readFile("/proc/net/route", "utf8").catch(() => ""));
           if (address === undefined) throw new PortMappingError("cannot tell the router's address; set portMapping.gateway");
-          gateway = nat.pmpNat(address, options);
+          // The library's NAT-PMP client sends `ttl` as seconds but times its renewal in ms, and its
+          // stop() cannot send the removal (it closes the socket's state first): this component
+          // renews and removes NAT-PMP mappings itself (see stop()).
+          gateway = nat.pmpNat(address, { ...options, ttl: p.leaseSeconds, autoRefresh: false });
         }
         const signal = AbortSignal.timeout(10_000);
         const mapped = await gateway.map(p.internalPort, internalHost, { externalPort: p.internalPort, protocol: "tcp", signal });
+        if (p.protocol === "natpmp") {
+          const g = gateway;
+          renewTimer = setInterval(() => {
+            g.map(p.internalPort, internalHost, { externalPort: p.internalPort, protocol: "tcp", signal: AbortSignal.timeout(10_000) }).catch((error: Error) => {
+              log(`node: could not renew the NAT-PMP mapping (${error.message}); retrying at the next renewal`);
+            });
+          }, Math.max(100, p.leaseSeconds * 1000 - renewBeforeMs));
+          renewTimer.unref();
+        }
         if (mapped.externalPort !== p.internalPort) log(`node: the router gave public port ${mapped.externalPort} instead of ${p.internalPort}; if it is not removed on stop, its lease ends it`);
         const externalHost = await gateway.externalIp({ signal: AbortSignal.timeout(10_000) });
         mapping = { protocol: p.protocol, gateway: p.gateway ?? gateway.host, externalHost, externalPort: mapped.externalPort, internalHost, internalPort: p.internalPort, mappedAt: Date.now() };
@@ -113,8 +127,12 @@ export function createPortMapper(p: PortMapperParameters) {
       gateway = undefined;
       const had = mapping;
       mapping = undefined;
+      if (renewTimer !== undefined) clearInterval(renewTimer);
+      renewTimer = undefined;
       if (g === undefined) return;
       try {
+        // NAT-PMP: removal is a mapping with lifetime 0 (RFC 6886 §3.4), sent while the socket is open.
+        if (p.protocol === "natpmp" && had !== undefined) await g.unmap(p.internalPort, { autoRefresh: false, signal: AbortSignal.timeout(5_000) } as never);
         await g.stop({ signal: AbortSignal.timeout(5_000) });
         if (had) log(`node: removed the port mapping ${had.externalHost}:${had.externalPort}`);
       } catch (error) {
