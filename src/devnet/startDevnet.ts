@@ -89,7 +89,10 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     stack.push(() => origin.stop());
     log(`origin     ${originUrl} content ${manifest.contentId}`);
 
-    // Providers: three nodes at different prices, each registered on chain with a stake.
+    // Providers: three nodes at different prices, each registered on chain with a stake. Each is
+    // also a relay; its egress policy refuses loopback like any home node, except the sample
+    // origin, named as the one test target so the printed curl line can fetch through the relay.
+    const originTarget = new URL(originUrl).host;
     const prices = o.pricesPerGiB ?? ["0.5", "1", "2"];
     const nodes: Devnet["nodes"] = [];
     for (const [i, provider] of providers.entries()) {
@@ -105,6 +108,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           "price-per-gib": `${pricePerGiB} BAND`,
           region: "local",
           origin: [originUrl],
+          services: "cdn,relay",
+          "relay-test-target": [originTarget],
         },
       });
       const clients = await createChainClients({ rpcUrl: chain.rpcUrl, privateKey: provider.privateKey, chainId: chain.chainId });
@@ -112,7 +117,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         publicClient: clients.publicClient,
         walletClient: clients.walletClient!,
         deployment,
-        listing: { endpoint: `http://127.0.0.1:${port}`, pricePerGiB: config.pricePerGiB, capacityMbps: 100, region: "local", services: ["cdn"] },
+        listing: { endpoint: `http://127.0.0.1:${port}`, pricePerGiB: config.pricePerGiB, capacityMbps: 100, region: "local", services: config.services },
       });
       const node = createProviderNode(config, { publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment });
       const url = await node.start();

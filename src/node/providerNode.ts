@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { availableParallelism } from "node:os";
+import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { providerRegistryAbi, ticketBrokerAbi } from "../chain/abis.ts";
@@ -9,7 +10,7 @@ import { BaseError } from "../protocol/errors.ts";
 import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import { expectedValue } from "../protocol/winningTicket.ts";
-import type { Offer } from "../protocol/wire.ts";
+import { MAX_REQUEST_HEAD_BYTES, type Offer } from "../protocol/wire.ts";
 import { createBrokerClient, type BrokerClient } from "./brokerClient.ts";
 import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
@@ -26,7 +27,13 @@ import { readTlsFiles, watchTlsFiles } from "./tlsFiles.ts";
 import { createDialbackApi, DIALBACK_PATH } from "./dialbackApi.ts";
 import { createPortMapper, type PortMapper } from "./portMapper.ts";
 import { createReachabilityCheck, type Reachability, type ReachabilityCheck } from "./reachability.ts";
-import { closeServer, listen } from "../http/serverLifecycle.ts";
+import { createRelay, socketErrorResponse, type Relay } from "./relay/createRelay.ts";
+import { createEgressPolicy } from "./relay/egressPolicy.ts";
+import { ServiceNotOfferedError } from "./payments/errors.ts";
+import { closeServer, dropSlowHeaders, listen } from "../http/serverLifecycle.ts";
+
+/** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
+const HEADERS_TIMEOUT_MS = 15_000;
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -84,7 +91,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined }
+    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined }
     | undefined;
   let url = "";
 
@@ -93,10 +100,16 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     let served = 0n;
     let paid = 0n;
     let sessions = 0;
+    const relayed = { servedBytes: 0n, paidBytes: 0n, sessions: 0 };
     for (const s of parts.sessions.all()) {
       served += s.servedBytes;
       paid += s.paidBytes;
       sessions += 1;
+      if (s.service === "relay") {
+        relayed.servedBytes += s.servedBytes;
+        relayed.paidBytes += s.paidBytes;
+        relayed.sessions += 1;
+      }
     }
     const st = parts.store.stats();
     const r = st.redeemed;
@@ -121,6 +134,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         gasCost: r.gasCost.toString(),
       },
       edge: parts.edge.stats(),
+      ...(parts.relay
+        ? { relay: { servedBytes: relayed.servedBytes.toString(), paidBytes: relayed.paidBytes.toString(), sessions: relayed.sessions, ...parts.relay.stats() } }
+        : {}),
       reachability: reach?.status() ?? { state: "unknown", reason: "not checked yet" },
     };
   }
@@ -146,7 +162,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
       const signerThreads = config.signerThreads ?? Math.min(4, availableParallelism() - 1);
       const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator }) : undefined;
-      const intake = createTicketIntake({ store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}) });
+      const intake = createTicketIntake({
+        store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
+        onPaid: (session) => sessions.creditFreed(session.sender),
+      });
       const gate = createPaymentGate({ sessions, intake, store, offer, clock });
       const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
       const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate });
@@ -162,9 +181,24 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           tokenPerNativeE18: config.redeem.tokenPerNativeE18,
         },
       });
-      parts = { store, sessions, intake, redeemer, edge, broker, signers };
+      const relay = offer.services.includes("relay")
+        ? createRelay({
+            sessions, offer, clock, log,
+            egress: createEgressPolicy({ config: config.relay }),
+            options: {
+              unpaidGraceMs: config.relay.unpaidGraceSeconds * 1000,
+              maxTunnelsPerSender: config.relay.maxTunnelsPerSender,
+              connectsPerMinutePerSender: config.relay.connectsPerMinutePerSender,
+              maxTunnels: config.relay.maxTunnels,
+              connectTimeoutMs: config.relay.connectTimeoutSeconds * 1000,
+              idleTimeoutMs: config.relay.idleTimeoutSeconds * 1000,
+            },
+          })
+        : undefined;
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay };
       const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
       const handler = (req: IncomingMessage, res: ServerResponse) => {
+        if (relay?.handleRequest(req, res)) return;
         (dialback && req.url === DIALBACK_PATH ? dialback.handle(req, res) : api.handle(req, res)).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
@@ -172,8 +206,18 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           () => res.destroy(),
         );
       };
-      const s = config.tls ? createHttpsServer(await readTlsFiles(config.tls), handler) : createServer(handler);
+      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
+      const s = config.tls
+        ? createHttpsServer({ ...(await readTlsFiles(config.tls)), maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler)
+        : createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler);
       if (config.tls) stopTlsWatch = watchTlsFiles(s as HttpsServer, config.tls, { log });
+      dropSlowHeaders(s, HEADERS_TIMEOUT_MS);
+      // CONNECT: tunnels for relay sessions, or a clear refusal where the node offers no relay.
+      s.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (relay !== undefined) return relay.handleConnect(req, socket, head);
+        socket.on("error", () => socket.destroy());
+        socket.end(socketErrorResponse(new ServiceNotOfferedError({ service: "relay", offered: offer.services })));
+      });
       server = s;
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
@@ -226,6 +270,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       mapper = undefined;
       const s = server;
       server = undefined;
+      parts?.relay?.stop();
       if (s !== undefined) await closeServer(s);
       if (parts !== undefined) {
         await parts.redeemer.stop();

@@ -3,7 +3,7 @@ import { ticketBrokerAbi } from "../../chain/abis.ts";
 import { createChainClients } from "../../chain/clients.ts";
 import { readDeployment } from "../../chain/deployment.ts";
 import { DEFAULT_DEPLOYMENT_PATH } from "../../client/clientConfig.ts";
-import { offersCdn } from "../../market/providerListing.ts";
+import { offersService } from "../../market/providerListing.ts";
 import { readOffers } from "../../market/readOffers.ts";
 import { defaultFaceValue, parseByteSize, parseConfigAmount } from "../../node/config.ts";
 import { estimateEarnings } from "../../tokenomics/estimateEarnings.ts";
@@ -51,7 +51,7 @@ const command: Command = {
       readOffers({ publicClient: publicClient as never, registry: deployment.contracts.registry }),
       publicClient.readContract({ ...broker, functionName: "currentEpoch" }) as Promise<bigint>,
     ]);
-    const offers = listings.filter(offersCdn);
+    const offers = listings.filter((l) => offersService(l, "cdn"));
     // Demand: the last finished epochs; on a young network with none, the current epoch so far, scaled to a whole one.
     const first = current > lookback ? current - lookback : 0n;
     const totals = async (e: bigint) => {

@@ -27,6 +27,8 @@ export const nodeConfigOptions = {
   "face-value": { type: "string" },
   "credit-window-bytes": { type: "string" },
   region: { type: "string" },
+  services: { type: "string" },
+  "relay-test-target": { type: "string", multiple: true },
 } as const;
 
 const command: Command = {
