@@ -128,7 +128,8 @@ const command: Command = {
       portMapping: mapping === "none" ? undefined : (mapping as "upnp" | "natpmp"),
     });
     await mkdir(base, { recursive: true });
-    await writeFile(configPath, yaml, { mode: 0o640 });
+    // No secrets in it (paths only), and the service user must read it.
+    await writeFile(configPath, yaml, { mode: 0o644 });
     stdout.write(`wrote ${configPath}\n\nnext:\n`);
     stdout.write(`  1. fund ${address ?? "the provider address"} with the stake (tokens) and a little gas\n`);
     stdout.write(`  2. bandmint node register --config ${configPath}\n`);
