@@ -25,7 +25,7 @@ async function usage(): Promise<string> {
   const rows = await Promise.all(
     listCommands().map(async (name) => {
       const command = await loadCommand(name);
-      return `  ${name.replace(/^node-/, "node ").padEnd(15)} ${command?.summary ?? ""}`;
+      return `  ${name.replace(/^(node|key)-/, "$1 ").padEnd(15)} ${command?.summary ?? ""}`;
     }),
   );
   return `usage: bandmint <command> [flags]\n\ncommands:\n${rows.join("\n")}\n\nRun 'bandmint <command> --help' for a command's flags.\n`;

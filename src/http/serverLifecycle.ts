@@ -1,5 +1,6 @@
 import type { AddressInfo, Socket } from "node:net";
 import { maxHeaderSize as defaultMaxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 
 /**
@@ -52,13 +53,14 @@ function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /**
- * Starts `server` on host:port (0 = any free port) and resolves with its base URL. Errors Node
+ * Starts `server` on host:port (0 = any free port) and resolves with its base URL (https for a TLS
+ * server). Errors Node
  * answers before a handler runs (431 oversized head, 400 unparsable request, 408 timeout, 417
  * unsupported Expect) get a JSON `{error, message, details?}` body like every other error, instead
  * of Node's empty one.
  */
-export async function listen(server: Server, host: string, port: number): Promise<string> {
-  if (server.listenerCount("clientError") === 0) server.on("clientError", (error: Error, socket: Duplex) => answerClientError(server, error, socket));
+export async function listen(server: Server | HttpsServer, host: string, port: number): Promise<string> {
+  if (server.listenerCount("clientError") === 0) server.on("clientError", (error: Error, socket: Duplex) => answerClientError(server as Server, error, socket));
   if (server.listenerCount("checkExpectation") === 0) server.on("checkExpectation", answerExpectation);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -68,11 +70,11 @@ export async function listen(server: Server, host: string, port: number): Promis
     });
   });
   const a = server.address() as AddressInfo;
-  return `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+  return `${server instanceof HttpsServer ? "https" : "http"}://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 /** Stops accepting connections and closes the open ones (keep-alive included), so nothing lingers. */
-export async function closeServer(server: Server): Promise<void> {
+export async function closeServer(server: Server | HttpsServer): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await closed;
@@ -87,7 +89,7 @@ const headerTimers = new WeakMap<Socket, NodeJS.Timeout>();
  * half-sent heads (CONNECT or GET) unless `requestTimeout` was small, which would also cut long
  * uploads; this guard owns the one rule we need.
  */
-export function dropSlowHeaders(server: Server, ms: number): void {
+export function dropSlowHeaders(server: Server | HttpsServer, ms: number): void {
   const clear = (socket: Socket) => {
     const t = headerTimers.get(socket);
     if (t !== undefined) clearTimeout(t);
@@ -98,7 +100,8 @@ export function dropSlowHeaders(server: Server, ms: number): void {
     if (socket.destroyed) return;
     headerTimers.set(socket, setTimeout(() => socket.destroy(), ms).unref());
   };
-  server.on("connection", (socket: Socket) => {
+  // A TLS server's requests arrive on the TLS socket, not on the TCP socket "connection" gives.
+  server.on(server instanceof HttpsServer ? "secureConnection" : "connection", (socket: Socket) => {
     arm(socket);
     socket.once("close", () => clear(socket));
   });

@@ -1,5 +1,7 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { availableParallelism } from "node:os";
+import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { providerRegistryAbi, ticketBrokerAbi } from "../chain/abis.ts";
@@ -21,6 +23,10 @@ import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
+import { readTlsFiles, watchTlsFiles } from "./tlsFiles.ts";
+import { createDialbackApi, DIALBACK_PATH } from "./dialbackApi.ts";
+import { createPortMapper, type PortMapper } from "./portMapper.ts";
+import { createReachabilityCheck, type Reachability, type ReachabilityCheck } from "./reachability.ts";
 import { createRelay, socketErrorResponse, type Relay } from "./relay/createRelay.ts";
 import { createEgressPolicy } from "./relay/egressPolicy.ts";
 import { ServiceNotOfferedError } from "./payments/errors.ts";
@@ -48,6 +54,10 @@ export type ProviderNodeDeps = {
   log?: (line: string) => void;
   /** Replaces the viem broker client (tests inject faults around the real one). */
   wrapBroker?: (broker: BrokerClient) => BrokerClient;
+  /** Other nodes to ask for a reachability dial-back when the config lists none (the CLI reads the registry). */
+  peers?: (signal: AbortSignal) => Promise<string[]>;
+  /** The fetch the reachability check uses (tests pass one that trusts a test CA). */
+  fetch?: typeof fetch;
 };
 
 /** Earnings and traffic as /status reports them (decimal strings for money and bytes). */
@@ -73,7 +83,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     ticketExpirySeconds: config.ticketExpirySeconds,
     services: config.services,
   });
-  let server: Server | undefined;
+  let server: Server | HttpsServer | undefined;
+  let stopTlsWatch: (() => void) | undefined;
+  let mapper: PortMapper | undefined;
+  let mappingError: string | undefined;
+  let reach: ReachabilityCheck | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
@@ -123,6 +137,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       ...(parts.relay
         ? { relay: { servedBytes: relayed.servedBytes.toString(), paidBytes: relayed.paidBytes.toString(), sessions: relayed.sessions, ...parts.relay.stats() } }
         : {}),
+      reachability: reach?.status() ?? { state: "unknown", reason: "not checked yet" },
     };
   }
 
@@ -132,7 +147,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     async start(): Promise<string> {
       const listing = (await deps.publicClient.readContract({
         address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient],
-      })) as { offer: { pricePerGiB: bigint }; activeSince: bigint | number };
+      })) as { offer: { pricePerGiB: bigint; endpoint: string }; activeSince: bigint | number };
+      const listedEndpoint = BigInt(listing.activeSince) === 0n ? undefined : listing.offer.endpoint;
       if (BigInt(listing.activeSince) === 0n) log(`node: ${recipient} has no active listing; run 'bandmint node register' so consumers find it`);
       else if (listing.offer.pricePerGiB !== config.pricePerGiB) {
         throw new ListingMismatchError({ provider: recipient, listed: listing.offer.pricePerGiB, configured: config.pricePerGiB });
@@ -180,19 +196,24 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           })
         : undefined;
       parts = { store, sessions, intake, redeemer, edge, broker, signers, relay };
-      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
-      const s = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
+      const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
+      const handler = (req: IncomingMessage, res: ServerResponse) => {
         if (relay?.handleRequest(req, res)) return;
-        api.handle(req, res).then(
+        (dialback && req.url === DIALBACK_PATH ? dialback.handle(req, res) : api.handle(req, res)).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
           },
           () => res.destroy(),
         );
-      });
+      };
+      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
+      const s = config.tls
+        ? createHttpsServer({ ...(await readTlsFiles(config.tls)), maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler)
+        : createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler);
+      if (config.tls) stopTlsWatch = watchTlsFiles(s as HttpsServer, config.tls, { log });
       dropSlowHeaders(s, HEADERS_TIMEOUT_MS);
       // CONNECT: tunnels for relay sessions, or a clear refusal where the node offers no relay.
-      s.on("connect", (req, socket, head) => {
+      s.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (relay !== undefined) return relay.handleConnect(req, socket, head);
         socket.on("error", () => socket.destroy());
         socket.end(socketErrorResponse(new ServiceNotOfferedError({ service: "relay", offered: offer.services })));
@@ -208,6 +229,32 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }, 600_000);
       idleTimer.unref();
       redeemer.start();
+      const port = Number(new URL(url).port);
+      if (config.portMapping !== undefined) {
+        const pm = config.portMapping;
+        mapper = createPortMapper({ protocol: pm.protocol, gateway: pm.gateway, internalHost: pm.internalHost, internalPort: port, leaseSeconds: pm.leaseSeconds, log });
+        // A failed mapping does not stop the node (the port may be forwarded by hand); the reachability check reports it.
+        await mapper.start().catch((error: BaseError) => {
+          mappingError = error.shortMessage ?? String(error);
+          log(`node: ${mappingError} (${error.details ?? ""})`);
+        });
+      }
+      const scheme = config.tls ? "https" : "http";
+      reach = createReachabilityCheck({
+        recipient,
+        endpoint: () => {
+          const m = mapper?.current();
+          return listedEndpoint ?? config.endpoint ?? (m ? `${scheme}://${m.externalHost}:${m.externalPort}` : url);
+        },
+        mapping: () => mapper?.current(),
+        mappingError: () => mappingError,
+        peers: config.reachability.peers ? async () => config.reachability.peers! : (deps.peers ?? (async () => [])),
+        fetch: deps.fetch ?? globalThis.fetch,
+        clock,
+        log,
+        intervalMs: config.reachability.intervalSeconds * 1000,
+      });
+      reach.start();
       log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
       return url;
     },
@@ -216,6 +263,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (idleTimer !== undefined) clearInterval(idleTimer);
       flushTimer = idleTimer = undefined;
+      stopTlsWatch?.();
+      stopTlsWatch = undefined;
+      await reach?.stop();
+      await mapper?.stop();
+      mapper = undefined;
       const s = server;
       server = undefined;
       parts?.relay?.stop();
@@ -231,6 +283,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }
     },
     status,
+    /** Runs the reachability self-check now and resolves with the verdict. */
+    checkReachability(): Promise<Reachability> {
+      if (reach === undefined) throw new Error("node not started");
+      return reach.checkNow();
+    },
     /** Runs one redemption round now (tests, `node redeem`). */
     redeemNow() {
       if (parts === undefined) throw new Error("node not started");

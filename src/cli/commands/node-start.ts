@@ -1,8 +1,10 @@
 import { createChainClients } from "../../chain/clients.ts";
 import { readDeployment } from "../../chain/deployment.ts";
+import { readOffers } from "../../market/readOffers.ts";
 import { loadNodeConfig, type NodeConfigFlags } from "../../node/config.ts";
 import { createProviderNode } from "../../node/providerNode.ts";
 import type { Command } from "../command.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 
 /** Flags shared by the `node` commands; each overrides the config file's field of the same meaning. */
 export const nodeConfigOptions = {
@@ -11,6 +13,8 @@ export const nodeConfigOptions = {
   deployment: { type: "string" },
   key: { type: "string" },
   "key-file": { type: "string" },
+  keystore: { type: "string" },
+  "passphrase-file": { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
   endpoint: { type: "string" },
@@ -32,7 +36,7 @@ const command: Command = {
   usage: "[--config node.yaml] [flags]",
   options: nodeConfigOptions,
   async run({ values, signal, stdout }) {
-    const config = await loadNodeConfig({ file: values.config as string | undefined, flags: values as NodeConfigFlags, env: process.env });
+    const config = await loadNodeConfig({ file: values.config as string | undefined, flags: values as NodeConfigFlags, env: process.env, prompt: terminalPrompt() });
     const deployment = await readDeployment(config.deployment);
     const clients = await createChainClients({ rpcUrl: config.rpcUrl ?? deployment.rpcUrl, privateKey: config.privateKey, chainId: deployment.chainId });
     const node = createProviderNode(config, {
@@ -40,6 +44,11 @@ const command: Command = {
       walletClient: clients.walletClient!,
       deployment,
       log: (line) => stdout.write(`${new Date().toISOString()} ${line}\n`),
+      // Peers for the reachability dial-back: the other providers in the registry.
+      peers: async (signal) =>
+        (await readOffers({ publicClient: clients.publicClient as never, registry: deployment.contracts.registry, signal }))
+          .filter((l) => l.provider.toLowerCase() !== clients.account!.address.toLowerCase())
+          .map((l) => l.endpoint),
     });
     const url = await node.start();
     stdout.write(`listening ${url}\n`);

@@ -1,7 +1,8 @@
 import type { Command } from "../command.ts";
 import { parsePort } from "../usageError.ts";
 import { formatToken } from "../lib/format.ts";
-import { openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { clientKeyOptions, openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 import type { RelayProviderReport } from "../../client/relayPool.ts";
 
 const MIB = 1024 * 1024;
@@ -23,7 +24,7 @@ function summaryLine(report: RelayProviderReport[]): string {
 
 const command: Command = {
   summary: "Run a local HTTP (and SOCKS5) proxy on 127.0.0.1 that tunnels through paid relay providers",
-  usage: "[--port 8118] [--socks-port 1080] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--key 0x..]",
+  usage: "[--port 8118] [--socks-port 1080] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--keystore FILE | --key 0x..]",
   options: {
     port: { type: "string", default: "8118" },
     "socks-port": { type: "string" },
@@ -31,10 +32,10 @@ const command: Command = {
     "data-dir": { type: "string" },
     rpc: { type: "string" },
     deployment: { type: "string" },
-    key: { type: "string" },
+    ...clientKeyOptions,
   },
   async run({ values, signal, stdout, stderr }) {
-    const config = parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env);
+    const config = await parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, keystore: values.keystore, "passphrase-file": values["passphrase-file"], "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env, { prompt: terminalPrompt() });
     const port = parsePort(values.port);
     const socksPort = values["socks-port"] === undefined ? undefined : parsePort(values["socks-port"], "socks-port");
     const client = await openClient(config, { logger: { info: (m) => stderr.write(`${m}\n`), warn: (m) => stderr.write(`${m}\n`) } });
