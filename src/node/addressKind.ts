@@ -1,30 +1,25 @@
-import { BlockList, isIP } from "node:net";
+import { addressClassOf } from "./relay/egressPolicy.ts";
 
 /** What kind of address a host is, as far as consumers on the internet are concerned. */
 export type AddressKind = "unspecified" | "loopback" | "private" | "cgnat" | "link-local" | "public" | "name";
 
-// Ranges from RFC 1918 (private), RFC 6598 (carrier-grade NAT), RFC 3927/4291 (link-local),
-// RFC 4193 (unique local IPv6), checked with node's own BlockList rather than by hand.
-const ranges: [AddressKind, BlockList][] = (
-  [
-    ["loopback", [["127.0.0.0", 8, "ipv4"], ["::1", 128, "ipv6"]]],
-    ["private", [["10.0.0.0", 8, "ipv4"], ["172.16.0.0", 12, "ipv4"], ["192.168.0.0", 16, "ipv4"], ["fc00::", 7, "ipv6"]]],
-    ["cgnat", [["100.64.0.0", 10, "ipv4"]]],
-    ["link-local", [["169.254.0.0", 16, "ipv4"], ["fe80::", 10, "ipv6"]]],
-    ["unspecified", [["0.0.0.0", 32, "ipv4"], ["::", 128, "ipv6"]]],
-  ] as [AddressKind, [string, number, "ipv4" | "ipv6"][]][]
-).map(([kind, subnets]) => {
-  const list = new BlockList();
-  for (const [net, prefix, type] of subnets) list.addSubnet(net, prefix, type);
-  return [kind, list];
-});
+// The egress policy's classifier (ipaddr.js) decides; this only names the classes an operator
+// needs to tell apart when the node asks whether consumers can reach it.
+const KINDS: Record<string, AddressKind> = {
+  unspecified: "unspecified",
+  loopback: "loopback",
+  private: "private",
+  uniqueLocal: "private",
+  carrierGradeNat: "cgnat",
+  linkLocal: "link-local",
+};
 
 /** Classifies a host (an IP literal, bracketed IPv6 allowed, or a DNS name). */
 export function addressKind(host: string): AddressKind {
-  const h = host.replace(/^\[|\]$/g, "");
-  const family = isIP(h);
-  if (family === 0) return h === "localhost" ? "loopback" : "name";
-  const type = family === 4 ? "ipv4" : "ipv6";
-  for (const [kind, list] of ranges) if (list.check(h, type)) return kind;
-  return "public";
+  const c = addressClassOf(host);
+  if (c === undefined) return "public";
+  if (c === "name" || c === "invalid") return "name";
+  // Only the local classes matter here (IPv4-mapped forms count as their IPv4 address); any
+  // other range is not known to be local, and the dial-back decides whether it is reachable.
+  return KINDS[c] ?? "public";
 }

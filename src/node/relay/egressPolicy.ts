@@ -208,6 +208,20 @@ export function createEgressPolicy(p: { config: EgressPolicyConfig; resolve?: Re
   };
 }
 
+/**
+ * The address class of an IP literal the way the egress policy sees it (ipaddr.js's range names,
+ * `cloudMetadata`, the embedded-IPv4 forms; undefined for global unicast, the only class a relay
+ * connects to); "name" for a DNS name, "invalid" for neither. One classifier for every caller that
+ * asks "is this address reachable from the internet" (the relay, the reachability check).
+ */
+export function addressClassOf(host: string): string | undefined | "name" | "invalid" {
+  const parsed = parseHost(host);
+  if (parsed === undefined) return "invalid";
+  if (parsed.kind === "name") return specialName(parsed.host) ?? "name";
+  const c = classify(parseAddress(parsed));
+  return c.forbidden?.addressClass;
+}
+
 /** The host as `parseRelayHost` reads it, brackets allowed around an IPv6 literal; undefined when it is neither a name nor an address. */
 function parseHost(host: unknown): RelayHost | undefined {
   if (typeof host !== "string") return undefined;
