@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
+import { SECP256K1_CHOICES } from "../protocol/secp256k1.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
 
 // The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
@@ -91,8 +92,16 @@ const fileSchema = z
     creditWindowBytes: bytes.default(4n << 20n),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
-    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default: one fewer than the cores, at most 4. */
+    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default follows the host (hostDefaults.ts). */
     signerThreads: z.number().int().min(0).max(64).optional(),
+    /** Commit tickets on a writer thread (true) or on the event loop (false). Default follows the host's memory. */
+    ticketWriterThread: z.boolean().optional(),
+    /** Seconds without tickets after which the signer and writer threads stop (they restart on demand); 0 keeps them running. */
+    threadIdleSeconds: z.number().min(0).default(60),
+    /** Hot chunks kept in memory ("32 MiB"). Default follows the host's memory: 1/16 of it, 4 MiB to 256 MiB. */
+    memoryCacheBytes: bytes.optional(),
+    /** secp256k1 for ticket checks: native if it loads (auto, warns when it does not), native only, or javascript. Env BANDMINT_SECP256K1. */
+    secp256k1: z.enum(SECP256K1_CHOICES).default("auto"),
     region: z.string().max(32).default(""),
     capacityMbps: z.number().int().positive().default(100),
     services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),
@@ -165,6 +174,7 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     if (typeof v === "string") raw[field] = field === "port" ? Number(v) : ["deployment", "keyFile", "dataDir", "cacheDir"].includes(field) ? resolve(v) : v;
   }
   if (flags.origin !== undefined && flags.origin.length > 0) raw.origins = flags.origin;
+  if (raw.secp256k1 === undefined && env.BANDMINT_SECP256K1 !== undefined) raw.secp256k1 = env.BANDMINT_SECP256K1;
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
