@@ -1,6 +1,6 @@
 // Where the provider node's memory goes, and what it weighs idle and under load.
-//   npx node bench/footprint.ts [--sessions 100] [--chunks 16] [--only imports|node] [--variants source,build,build-js]
-//                               [--node-config '{"signerThreads":0}']
+//   npx node bench/footprint.ts [--sessions 100] [--chunks 16] [--only imports|node] [--variants source,build,build-js] [--idle-seconds 3]
+//                               [--node-config '{"signerThreads":0}'] [--node-flags="--max-semi-space-size=1"]
 // Prints, on this machine:
 //   1. bare Node's RSS, then the cost of importing each dependency and each of our modules, every
 //      one in a fresh process (RSS and V8 heap after a full GC; the delta is against bare Node);
@@ -34,8 +34,12 @@ const { values } = parseArgs({
     chunks: { type: "string", default: "16" },
     only: { type: "string" },
     variants: { type: "string", default: "source,build,build-js" },
+    // How long the node runs before the idle figures are read.
+    "idle-seconds": { type: "string", default: "3" },
     // Extra node config fields (JSON), e.g. '{"signerThreads":0}', to see what a setting costs.
     "node-config": { type: "string", default: "{}" },
+    // Node/V8 flags for the node process, e.g. "--max-semi-space-size=1".
+    "node-flags": { type: "string", default: "" },
   },
 });
 
@@ -92,7 +96,7 @@ async function imports(): Promise<void> {
     ["zod", "zod"],
     ["yaml", "yaml"],
     ["node:sqlite", "node:sqlite"],
-    ["secp256k1 (native binding)", "secp256k1/bindings"],
+    ["secp256k1 (native binding)", "secp256k1/bindings.js"],
     ["@noble/curves/secp256k1", "@noble/curves/secp256k1"],
     ["src/protocol/index.ts", "./src/protocol/index.ts"],
     ["src/chain/abis.ts", "./src/chain/abis.ts"],
@@ -196,12 +200,14 @@ async function nodes(): Promise<void> {
         origins: [originUrl], pricePerGiB: price.toString(), redeem: { intervalSeconds: 3600 },
         ...(JSON.parse(values["node-config"]!) as object),
       }));
-      const node = await startNode([...cmd, "node", "start", "--config", config], cwd);
+      const flags = values["node-flags"]!.split(" ").filter((f) => f !== "");
+      const node = await startNode([...flags, ...cmd, "node", "start", "--config", config], cwd);
       try {
-        await new Promise((r) => setTimeout(r, 3000));
+        await new Promise((r) => setTimeout(r, Number(values["idle-seconds"]) * 1000));
         const idle = procStatus(node.proc.pid!);
         const names = threadNames(node.proc.pid!);
         const crypto = /secp256k1 \S+[^\n]*/.exec(node.out())?.[0] ?? "";
+        if (process.env.FOOTPRINT_DEBUG) console.log(node.out());
         let peak = idle.rss;
         const sampler = setInterval(() => (peak = Math.max(peak, procStatus(node.proc.pid!).rss)), 100);
         const t0 = performance.now();

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildNode } from "../../scripts/build-node.ts";
+import { buildNode, runtimePackageDirs } from "../../scripts/build-node.ts";
+import { packageRoot } from "../../src/chain/packageRoot.ts";
 import { MiB, startWorld, type NodeWorld } from "./chainSetup.ts";
 import { spawnNode } from "./spawnNode.ts";
 
@@ -25,6 +26,12 @@ describe("dist/bandmint.mjs from an empty directory", () => {
   });
   after(async () => {
     await w.close();
+  });
+
+  test("the build may only hold runtime dependencies: the chain toolchain is development only", () => {
+    const runtime = runtimePackageDirs();
+    for (const pkg of ["viem", "zod", "yaml", "secp256k1", "@noble/curves", "ox"]) assert.ok(runtime.has(join(packageRoot, "node_modules", pkg)), pkg);
+    for (const pkg of ["hardhat", "solc", "solhint", "@nomicfoundation/edr", "@nomicfoundation/hardhat-viem", "esbuild"]) assert.ok(!runtime.has(join(packageRoot, "node_modules", pkg)), pkg);
   });
 
   test("is under 5 MB and holds the node and client commands, not the toolchain ones", () => {

@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 /** A node process, its URL, everything it printed so far, and a promise of its exit. */
 export type SpawnedNode = { child: ChildProcess; url: string; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 
-/** Spawns `process.execPath ...args` (args end with `node start --config <path>`) and resolves once it prints its URL. */
-export async function spawnNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnedNode> {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+/** Spawns `node ...args` (args end with `node start --config <path>`; node: this one) and resolves once it prints its URL. */
+export async function spawnNode(args: string[], { node = process.execPath, ...options }: { node?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnedNode> {
+  const child = spawn(node, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));

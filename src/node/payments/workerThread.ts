@@ -21,8 +21,8 @@ export type WorkerThread<Req, Rep> = {
   close(): Promise<void>;
 };
 
-/** The workerData key naming the thread module when the self-contained build starts itself as a thread. */
-export const BUNDLE_THREAD_KEY = "bandmintThread";
+/** The workerData key carrying dist/bandmint.mjs's URL to a thread of the self-contained build. */
+export const BUNDLE_URL_KEY = "bandmintUrl";
 
 /** Options of a worker thread. */
 export type WorkerThreadOptions = {
@@ -36,8 +36,9 @@ export type WorkerThreadOptions = {
 
 /**
  * Starts the worker at `url` (a module that calls `serveThread`) with `workerData` (an object);
- * `name` goes into errors. In the self-contained build every module is inside dist/bandmint.mjs,
- * so the thread runs that file, which starts the module named by its file name (src/cli/bundle.ts).
+ * `name` goes into errors. The self-contained build (scripts/build-node.ts) compiles each thread
+ * module into a small script of its own inside dist/bandmint.mjs, found by its file name: a thread
+ * that parsed the whole build would cost twice the memory.
  */
 export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: string, options: WorkerThreadOptions = {}): WorkerThread<Req, Rep> {
   const pending = new Map<number, { resolve: (v: Rep) => void; reject: (e: Error) => void }>();
@@ -54,10 +55,7 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
     pending.clear();
   };
   function spawn(): { worker: Worker; exited: Promise<void> } {
-    const worker =
-      typeof BANDMINT_BUNDLE !== "undefined"
-        ? new Worker(new URL(import.meta.url), { workerData: { ...workerData, [BUNDLE_THREAD_KEY]: url.pathname.slice(url.pathname.lastIndexOf("/") + 1) } })
-        : new Worker(url, { workerData });
+    const worker = typeof BANDMINT_THREADS !== "undefined" ? bundledWorker(url, workerData) : new Worker(url, { workerData });
     worker.unref();
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     const self = { worker, exited };
@@ -125,6 +123,14 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
       await Promise.all(stopping);
     },
   };
+}
+
+function bundledWorker(url: URL, workerData: object): Worker {
+  const file = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
+  const code = BANDMINT_THREADS![file];
+  if (code === undefined) throw new Error(`bandmint.mjs has no thread ${file}: add it to THREAD_MODULES in scripts/build-node.ts`);
+  // The thread resolves native modules (secp256k1) from the build's own location.
+  return new Worker(code, { eval: true, workerData: { ...workerData, [BUNDLE_URL_KEY]: import.meta.url } });
 }
 
 /** The thread's side: answers each request with `handle` (a throw becomes the caller's rejection); `onClose` runs before it exits. */
