@@ -207,7 +207,6 @@ async function nodes(): Promise<void> {
         const idle = procStatus(node.proc.pid!);
         const names = threadNames(node.proc.pid!);
         const crypto = /secp256k1 \S+[^\n]*/.exec(node.out())?.[0] ?? "";
-        if (process.env.FOOTPRINT_DEBUG) console.log(node.out());
         let peak = idle.rss;
         const sampler = setInterval(() => (peak = Math.max(peak, procStatus(node.proc.pid!).rss)), 100);
         const t0 = performance.now();
@@ -221,6 +220,7 @@ async function nodes(): Promise<void> {
         const seconds = (performance.now() - t0) / 1000;
         const status = (await (await fetch(`${node.url}/status`)).json()) as { sessions: number; tickets: number; paidBytes: string };
         const after = procStatus(node.proc.pid!);
+        if (process.env.FOOTPRINT_DEBUG) console.log(node.out());
         const t1 = performance.now();
         const exited = new Promise((r) => node.proc.once("exit", r));
         node.proc.kill("SIGTERM");
