@@ -6,6 +6,7 @@ import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
 import { SECP256K1_CHOICES } from "../protocol/secp256k1.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
+import { defaultRelayOptions } from "./relay/createRelay.ts";
 
 // The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
 // plus flags (flags win). Below this module nothing reads files, flags or the environment.
@@ -70,6 +71,7 @@ const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
     return z.NEVER;
   }
 });
+const port = z.number().int().min(1).max(65_535);
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key");
 
 const fileSchema = z
@@ -105,6 +107,31 @@ const fileSchema = z
     region: z.string().max(32).default(""),
     capacityMbps: z.number().int().positive().default(100),
     services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),
+    /** Relay mode (docs/protocol/relay.md): where tunnels may go and how many a sender may hold. */
+    relay: z
+      .object({
+        /** Destination ports refused (25: no spam through home connections). */
+        denyPorts: z.array(port).default([25]),
+        /** If set, the only destination ports allowed. */
+        allowPorts: z.array(port).optional(),
+        /** CIDRs ("203.0.113.0/24") and host names ("example.com", "*.example.com") refused. */
+        denyDestinations: z.array(z.string().min(1)).default([]),
+        /** If set, the only destinations allowed (CIDRs and host names). */
+        allowDestinations: z.array(z.string().min(1)).optional(),
+        /**
+         * "host:port" pairs allowed even where the address is forbidden (loopback, private...): for
+         * tests and the local network only. Empty by default: a home node never relays into its LAN.
+         */
+        testTargets: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, 'must be "host:port"')).default([]),
+        unpaidGraceSeconds: z.number().positive().default(defaultRelayOptions.unpaidGraceMs / 1000),
+        maxTunnelsPerSender: z.number().int().positive().default(defaultRelayOptions.maxTunnelsPerSender),
+        connectsPerMinutePerSender: z.number().int().positive().default(defaultRelayOptions.connectsPerMinutePerSender),
+        maxTunnels: z.number().int().positive().default(defaultRelayOptions.maxTunnels),
+        connectTimeoutSeconds: z.number().positive().default(defaultRelayOptions.connectTimeoutMs / 1000),
+        idleTimeoutSeconds: z.number().positive().default(defaultRelayOptions.idleTimeoutMs / 1000),
+      })
+      .strict()
+      .prefault({}),
     stake: amount.optional(),
     redeem: z
       .object({
@@ -132,9 +159,9 @@ export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateK
 
 /** Command-line flags that override file values (already typed by the CLI's parseArgs). */
 export type NodeConfigFlags = Partial<Record<
-  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region",
+  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region" | "services",
   string
->> & { origin?: string[] };
+>> & { origin?: string[]; "relay-test-target"?: string[] };
 
 const FLAG_FIELDS: Record<string, string> = {
   rpc: "rpcUrl", deployment: "deployment", key: "privateKey", "key-file": "keyFile", host: "host", port: "port",
@@ -174,6 +201,10 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     if (typeof v === "string") raw[field] = field === "port" ? Number(v) : ["deployment", "keyFile", "dataDir", "cacheDir"].includes(field) ? resolve(v) : v;
   }
   if (flags.origin !== undefined && flags.origin.length > 0) raw.origins = flags.origin;
+  if (typeof flags.services === "string") raw.services = flags.services.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  if (flags["relay-test-target"] !== undefined && flags["relay-test-target"].length > 0) {
+    raw.relay = { ...(raw.relay as Record<string, unknown> | undefined), testTargets: flags["relay-test-target"] };
+  }
   if (raw.secp256k1 === undefined && env.BANDMINT_SECP256K1 !== undefined) raw.secp256k1 = env.BANDMINT_SECP256K1;
   const result = fileSchema.safeParse(raw);
   if (!result.success) {

@@ -7,7 +7,7 @@ import { BaseError } from "../protocol/errors.ts";
 import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import { expectedValue } from "../protocol/winningTicket.ts";
-import type { Offer } from "../protocol/wire.ts";
+import { MAX_REQUEST_HEAD_BYTES, type Offer } from "../protocol/wire.ts";
 import { createBrokerClient, type BrokerClient } from "./brokerClient.ts";
 import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
@@ -20,10 +20,16 @@ import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
-import { closeServer, listen } from "../http/serverLifecycle.ts";
+import { createRelay, socketErrorResponse, type Relay } from "./relay/createRelay.ts";
+import { createEgressPolicy } from "./relay/egressPolicy.ts";
+import { ServiceNotOfferedError } from "./payments/errors.ts";
+import { closeServer, dropSlowHeaders, listen } from "../http/serverLifecycle.ts";
 import { secp256k1Backend } from "../protocol/secp256k1.ts";
 import { hostDefaults, readHost, type Host } from "./hostDefaults.ts";
 import { measureTicketChecks, type TicketCheckRate } from "./payments/measureTicketChecks.ts";
+
+/** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
+const HEADERS_TIMEOUT_MS = 15_000;
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -75,7 +81,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; crypto: TicketCheckRate }
+    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined; crypto: TicketCheckRate }
     | undefined;
   let url = "";
 
@@ -84,10 +90,16 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     let served = 0n;
     let paid = 0n;
     let sessions = 0;
+    const relayed = { servedBytes: 0n, paidBytes: 0n, sessions: 0 };
     for (const s of parts.sessions.all()) {
       served += s.servedBytes;
       paid += s.paidBytes;
       sessions += 1;
+      if (s.service === "relay") {
+        relayed.servedBytes += s.servedBytes;
+        relayed.paidBytes += s.paidBytes;
+        relayed.sessions += 1;
+      }
     }
     const st = parts.store.stats();
     const r = st.redeemed;
@@ -114,6 +126,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       edge: parts.edge.stats(),
       // Which secp256k1 checks tickets and how fast (measured at start), and the signer threads' share.
       crypto: { ...parts.crypto, signerThreads: parts.signers?.running ?? 0, recoveredOnThreads: parts.signers?.recovered ?? 0 },
+      ...(parts.relay
+        ? { relay: { servedBytes: relayed.servedBytes.toString(), paidBytes: relayed.paidBytes.toString(), sessions: relayed.sessions, ...parts.relay.stats() } }
+        : {}),
     };
   }
 
@@ -150,7 +165,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }
       const signerThreads = config.signerThreads ?? defaults.signerThreads;
       const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator, secp256k1: backend.name, ...(idleMs !== undefined ? { idleMs } : {}) }) : undefined;
-      const intake = createTicketIntake({ store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}) });
+      const intake = createTicketIntake({
+        store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
+        onPaid: (session) => sessions.creditFreed(session.sender),
+      });
       const gate = createPaymentGate({ sessions, intake, store, offer, clock });
       const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
       const maxMemoryBytes = Math.min(Number(config.memoryCacheBytes ?? BigInt(defaults.memoryCacheBytes)), Number(config.maxCacheBytes));
@@ -167,14 +185,37 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           tokenPerNativeE18: config.redeem.tokenPerNativeE18,
         },
       });
-      parts = { store, sessions, intake, redeemer, edge, broker, signers, crypto };
-      const s = createServer((req, res) => {
+      const relay = offer.services.includes("relay")
+        ? createRelay({
+            sessions, offer, clock, log,
+            egress: createEgressPolicy({ config: config.relay }),
+            options: {
+              unpaidGraceMs: config.relay.unpaidGraceSeconds * 1000,
+              maxTunnelsPerSender: config.relay.maxTunnelsPerSender,
+              connectsPerMinutePerSender: config.relay.connectsPerMinutePerSender,
+              maxTunnels: config.relay.maxTunnels,
+              connectTimeoutMs: config.relay.connectTimeoutSeconds * 1000,
+              idleTimeoutMs: config.relay.idleTimeoutSeconds * 1000,
+            },
+          })
+        : undefined;
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto };
+      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
+      const s = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
+        if (relay?.handleRequest(req, res)) return;
         api.handle(req, res).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
           },
           () => res.destroy(),
         );
+      });
+      dropSlowHeaders(s, HEADERS_TIMEOUT_MS);
+      // CONNECT: tunnels for relay sessions, or a clear refusal where the node offers no relay.
+      s.on("connect", (req, socket, head) => {
+        if (relay !== undefined) return relay.handleConnect(req, socket, head);
+        socket.on("error", () => socket.destroy());
+        socket.end(socketErrorResponse(new ServiceNotOfferedError({ service: "relay", offered: offer.services })));
       });
       server = s;
       url = await listen(s, config.host, config.port);
@@ -200,6 +241,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       flushTimer = idleTimer = undefined;
       const s = server;
       server = undefined;
+      parts?.relay?.stop();
       if (s !== undefined) await closeServer(s, { drainMs });
       if (parts !== undefined) {
         await parts.redeemer.stop();

@@ -24,6 +24,8 @@ export const nodeConfigOptions = {
   "face-value": { type: "string" },
   "credit-window-bytes": { type: "string" },
   region: { type: "string" },
+  services: { type: "string" },
+  "relay-test-target": { type: "string", multiple: true },
 } as const;
 
 /** How long requests in flight may take to finish after SIGTERM, and the whole stop at most. */
