@@ -161,7 +161,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       if (backend.name === "native") log(`node: secp256k1 native, ${crypto.ticketChecksPerSecond} ticket checks/s`);
       else {
         const why = backend.error instanceof Error ? backend.error.message.split("\n")[0] : String(backend.error);
-        log(`node: WARNING secp256k1 javascript (slow fallback), ${crypto.ticketChecksPerSecond} ticket checks/s: ${why}. Install the native binding where bandmint runs (README, "Self-contained build") for about ten times the rate.`);
+        log(`node: WARNING secp256k1 javascript (slow fallback), ${crypto.ticketChecksPerSecond} ticket checks/s: ${why}. Install the native binding where bandmint runs (README, "Running a node on a small box") for about ten times the rate.`);
       }
       const signerThreads = config.signerThreads ?? defaults.signerThreads;
       const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator, secp256k1: backend.name, ...(idleMs !== undefined ? { idleMs } : {}) }) : undefined;
