@@ -6,6 +6,7 @@ import { z } from "zod";
 import { unlockKeystore, type KeystoreError } from "../chain/keystore.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
+import { SECP256K1_CHOICES } from "../protocol/secp256k1.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
 import { defaultRelayOptions } from "./relay/createRelay.ts";
 
@@ -106,7 +107,7 @@ const fileSchema = z
     creditWindowBytes: bytes.default(4n << 20n),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
-    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default: one fewer than the cores, at most 4. */
+    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default follows the host (hostDefaults.ts). */
     signerThreads: z.number().int().min(0).max(64).optional(),
     /** Ask the router for a port forward (UPnP IGD or NAT-PMP), renewed while the node runs. */
     portMapping: z
@@ -131,6 +132,14 @@ const fileSchema = z
       })
       .strict()
       .prefault({}),
+    /** Commit tickets on a writer thread (true) or on the event loop (false). Default follows the host's memory. */
+    ticketWriterThread: z.boolean().optional(),
+    /** Seconds without tickets after which the signer and writer threads stop (they restart on demand); 0 keeps them running. */
+    threadIdleSeconds: z.number().min(0).default(60),
+    /** Hot chunks kept in memory ("32 MiB"). Default follows the host's memory: 1/16 of it, 4 MiB to 256 MiB. */
+    memoryCacheBytes: bytes.optional(),
+    /** secp256k1 for ticket checks: native if it loads (auto, warns when it does not), native only, or javascript. Env BANDMINT_SECP256K1. */
+    secp256k1: z.enum(SECP256K1_CHOICES).default("auto"),
     region: z.string().max(32).default(""),
     capacityMbps: z.number().int().positive().default(100),
     services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),
@@ -248,6 +257,7 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
   if (flags["relay-test-target"] !== undefined && flags["relay-test-target"].length > 0) {
     raw.relay = { ...(raw.relay as Record<string, unknown> | undefined), testTargets: flags["relay-test-target"] };
   }
+  if (raw.secp256k1 === undefined && env.BANDMINT_SECP256K1 !== undefined) raw.secp256k1 = env.BANDMINT_SECP256K1;
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { availableParallelism } from "node:os";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
@@ -31,6 +30,9 @@ import { createRelay, socketErrorResponse, type Relay } from "./relay/createRela
 import { createEgressPolicy } from "./relay/egressPolicy.ts";
 import { ServiceNotOfferedError } from "./payments/errors.ts";
 import { closeServer, dropSlowHeaders, listen } from "../http/serverLifecycle.ts";
+import { secp256k1Backend } from "../protocol/secp256k1.ts";
+import { hostDefaults, readHost, type Host } from "./hostDefaults.ts";
+import { measureTicketChecks, type TicketCheckRate } from "./payments/measureTicketChecks.ts";
 
 /** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
 const HEADERS_TIMEOUT_MS = 15_000;
@@ -58,6 +60,8 @@ export type ProviderNodeDeps = {
   peers?: (signal: AbortSignal) => Promise<string[]>;
   /** The fetch the reachability check uses (tests pass one that trusts a test CA). */
   fetch?: typeof fetch;
+  /** The machine, for the thread and cache defaults (default: this one). */
+  host?: Host;
 };
 
 /** Earnings and traffic as /status reports them (decimal strings for money and bytes). */
@@ -91,7 +95,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined }
+    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined; crypto: TicketCheckRate }
     | undefined;
   let url = "";
 
@@ -134,6 +138,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         gasCost: r.gasCost.toString(),
       },
       edge: parts.edge.stats(),
+      // Which secp256k1 checks tickets and how fast (measured at start), and the signer threads' share.
+      crypto: { ...parts.crypto, signerThreads: parts.signers?.running ?? 0, recoveredOnThreads: parts.signers?.recovered ?? 0 },
       ...(parts.relay
         ? { relay: { servedBytes: relayed.servedBytes.toString(), paidBytes: relayed.paidBytes.toString(), sessions: relayed.sessions, ...parts.relay.stats() } }
         : {}),
@@ -155,20 +161,34 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }
       const viemBroker = createBrokerClient({ publicClient: deps.publicClient, walletClient: deps.walletClient, broker: deployment.contracts.broker, abi: ticketBrokerAbi });
       const broker = deps.wrapBroker ? deps.wrapBroker(viemBroker) : viemBroker;
-      const store = openTicketStore({ path: join(config.dataDir, "tickets.db"), ticketWriter: "thread" });
+      const defaults = hostDefaults(deps.host ?? readHost());
+      const idleMs = config.threadIdleSeconds > 0 ? config.threadIdleSeconds * 1000 : undefined;
+      const store = openTicketStore({
+        path: join(config.dataDir, "tickets.db"),
+        ticketWriter: (config.ticketWriterThread ?? defaults.ticketWriterThread) ? "thread" : "inline",
+        ...(idleMs !== undefined ? { writerIdleMs: idleMs } : {}),
+      });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
       const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
       const outstanding = store.outstandingWinners();
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
-      const signerThreads = config.signerThreads ?? Math.min(4, availableParallelism() - 1);
-      const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator }) : undefined;
+      const backend = secp256k1Backend();
+      const crypto = measureTicketChecks({ offer, domainSeparator });
+      if (backend.name === "native") log(`node: secp256k1 native, ${crypto.ticketChecksPerSecond} ticket checks/s`);
+      else {
+        const why = backend.error instanceof Error ? backend.error.message.split("\n")[0] : String(backend.error);
+        log(`node: WARNING secp256k1 javascript (slow fallback), ${crypto.ticketChecksPerSecond} ticket checks/s: ${why}. Install the native binding where bandmint runs (README, "Running a node on a small box") for about ten times the rate.`);
+      }
+      const signerThreads = config.signerThreads ?? defaults.signerThreads;
+      const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator, secp256k1: backend.name, ...(idleMs !== undefined ? { idleMs } : {}) }) : undefined;
       const intake = createTicketIntake({
         store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
         onPaid: (session) => sessions.creditFreed(session.sender),
       });
       const gate = createPaymentGate({ sessions, intake, store, offer, clock });
       const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
-      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate });
+      const maxMemoryBytes = Math.min(Number(config.memoryCacheBytes ?? BigInt(defaults.memoryCacheBytes)), Number(config.maxCacheBytes));
+      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), maxMemoryBytes, origins: config.origins, gate });
       await edge.open();
       const redeemer = createRedeemer({
         store, broker, sessions, funds, outstanding, clock, log,
@@ -195,7 +215,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
             },
           })
         : undefined;
-      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay };
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto };
       const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
       const handler = (req: IncomingMessage, res: ServerResponse) => {
         if (relay?.handleRequest(req, res)) return;
@@ -258,8 +278,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
       return url;
     },
-    /** Stops accepting requests, waits for the redeemer, flushes counters and closes the store. */
-    async stop(): Promise<void> {
+    /**
+     * Stops accepting requests and lets those in flight finish (at most `drainMs`, then they are
+     * cut), waits for the redeemer, commits what intake holds, flushes counters, closes the store.
+     */
+    async stop({ drainMs = 0 }: { drainMs?: number } = {}): Promise<void> {
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (idleTimer !== undefined) clearInterval(idleTimer);
       flushTimer = idleTimer = undefined;
@@ -271,7 +294,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const s = server;
       server = undefined;
       parts?.relay?.stop();
-      if (s !== undefined) await closeServer(s);
+      if (s !== undefined) await closeServer(s, { drainMs });
       if (parts !== undefined) {
         await parts.redeemer.stop();
         await parts.edge.stop();

@@ -3,6 +3,7 @@ import { readDeployment } from "../../chain/deployment.ts";
 import { readOffers } from "../../market/readOffers.ts";
 import { loadNodeConfig, type NodeConfigFlags } from "../../node/config.ts";
 import { createProviderNode } from "../../node/providerNode.ts";
+import { selectSecp256k1Backend } from "../../protocol/secp256k1.ts";
 import type { Command } from "../command.ts";
 import { terminalPrompt } from "../lib/promptSecret.ts";
 
@@ -31,12 +32,19 @@ export const nodeConfigOptions = {
   "relay-test-target": { type: "string", multiple: true },
 } as const;
 
+/** How long requests in flight may take to finish after SIGTERM, and the whole stop at most. */
+const DRAIN_MS = 5_000;
+const STOP_TIMEOUT_MS = 10_000;
+
 const command: Command = {
   summary: "Run the provider node (CDN edge, payment sessions, ticket store, redeemer) until SIGINT/SIGTERM",
   usage: "[--config node.yaml] [flags]",
   options: nodeConfigOptions,
-  async run({ values, signal, stdout }) {
+  async run({ values, signal, stdout, stderr }) {
     const config = await loadNodeConfig({ file: values.config as string | undefined, flags: values as NodeConfigFlags, env: process.env, prompt: terminalPrompt() });
+    // The process's secp256k1 for every ticket check (signer threads get the same); "native"
+    // refuses to start without the binding (NativeSecp256k1UnavailableError).
+    selectSecp256k1Backend(config.secp256k1);
     const deployment = await readDeployment(config.deployment);
     const clients = await createChainClients({ rpcUrl: config.rpcUrl ?? deployment.rpcUrl, privateKey: config.privateKey, chainId: deployment.chainId });
     const node = createProviderNode(config, {
@@ -54,7 +62,16 @@ const command: Command = {
     stdout.write(`listening ${url}\n`);
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     stdout.write("stopping\n");
-    await node.stop();
+    // Service managers give a stopping process about 10 s before SIGKILL: requests in flight get
+    // 5 s to finish, then tickets are committed and the store closed; past 10 s we give up.
+    const watchdog = setTimeout(() => {
+      stderr.write("bandmint node start: stopping took more than 10 s; exiting without a clean close\n");
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
+    watchdog.unref();
+    await node.stop({ drainMs: DRAIN_MS });
+    clearTimeout(watchdog);
+    stdout.write("stopped\n");
     return 0;
   },
 };

@@ -173,7 +173,18 @@ function ticketFromRow(r: Row): StoredTicket {
  * Opens (creating if needed) the ticket store at `path` in WAL mode with synchronous=FULL
  * (`synchronous: "NORMAL"` exists for the benchmark's comparison only; see the note above).
  */
-export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "inline" }: { path: string; synchronous?: "FULL" | "NORMAL"; ticketWriter?: "inline" | "thread" }) {
+export function openTicketStore({
+  path,
+  synchronous = "FULL",
+  ticketWriter = "inline",
+  writerIdleMs,
+}: {
+  path: string;
+  synchronous?: "FULL" | "NORMAL";
+  ticketWriter?: "inline" | "thread";
+  /** The writer thread starts with the first commit and stops after this long without one (workerThread.ts). */
+  writerIdleMs?: number;
+}) {
   mkdirSync(dirname(path), { recursive: true });
   const db = openConnection(path, synchronous);
   db.exec(SCHEMA);
@@ -236,7 +247,7 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
   };
   const thread =
     ticketWriter === "thread"
-      ? startWorkerThread<readonly AcceptTicketInput[], void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer")
+      ? startWorkerThread<readonly AcceptTicketInput[], void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer", writerIdleMs === undefined ? {} : { idleMs: writerIdleMs })
       : undefined;
 
   return {
