@@ -339,6 +339,28 @@ describe("relay on the node", { timeout: 120_000 }, () => {
     }
   });
 
+  test("tunnels still resolving or connecting count against the per-sender and node-wide caps", async () => {
+    const d = await mkdtemp(join(tmpdir(), "bm-relay-burst-"));
+    // A slow resolver keeps every CONNECT of a burst between admission and open at once.
+    const resolve = async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      return [{ address: "127.0.0.1", family: 4 as const }];
+    };
+    const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [`slow.example:${http.port}`] }, resolve, options: { maxTunnelsPerSender: 5, maxTunnels: 8 } } });
+    try {
+      const burst = async (s: OpenedSession, n: number) => Promise.all(Array.from({ length: n }, () => connectThrough(r.url.slice(7), `slow.example:${http.port}`, bearer(s))));
+      const a = await burst(await openSession(r.url, r.consumer, "relay"), 12);
+      assert.deepEqual(a.map((t) => t.status).sort(), [...Array(5).fill(200), ...Array(7).fill(429)]);
+      const b = await burst(await openSession(r.url, freshConsumer(), "relay"), 5);
+      assert.deepEqual(b.map((t) => t.status).sort(), [...Array(3).fill(200), ...Array(2).fill(503)]);
+      assert.equal(r.relay!.stats().tunnels.open, 8);
+      for (const t of [...a, ...b]) t.socket.destroy();
+    } finally {
+      await r.stop();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
   test("the connection rate per sender is limited (token bucket)", async () => {
     const d = await mkdtemp(join(tmpdir(), "bm-relay-rate-"));
     const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [http.host] }, options: { connectsPerMinutePerSender: 5 } } });

@@ -116,10 +116,19 @@ export function createRelay(p: RelayParameters) {
     return session;
   }
 
-  /** Per-sender and node-wide tunnel limits; takes one connection token from the sender's bucket. */
-  function admitTunnel(sender: Address): void {
-    if (all.size >= options.maxTunnels) throw new RelayBusyError({ limit: options.maxTunnels });
-    if ((bySender.get(sender)?.size ?? 0) >= options.maxTunnelsPerSender) {
+  /** Tunnels admitted but not open yet (resolving, connecting), per sender and in all. */
+  const pending = new Map<Address, number>();
+  let pendingTotal = 0;
+
+  /**
+   * Per-sender and node-wide tunnel limits; takes one connection token from the sender's bucket
+   * and holds a slot until the returned release is called (once the tunnel is open, or refused).
+   * Tunnels still resolving or connecting count: otherwise a burst of CONNECTs would all pass
+   * before the first one opened.
+   */
+  function admitTunnel(sender: Address): () => void {
+    if (all.size + pendingTotal >= options.maxTunnels) throw new RelayBusyError({ limit: options.maxTunnels });
+    if ((bySender.get(sender)?.size ?? 0) + (pending.get(sender) ?? 0) >= options.maxTunnelsPerSender) {
       throw new TunnelLimitError({ reason: "too-many-tunnels", limit: options.maxTunnelsPerSender, retryAfterSeconds: 1 });
     }
     const rate = options.connectsPerMinutePerSender;
@@ -134,6 +143,17 @@ export function createRelay(p: RelayParameters) {
     buckets.set(sender, b);
     // Full buckets carry no information: drop them so the map follows the active senders.
     if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.tokens + ((now - v.at) * rate) / 60_000 >= rate) buckets.delete(k);
+    pending.set(sender, (pending.get(sender) ?? 0) + 1);
+    pendingTotal++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      pendingTotal--;
+      const left = (pending.get(sender) ?? 1) - 1;
+      if (left === 0) pending.delete(sender);
+      else pending.set(sender, left);
+    };
   }
 
   /** Where to connect: the egress policy's checked address (the name is never resolved again). */
@@ -264,12 +284,19 @@ export function createRelay(p: RelayParameters) {
         if (stopped) throw new RelayBusyError({ limit: 0 });
         const session = authenticate(req.headers);
         const { host, port } = parseConnectTarget(req.url ?? "");
-        admitTunnel(session.sender);
-        const target = await checkTarget(host, port);
-        if (socket.destroyed) return;
-        const upstream = await connectUpstream(target);
-        if (socket.destroyed) return void upstream.destroy();
-        const { tunnel, signal } = openTunnel(session, [socket as Socket, upstream]);
+        const release = admitTunnel(session.sender);
+        let upstream: Socket;
+        let opened: ReturnType<typeof openTunnel>;
+        try {
+          const target = await checkTarget(host, port);
+          if (socket.destroyed) return;
+          upstream = await connectUpstream(target);
+          if (socket.destroyed) return void upstream.destroy();
+          opened = openTunnel(session, [socket as Socket, upstream]);
+        } finally {
+          release(); // counted as open from here, or refused
+        }
+        const { tunnel, signal } = opened;
         socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         // Bytes the consumer sent right behind its CONNECT (e.g. a TLS ClientHello) go first.
         if (head.length > 0) socket.unshift(head);
@@ -285,11 +312,12 @@ export function createRelay(p: RelayParameters) {
     handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
       const url = req.url ?? "";
       if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return false;
+      let release = () => {};
       void (async () => {
         if (stopped) throw new RelayBusyError({ limit: 0 });
         const session = authenticate(req.headers);
         const { host, port, path } = parseAbsoluteProxyUrl(url);
-        admitTunnel(session.sender);
+        release = admitTunnel(session.sender);
         const target = await checkTarget(host, port);
         const headers: OutgoingHttpHeaders = {};
         for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
@@ -314,6 +342,7 @@ export function createRelay(p: RelayParameters) {
         response.catch(() => {});
         // The consumer's connection may carry its next request: the tunnel owns only the upstream.
         const { tunnel, signal } = openTunnel(session, [upstream]);
+        release(); // counted as open from here (a refusal releases in the catch below)
         res.once("close", () => {
           if (!res.writableFinished) tunnel.close(signal.aborted ? "stopped" : "error");
         });
@@ -332,6 +361,7 @@ export function createRelay(p: RelayParameters) {
         const down = await pump(tunnel, signal, upRes, res);
         if (down && (await up)) tunnel.close("done");
       })().catch((error: unknown) => {
+        release();
         countRefusal(error);
         if (res.headersSent) return void res.destroy();
         const r = relayErrorResponse(error);
