@@ -147,7 +147,7 @@ export function createPaymentApi(p: PaymentApiParameters) {
     const nowSeconds = BigInt(Math.floor(clock.now() / 1000));
     const base = { sender, deposit: f.deposit, reserve: f.reserve, required: offer.minDeposit, withdrawTime: f.withdrawTime };
     if (f.deposit + f.reserve < offer.minDeposit) {
-      throw new InsufficientFundsError({ ...base, reason: `deposit + reserve ${f.deposit + f.reserve} is below the minimum ${offer.minDeposit}` });
+      throw new InsufficientFundsError({ ...base, reason: `deposit + drawable reserve ${f.deposit + f.reserve} is below the minimum ${offer.minDeposit}` });
     }
     if (f.withdrawTime !== 0n && f.withdrawTime < nowSeconds + BigInt(offer.ticketExpirySeconds) + WITHDRAW_MARGIN_SECONDS) {
       throw new InsufficientFundsError({ ...base, reason: `funds unlock at ${f.withdrawTime}, before tickets could be redeemed` });

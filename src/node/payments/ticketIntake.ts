@@ -146,7 +146,7 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     const required = offer.faceValue * (pending + 1n);
     const base = { sender, deposit: f.deposit, reserve: f.reserve, required, withdrawTime: f.withdrawTime };
     if (f.deposit + f.reserve < required) {
-      throw new InsufficientFundsError({ ...base, reason: `deposit + reserve ${f.deposit + f.reserve} < ${required} (face value x (1 + ${pending} unredeemed winners))` });
+      throw new InsufficientFundsError({ ...base, reason: `deposit + drawable reserve ${f.deposit + f.reserve} < ${required} (face value x (1 + ${pending} unredeemed winners))` });
     }
     if (f.withdrawTime !== 0n && f.withdrawTime < expiry + WITHDRAW_MARGIN_SECONDS) {
       throw new InsufficientFundsError({ ...base, reason: `funds unlock at ${f.withdrawTime}, before the ticket can safely be redeemed` });
