@@ -12,6 +12,7 @@ import { toHex, type Abi, type Address, type Hex } from "viem";
 import { fundBroker } from "../../src/client/brokerFunds.ts";
 import type { DevAccount } from "../../src/chain/devAccounts.ts";
 import { loadNodeConfig } from "../../src/node/config.ts";
+import { MAX_SESSIONS_PER_SENDER } from "../../src/node/payments/sessionBook.ts";
 import { ticketWorth } from "../../src/node/payments/ticketIntake.ts";
 import { createProviderNode } from "../../src/node/providerNode.ts";
 import { registerProvider } from "../../src/node/registerProvider.ts";
@@ -241,6 +242,35 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
     assert.deepEqual(await answerOf(await postSessionRequest(url, await signedFor(otherProvider(1).address, domain))), { status: 401, error: "SessionRequestSignerError" });
     assert.deepEqual(await answerOf(await postSessionRequest(url, await signedFor(offer.recipient, ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.token)))), { status: 401, error: "SessionRequestSignerError" });
     assert.equal(node.status().sessions, sessionsBefore, "no session was opened");
+  });
+
+  test("a thousand sessions from one funded sender: its sessions stay bounded, its window stays one window", async () => {
+    const h = attacker(8);
+    const opened: OpenedSession[] = [];
+    const total = 1_024;
+    for (let i = 0; i < total; i += 32) opened.push(...(await Promise.all(Array.from({ length: Math.min(32, total - i) }, () => open(h)))));
+    const mine = opened.filter((s) => node.store.getSession(s.sessionId) !== undefined);
+    assert.equal(mine.length, MAX_SESSIONS_PER_SENDER, "the sender holds at most the cap; the least recently used settled sessions were let go");
+    // The newest survive; an evicted session answers like a forgotten one.
+    assert.deepEqual(mine.map((s) => s.sessionId).sort(), opened.slice(-MAX_SESSIONS_PER_SENDER).map((s) => s.sessionId).sort());
+    assert.deepEqual(await answerOf(await getSession(url, opened[0]!.sessionId, opened[0]!)), { status: 404, error: "UnknownSessionError", details: { sessionId: opened[0]!.sessionId } });
+    // Unpaid bytes in every held session: nothing can be let go, so the next request is refused.
+    const live = opened.slice(-MAX_SESSIONS_PER_SENDER);
+    for (const s of live) await serve(s, 1n);
+    assert.deepEqual(await answerOf(await postSessionRequest(url, await sessionRequestBody(url, h, { timestamp: nowS() }))), {
+      status: 429, error: "TooManySessionsError", details: { sender: h.address, limit: `${MAX_SESSIONS_PER_SENDER}` },
+    });
+    // The window is the sender's, over all of them: what is left of it and not a byte more.
+    const left = offer.creditWindowBytes - BigInt(MAX_SESSIONS_PER_SENDER);
+    await serve(live[0]!, left, 1n);
+    const s1 = live[1]!;
+    assert.deepEqual(await answerOf(await fetchRange(url, s1, 1n, 2n, [], path)), {
+      status: 402, error: "PaymentRequiredError",
+      details: {
+        sessionId: s1.sessionId, servedBytes: "1", inFlightBytes: "0", paidBytes: "0", requestedBytes: "1", creditWindowBytes: `${offer.creditWindowBytes}`,
+        minCumulativeBytes: "1", nextNonce: `${s1.nextNonce}`, recipientRandHash: s1.recipientRandHash,
+      },
+    });
   });
 
   test("relay: idle tunnels stay within the per-sender cap even when requested at once, and the node-wide cap holds", async () => {

@@ -15,6 +15,7 @@ import { testCertificate, tlsSkipReason, type TestCertificate } from "../fixture
 import { makeTicket, MiB, openSession, postTickets, startHarness, type Harness } from "./harness.ts";
 import type { OpenedSession } from "../../src/protocol/wire.ts";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
+import { SESSION_IDLE_MS } from "../../src/node/payments/sessionBook.ts";
 
 // The credit window is per sender across its sessions: each test pays as its own consumer, so one
 // test's unpaid bytes never hold another's window.
@@ -355,6 +356,25 @@ describe("relay on the node", { timeout: 120_000 }, () => {
       assert.deepEqual(b.map((t) => t.status).sort(), [...Array(3).fill(200), ...Array(2).fill(503)]);
       assert.equal(r.relay!.stats().tunnels.open, 8);
       for (const t of [...a, ...b]) t.socket.destroy();
+    } finally {
+      await r.stop();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  test("a tunnel whose session the node let go ends instead of moving unmetered bytes", async () => {
+    const d = await mkdtemp(join(tmpdir(), "bm-relay-forgotten-"));
+    const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [http.host] } } });
+    try {
+      const s = await openSession(r.url, r.consumer, "relay");
+      const t = await connectThrough(r.url.slice(7), http.host, bearer(s));
+      assert.equal(t.status, 200);
+      // Idle for 7 days (or replaced at the sender's session cap): the session no longer counts in the window.
+      r.clock.t += SESSION_IDLE_MS + 1;
+      assert.equal(r.sessions.forgetIdle(), 1);
+      t.socket.write(`GET /blob/1000000 HTTP/1.1\r\nHost: ${http.host}\r\n\r\n`);
+      const got = await readUntilQuiet(t.socket, 3_000);
+      assert.deepEqual(got, { bytes: 0, closed: true });
     } finally {
       await r.stop();
       await rm(d, { recursive: true, force: true });

@@ -147,6 +147,18 @@ export class InsufficientFundsError extends PaymentLayerError {
   }
 }
 
+/**
+ * The sender holds as many sessions as the node keeps per sender and every one of them still owes
+ * bytes or has a response in flight, so none can be let go for a new one (HTTP 429).
+ */
+export class TooManySessionsError extends PaymentLayerError {
+  override name = "TooManySessionsError";
+  constructor({ sender, limit }: { sender: Address; limit: number }) {
+    super(`Sender ${sender} holds ${limit} sessions here, each with unpaid bytes: pay what they owe (or wait for responses in flight) before opening another.`);
+    this.wireDetails = { sender, limit: limit.toString() };
+  }
+}
+
 /** The session's credit window is used up: the client must acknowledge more bytes first. */
 export class PaymentRequiredError extends PaymentLayerError {
   override name = "PaymentRequiredError";

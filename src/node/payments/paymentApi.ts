@@ -142,6 +142,8 @@ export function createPaymentApi(p: PaymentApiParameters) {
     // open sessions in a funded sender's name and fill its per-sender credit window.
     const digest = verifySessionRequest(request, { domain: separator, recipient: offer.recipient, nowSeconds: BigInt(Math.floor(clock.now() / 1000)) });
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
+    // Before any chain read: a sender at its session cap costs the node no RPC.
+    sessions.assertRoom(sender);
     funds.invalidate(sender);
     const f = await funds.get(sender);
     const nowSeconds = BigInt(Math.floor(clock.now() / 1000));

@@ -33,6 +33,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   SessionMismatchError: 409,
   ReplayedSessionRequestError: 409,
   SessionServiceMismatchError: 409,
+  TooManySessionsError: 429,
   ChainUnavailableError: 503,
   // The relay (docs/protocol/relay.md §5).
   ProxyAuthError: 407,

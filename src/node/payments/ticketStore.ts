@@ -254,10 +254,13 @@ export function openTicketStore({
     /**
      * Records a new session with its secret recipientRand and the hash of its session token and,
      * in the same transaction, the digest of the signed request that opened it (kept until
-     * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable).
+     * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable),
+     * deleting the sessions in `forget` (their tickets stay).
      */
-    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; service?: Service; request?: { digest: Hex; expiresAt: number } }): void {
+    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; service?: Service; request?: { digest: Hex; expiresAt: number }; forget?: readonly Hex[] }): void {
       tx(() => {
+        // Sessions the new one replaces (sessionBook's per-sender cap) go in the same transaction.
+        for (const id of r.forget ?? []) q.deleteSession.run(id);
         if (r.request !== undefined) {
           q.pruneRequests.run(Math.floor(r.now / 1000));
           q.insertRequest.run(r.request.digest, r.request.expiresAt);

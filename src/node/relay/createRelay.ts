@@ -192,6 +192,9 @@ export function createRelay(p: RelayParameters) {
     let stalledSince: number | undefined;
     return {
       admit(n) {
+        // A session the node let go (idle, or replaced at the sender's session cap) no longer
+        // counts in its sender's window: its tunnels end rather than move unmetered bytes.
+        if (sessions.get(session.id) !== session) throw new Error(`session ${session.id} was closed`);
         const credit = window - sessions.unpaidBytesOf(session.sender);
         if (credit <= 0n) {
           stalledSince ??= clock.now();
