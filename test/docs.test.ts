@@ -13,6 +13,7 @@ import deployCommand from "../src/cli/commands/deploy.ts";
 import startCommand from "../src/cli/commands/start.ts";
 import { clientErrorStatus, expectationFailed, malformedRequest } from "../src/http/serverLifecycle.ts";
 import { loadNodeConfig } from "../src/node/config.ts";
+import { HEADERS_TIMEOUT_MS } from "../src/node/providerNode.ts";
 import { buildOffer } from "../src/node/payments/buildOffer.ts";
 import { PaymentRequiredError, TicketNonceError } from "../src/node/payments/errors.ts";
 import { paymentErrorResponse, paymentErrorStatus } from "../src/node/payments/paymentErrorStatus.ts";
@@ -210,7 +211,9 @@ test("payments.md §4.1 and §2.2 state the limits the code enforces", () => {
     [row("tickets per"), `1 to ${wire.MAX_TICKETS_PER_BATCH}`, "MAX_TICKETS_PER_BATCH"],
     [row("one entry of"), n(wire.MAX_TICKET_HEADER_ENTRY_CHARS), "MAX_TICKET_HEADER_ENTRY_CHARS"],
     [row("request head"), n(wire.MAX_REQUEST_HEAD_BYTES), "MAX_REQUEST_HEAD_BYTES"],
-    [row("time to receive a request's head"), `${server.headersTimeout / 1000} s`, "node:http headersTimeout"],
+    [row("time to receive a request's head"), `${HEADERS_TIMEOUT_MS / 1000} s on the node`, "HEADERS_TIMEOUT_MS"],
+    [row("time to receive a request's head"), `${server.headersTimeout / 1000} s on the gateway`, "node:http headersTimeout"],
+    [row("time to receive the body"), `${wire.REQUEST_BODY_TIMEOUT_SECONDS} s`, "REQUEST_BODY_TIMEOUT_SECONDS"],
     [row("time to receive a whole request"), `${server.requestTimeout / 1000} s`, "node:http requestTimeout"],
   ] as const;
   for (const [text, value, source] of expect) assert.ok(text.includes(value), `payments.md §4.1 "${text}" should say ${value} (${source})`);

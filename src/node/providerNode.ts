@@ -35,7 +35,7 @@ import { hostDefaults, readHost, type Host } from "./hostDefaults.ts";
 import { measureTicketChecks, type TicketCheckRate } from "./payments/measureTicketChecks.ts";
 
 /** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
-const HEADERS_TIMEOUT_MS = 15_000;
+export const HEADERS_TIMEOUT_MS = 15_000;
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {

@@ -22,6 +22,9 @@ import { MAX_WIN_PROB, ticketDomain, type Ticket, type TicketDomain } from "../.
 import { priceOfBytes } from "../../src/protocol/ticketParams.ts";
 import { recipientRandHash } from "../../src/protocol/winningTicket.ts";
 import {
+  MAX_REQUEST_BODY_BYTES,
+  MAX_REQUEST_HEAD_BYTES,
+  REQUEST_BODY_TIMEOUT_SECONDS,
   parseOffer,
   parseOpenedSession,
   parseSession,
@@ -33,6 +36,7 @@ import {
   type TicketPayment,
 } from "../../src/protocol/wire.ts";
 import { startBlobServer, type BlobServer } from "../fixtures/blobServer.ts";
+import { holdSockets, rawRequest } from "../fixtures/hostileClients.ts";
 import { connectThrough } from "../fixtures/proxyClients.ts";
 import { MiB, startWorld, TOKEN, type NodeWorld } from "./chainSetup.ts";
 import { fetchRange, getSession, makeTicket, postSessionRequest, postTickets, sessionRequestBody } from "./harness.ts";
@@ -271,6 +275,48 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
         minCumulativeBytes: "1", nextNonce: `${s1.nextNonce}`, recipientRandHash: s1.recipientRandHash,
       },
     });
+  });
+
+  test("transport: slowloris heads, idle sockets, slow bodies, oversized heads and bodies, while an honest consumer is served", async () => {
+    const heads = await holdSockets(url, { count: 300, kind: "partial-head" });
+    const idle = await holdSockets(url, { count: 300, kind: "idle" });
+    const bodies = await holdSockets(url, { count: 100, kind: "partial-body" });
+    // One of them, as seen from the client: the node's answer when its body is overdue.
+    const overdue = rawRequest(url, "POST /sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    try {
+      // Oversized heads: 431 with the limit, as JSON, each time.
+      for (let i = 0; i < 20; i++) {
+        const r = await fetch(`${url}/offer`, { headers: { "x-pad": "a".repeat(MAX_REQUEST_HEAD_BYTES) } });
+        assert.deepEqual(await answerOf(r), { status: 431, error: "RequestHeadersTooLargeError", details: { limit: `${MAX_REQUEST_HEAD_BYTES}` } });
+      }
+      // Oversized bodies, declared and streamed (chunked): 413, and the connection is closed.
+      const s = await open(attacker(9));
+      const declared = await fetch(`${url}/sessions/${s.sessionId}/tickets`, { method: "POST", headers: { "content-type": "application/json", "x-bandmint-session": s.sessionToken }, body: " ".repeat(MAX_REQUEST_BODY_BYTES + 1) });
+      assert.deepEqual(await answerOf(declared), { status: 413, error: "RequestBodyTooLargeError", details: { limit: `${MAX_REQUEST_BODY_BYTES}` } });
+      const chunk = "0123456789abcdef".repeat(4096); // 64 KiB
+      const chunks = Array.from({ length: 20 }, () => `${(chunk.length).toString(16)}\r\n${chunk}\r\n`).join("");
+      const streamed = await rawRequest(url, `POST /sessions/${s.sessionId}/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Bandmint-Session: ${s.sessionToken}\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`);
+      assert.equal(streamed.status, 413);
+      assert.match(streamed.head, /\r\nConnection: close/i);
+      assert.deepEqual(JSON.parse(streamed.body), { error: "RequestBodyTooLargeError", message: JSON.parse(streamed.body).message, details: { limit: `${MAX_REQUEST_BODY_BYTES}` } });
+      assert.equal((await state(s)).stored, 0);
+      // Meanwhile the honest consumer downloads, verifies and pays as usual.
+      assert.equal(await honestDownload(4), 4 * Number(MiB));
+      // Heads that never end and silent sockets are dropped after the node's 15 s head timeout.
+      assert.ok(await heads.allClosed(20_000), `${heads.open()} slowloris heads still open`);
+      assert.ok(await idle.allClosed(5_000), `${idle.open()} idle sockets still open`);
+      // Bodies that never end are answered 408 after 30 s and closed, not held for Node's 300 s request timeout.
+      const late = await overdue;
+      assert.equal(late.status, 408);
+      assert.match(late.head, /\r\nConnection: close/i);
+      assert.deepEqual(JSON.parse(late.body), { error: "RequestTimeoutError", message: JSON.parse(late.body).message, details: { limit: `${REQUEST_BODY_TIMEOUT_SECONDS}` } });
+      assert.ok(await bodies.allClosed(5_000), `${bodies.open()} slow bodies still open`);
+      assert.equal(heads.closedByServer() + idle.closedByServer() + bodies.closedByServer(), 700);
+    } finally {
+      heads.release();
+      idle.release();
+      bodies.release();
+    }
   });
 
   test("relay: idle tunnels stay within the per-sender cap even when requested at once, and the node-wide cap holds", async () => {

@@ -54,6 +54,15 @@ export class RequestBodyTooLargeError extends PaymentLayerError {
   }
 }
 
+/** A request body did not arrive within REQUEST_BODY_TIMEOUT_SECONDS (src/protocol/wire.ts) of its head: 408. */
+export class RequestTimeoutError extends PaymentLayerError {
+  override name = "RequestTimeoutError";
+  constructor({ limitSeconds }: { limitSeconds: number }) {
+    super(`Request timeout: the body did not arrive within ${limitSeconds} s.`);
+    this.wireDetails = { limit: limitSeconds.toString() };
+  }
+}
+
 /** The session id is not known to this node (never opened, or forgotten). */
 export class UnknownSessionError extends PaymentLayerError {
   override name = "UnknownSessionError";

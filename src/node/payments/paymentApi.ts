@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Address } from "viem";
 import {
   MAX_REQUEST_BODY_BYTES,
+  REQUEST_BODY_TIMEOUT_SECONDS,
   parseSessionId,
   parseSessionRequest,
   parseSessionToken,
@@ -18,7 +19,7 @@ import {
 import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
 import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
 import { ticketDomain } from "../../protocol/ticket.ts";
-import { InsufficientFundsError, RequestBodyTooLargeError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
+import { InsufficientFundsError, RequestBodyTooLargeError, RequestTimeoutError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
@@ -51,16 +52,18 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
 function send(res: ServerResponse, status: number, body: unknown): void {
   const bytes = Buffer.from(JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
   const headers: Record<string, string | number> = { ...CORS_HEADERS, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" };
-  // The rest of an oversized body is not worth reading: close the connection after the answer.
-  if (status === 413) headers.Connection = "close";
+  // The rest of an oversized or overdue body is not worth reading: close the connection after the answer.
+  if (status === 413 || status === 408) headers.Connection = "close";
   res.writeHead(status, headers);
   res.end(bytes);
 }
 
 /**
- * Reads a JSON request body of at most MAX_REQUEST_BODY_BYTES. Over the limit it rejects at once
- * with RequestBodyTooLargeError and lets the rest of the body drain unread (the 413 answer closes
- * the connection); leaving a `for await` loop would destroy the socket before the answer.
+ * Reads a JSON request body of at most MAX_REQUEST_BODY_BYTES, arriving within
+ * REQUEST_BODY_TIMEOUT_SECONDS. Over the limit it rejects at once with RequestBodyTooLargeError,
+ * past the time with RequestTimeoutError, and lets the rest of the body drain unread (the 413 or
+ * 408 answer closes the connection); leaving a `for await` loop would destroy the socket before
+ * the answer.
  */
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -72,6 +75,13 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    const timer = setTimeout(() => {
+      refused = true;
+      chunks.length = 0;
+      reject(new RequestTimeoutError({ limitSeconds: REQUEST_BODY_TIMEOUT_SECONDS }));
+    }, REQUEST_BODY_TIMEOUT_SECONDS * 1000);
+    req.once("close", () => clearTimeout(timer));
+    req.once("end", () => clearTimeout(timer));
     req.on("data", (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;

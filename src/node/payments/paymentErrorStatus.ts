@@ -26,6 +26,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   InsufficientFundsError: 402,
   UnknownSessionError: 404,
   RequestBodyTooLargeError: 413,
+  RequestTimeoutError: 408,
   TicketNonceError: 409,
   TicketAcknowledgesNothingError: 409,
   TicketOverAcknowledgesError: 409,
