@@ -1,5 +1,6 @@
+import type { Service } from "../protocol/wire.ts";
 import type { ProviderListing } from "./providerListing.ts";
-import { offersCdn } from "./providerListing.ts";
+import { SERVICE_CDN, SERVICE_RELAY } from "./providerListing.ts";
 import type { ProviderStats } from "./providerStats.ts";
 
 /** Options of `rankProviders`. */
@@ -12,10 +13,13 @@ export type RankProvidersParameters = {
   workBytes?: number;
   /** Throughput assumed for a provider never measured (bytes/s), optimistic so that it gets tried. */
   defaultThroughput?: number;
+  /** The service wanted (default "cdn"). */
+  service?: Service;
 };
 
 /**
- * Orders cdn providers from best to worst, dropping those marked bad or above the price cap.
+ * Orders the providers of a service (cdn by default) from best to worst, dropping those marked bad,
+ * those that said they take no new sessions now (an operator limit) and those above the price cap.
  *
  * Score = price / cheapest price + estimated time / fastest estimated time, with the time for
  * `workBytes` = latency + workBytes / throughput. Both terms are relative, so a provider twice the
@@ -25,8 +29,11 @@ export type RankProvidersParameters = {
 export function rankProviders(p: RankProvidersParameters): ProviderListing[] {
   const workBytes = p.workBytes ?? 8 * 1024 * 1024;
   const defaultThroughput = p.defaultThroughput ?? 50 * 1024 * 1024;
+  const bit = p.service === "relay" ? SERVICE_RELAY : SERVICE_CDN;
   const candidates = p.listings.filter(
-    (l) => offersCdn(l) && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
+    (l) =>
+      (l.services & bit) !== 0 && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && !p.stats.isUnavailable(l.provider) &&
+      (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
   );
   if (candidates.length === 0) return [];
   const minPrice = candidates.reduce((m, l) => (l.pricePerGiB < m ? l.pricePerGiB : m), candidates[0]!.pricePerGiB);

@@ -5,6 +5,8 @@ import { z } from "zod";
 import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
+import { parseHoursWindow } from "./limits/hoursSchedule.ts";
+import { isTimeZone } from "./limits/zonedTime.ts";
 
 // The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
 // plus flags (flags win). Below this module nothing reads files, flags or the environment.
@@ -111,19 +113,57 @@ const fileSchema = z
       // prefault, not default: zod 4 returns a default as is, unparsed, so `.default({})` left every
       // redeem field undefined without a config file (intervalSeconds undefined: a 1 ms redeem loop).
       .prefault({}),
+    /** The operator's limits (payments.md §3.1); each is off unless set. */
+    limits: z
+      .object({
+        /** IANA zone of `schedule` and of the quota's reset day. */
+        timeZone: z.string().default("UTC").refine(isTimeZone, "is not an IANA time zone (e.g. \"Europe/Berlin\")"),
+        /** Bytes per second for delivery and relay together, e.g. "10 MiB". */
+        ratePerSecond: bytes.refine((b) => b > 0n, "must be positive").optional(),
+        /** Token bucket size; default a quarter second at the rate (at least 64 KiB). */
+        burstBytes: bytes.optional(),
+        quota: z.object({ bytes: bytes.refine((b) => b > 0n, "must be positive"), resetDay: z.number().int().min(1).max(31).default(1) }).strict().optional(),
+        /** Local hours ("HH:MM-HH:MM") during which the node takes new work. */
+        schedule: z
+          .array(z.string().superRefine((w, ctx) => {
+            try {
+              parseHoursWindow(w);
+            } catch (e) {
+              ctx.addIssue({ code: "custom", message: (e as Error).message });
+            }
+          }))
+          .min(1)
+          .optional(),
+        maxSessions: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** The admin listener: dashboard, admin API, /metrics. */
+    admin: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default("127.0.0.1"),
+        /** Default: the node's port + 1 (any free port when the node's port is 0). */
+        port: z.number().int().min(0).max(65_535).optional(),
+        /** Required on every API request when set; generated into dataDir/admin.token when host is not loopback. */
+        token: z.string().min(16).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
 /** The parsed node configuration (money and bytes as bigint, paths absolute). */
-export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey"> & {
+export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey" | "admin"> & {
   privateKey: `0x${string}`;
   cacheDir: string;
   faceValue: bigint;
+  admin: Omit<z.output<typeof fileSchema>["admin"], "port"> & { port: number };
 };
 
 /** Command-line flags that override file values (already typed by the CLI's parseArgs). */
 export type NodeConfigFlags = Partial<Record<
-  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region",
+  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region" | "admin-host" | "admin-port",
   string
 >> & { origin?: string[] };
 
@@ -165,6 +205,12 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     if (typeof v === "string") raw[field] = field === "port" ? Number(v) : ["deployment", "keyFile", "dataDir", "cacheDir"].includes(field) ? resolve(v) : v;
   }
   if (flags.origin !== undefined && flags.origin.length > 0) raw.origins = flags.origin;
+  if (flags["admin-host"] !== undefined || flags["admin-port"] !== undefined) {
+    const admin = typeof raw.admin === "object" && raw.admin !== null ? { ...(raw.admin as Record<string, unknown>) } : {};
+    if (flags["admin-host"] !== undefined) admin.host = flags["admin-host"];
+    if (flags["admin-port"] !== undefined) admin.port = Number(flags["admin-port"]);
+    raw.admin = admin;
+  }
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -188,6 +234,7 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     ...rest,
     privateKey: privateKey as `0x${string}`,
     cacheDir: c.cacheDir ?? resolve(c.dataDir, "cache"),
+    admin: { ...c.admin, port: c.admin.port ?? (c.port === 0 || c.port === 65_535 ? 0 : c.port + 1) },
     // Default face value: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value).
     faceValue: c.faceValue ?? ((c.pricePerGiB * c.bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n,
   };

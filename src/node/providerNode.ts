@@ -22,6 +22,13 @@ import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.t
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
 import { closeServer, listen } from "../http/serverLifecycle.ts";
+import { createOperatorAdmin } from "./admin/createOperatorAdmin.ts";
+import { createLimits, SESSION_ACTIVE_MS, type Limits } from "./limits/createLimits.ts";
+import { limitedGate } from "./limits/limitedGate.ts";
+import { createRefusalCounts } from "./operator/nodeMetrics.ts";
+import type { Reachability } from "./operator/operatorReport.ts";
+import { openOperatorStore, type OperatorStore } from "./operatorStore.ts";
+import { createTrafficMeter, type TrafficMeter } from "./trafficMeter.ts";
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -71,7 +78,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined }
+    | {
+        store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined;
+        operatorStore: OperatorStore; meter: TrafficMeter; limits: Limits; admin: ReturnType<typeof createOperatorAdmin>;
+      }
     | undefined;
   let url = "";
 
@@ -126,15 +136,25 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const broker = deps.wrapBroker ? deps.wrapBroker(viemBroker) : viemBroker;
       const store = openTicketStore({ path: join(config.dataDir, "tickets.db"), ticketWriter: "thread" });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
+      // The operator's side: traffic meter, limits and refusal counts (the relay shares all three).
+      const operatorStore = openOperatorStore({ path: join(config.dataDir, "tickets.db") });
+      const meter = createTrafficMeter({ clock, store: operatorStore });
+      const limits = createLimits({ config: config.limits, clock, store: operatorStore, activeSessions: () => sessions.countActive(clock.now() - SESSION_ACTIVE_MS) });
+      const refusals = createRefusalCounts();
       const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
       const outstanding = store.outstandingWinners();
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
       const signerThreads = config.signerThreads ?? Math.min(4, availableParallelism() - 1);
       const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator }) : undefined;
       const intake = createTicketIntake({ store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}) });
-      const gate = createPaymentGate({ sessions, intake, store, offer, clock });
-      const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
-      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate });
+      const paymentGate = createPaymentGate({ sessions, intake, store, offer, clock, onRefusal: refusals.record });
+      // Without per-byte limits the edge keeps the plain gate and no pacer: the hot path is unchanged.
+      const gate = limits.pacer === undefined ? paymentGate : limitedGate(paymentGate, limits, refusals.record);
+      const api = createPaymentApi({
+        offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status,
+        availability: limits.availability, admitSession: () => limits.admit("session"), onRefusal: refusals.record,
+      });
+      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate, pacer: limits.pacer, meter });
       await edge.open();
       const redeemer = createRedeemer({
         store, broker, sessions, funds, outstanding, clock, log,
@@ -147,7 +167,15 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           tokenPerNativeE18: config.redeem.tokenPerNativeE18,
         },
       });
-      parts = { store, sessions, intake, redeemer, edge, broker, signers };
+      const admin = createOperatorAdmin({
+        config: config.admin, dataDir: config.dataDir, provider: recipient, url: () => url,
+        offer: { pricePerGiB: offer.pricePerGiB, faceValue: offer.faceValue, winProb: offer.winProb, expectedValue: offer.expectedValue },
+        store, sessions, meter, limits, edge, refusals,
+        // Issue 11 adds reachability to /status; the dashboard shows it from there ("unknown" until then).
+        reachability: () => (status() as { reachability?: Reachability }).reachability,
+        publicClient: deps.publicClient, walletClient: deps.walletClient, deployment, clock, log,
+      });
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, operatorStore, meter, limits, admin };
       const s = createServer((req, res) => {
         api.handle(req, res).then(
           (handled) => {
@@ -159,7 +187,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       server = s;
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
-      flushTimer = setInterval(() => sessions.flush(), 1000);
+      flushTimer = setInterval(() => {
+        sessions.flush();
+        meter.flush();
+        limits.flush();
+      }, 1000);
       // Idle sessions (7 days) are forgotten; checking every ten minutes is plenty at that scale.
       idleTimer = setInterval(() => {
         const n = sessions.forgetIdle();
@@ -167,7 +199,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }, 600_000);
       idleTimer.unref();
       redeemer.start();
-      log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
+      const adminUrl = await admin.start();
+      log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})${adminUrl ? `; admin on ${adminUrl}` : ""}`);
       return url;
     },
     /** Stops accepting requests, waits for the redeemer, flushes counters and closes the store. */
@@ -179,11 +212,15 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       server = undefined;
       if (s !== undefined) await closeServer(s);
       if (parts !== undefined) {
+        await parts.admin.stop();
         await parts.redeemer.stop();
         await parts.edge.stop();
         await parts.intake.close();
         await parts.signers?.close();
         parts.sessions.flush();
+        parts.meter.flush();
+        parts.limits.flush();
+        parts.operatorStore.close();
         parts.store.close();
         parts = undefined;
       }
@@ -193,6 +230,20 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     redeemNow() {
       if (parts === undefined) throw new Error("node not started");
       return parts.redeemer.runOnce();
+    },
+    /** The admin listener's URLs (dashboard with its token when one is needed, /metrics); undefined when disabled. */
+    adminUrls() {
+      if (parts === undefined) throw new Error("node not started");
+      return parts.admin.urls();
+    },
+    /** The node's limits (the relay shares them) and its traffic meter (the relay records "relay" bytes). */
+    get limits(): Limits {
+      if (parts === undefined) throw new Error("node not started");
+      return parts.limits;
+    },
+    get meter(): TrafficMeter {
+      if (parts === undefined) throw new Error("node not started");
+      return parts.meter;
     },
     /** The ticket store (tests and tools read it). */
     get store(): TicketStore {
