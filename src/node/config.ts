@@ -158,7 +158,7 @@ export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateK
   privateKey: `0x${string}`;
   cacheDir: string;
   faceValue: bigint;
-  admin: Omit<z.output<typeof fileSchema>["admin"], "port"> & { port: number };
+  admin: Omit<z.output<typeof fileSchema>["admin"], "port"> & { port: number; portDefaulted: boolean };
 };
 
 /** Command-line flags that override file values (already typed by the CLI's parseArgs). */
@@ -234,7 +234,7 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     ...rest,
     privateKey: privateKey as `0x${string}`,
     cacheDir: c.cacheDir ?? resolve(c.dataDir, "cache"),
-    admin: { ...c.admin, port: c.admin.port ?? (c.port === 0 || c.port === 65_535 ? 0 : c.port + 1) },
+    admin: { ...c.admin, port: c.admin.port ?? (c.port === 0 || c.port === 65_535 ? 0 : c.port + 1), portDefaulted: c.admin.port === undefined },
     // Default face value: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value).
     faceValue: c.faceValue ?? ((c.pricePerGiB * c.bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n,
   };

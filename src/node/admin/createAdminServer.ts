@@ -140,8 +140,8 @@ export function createAdminServer(o: AdminServerOptions) {
   }
 
   return {
-    /** Listens; resolves with the base URL. */
-    async start(): Promise<string> {
+    /** Listens (on `port`, default the configured one); resolves with the base URL. */
+    async start(port: number = o.port): Promise<string> {
       const s = createServer((req, res) => {
         handle(req, res).catch((error: unknown) => {
           if (!(error instanceof AdminAuthError) && !(error instanceof AdminOriginError)) o.log?.(`admin: ${req.method} ${req.url?.split("?")[0]}: ${(error as Error).message}`);
@@ -150,7 +150,7 @@ export function createAdminServer(o: AdminServerOptions) {
         });
       });
       server = s;
-      url = await listen(s, o.host, o.port);
+      url = await listen(s, o.host, port);
       return url;
     },
     /** Stops listening and closes connections. */

@@ -16,8 +16,8 @@ import { createTicketDays } from "../operator/ticketDays.ts";
 import { createAdminServer } from "./createAdminServer.ts";
 import { resolveAdminToken } from "./adminToken.ts";
 
-/** The admin listener's settings (node config `admin`). */
-export type AdminConfig = { enabled: boolean; host: string; port: number; token?: string | undefined };
+/** The admin listener's settings (node config `admin`); `portDefaulted`: the port was not configured (node port + 1). */
+export type AdminConfig = { enabled: boolean; host: string; port: number; portDefaulted?: boolean; token?: string | undefined };
 
 /** What the operator's views read and act through: the node's parts and its chain clients. */
 export type OperatorAdminParameters = {
@@ -96,7 +96,14 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
           metrics: () => metrics.render(),
         },
       });
-      return server.start();
+      try {
+        return await server.start();
+      } catch (error) {
+        // The default port (the node's + 1) may be taken; a configured one is the operator's to fix.
+        if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !p.config.portDefaulted) throw error;
+        p.log(`admin: port ${p.config.port} is in use; listening on a free port instead (set admin.port to choose)`);
+        return server.start(0);
+      }
     },
     /** Stops the listener and the event-loop monitor. */
     async stop(): Promise<void> {

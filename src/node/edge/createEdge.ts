@@ -273,6 +273,7 @@ export function createEdge(options: EdgeOptions): Edge {
             // A limit cut the response (quota used up, schedule closed): a truncated body is the
             // only signal left once headers are out; the client resumes elsewhere.
             res.destroy();
+            closed = true;
             break;
           }
           taken += body.length;

@@ -1,21 +1,10 @@
 import type { EarningRow } from "./earningsIndexer.ts";
 
-/** Sums of earning rows: token wei except `gas` (native wei). */
-export type EarningsTotals = {
-  /** Redeemed winning tickets. */
-  tickets: number;
-  gross: bigint;
-  burn: bigint;
-  treasury: bigint;
-  /** Tokens received for tickets: gross - burn - treasury. */
-  net: bigint;
-  /** Usage rewards claimed (minted into Vesting). */
-  reward: bigint;
-  /** Vested rewards withdrawn to the wallet. */
-  withdrawn: bigint;
-  /** Transaction fees of redemptions, claims and withdrawals (native coin). */
-  gas: bigint;
-};
+/**
+ * Sums of earning rows, column by column (token wei, `gas` native wei; see EarningRow), and
+ * `tickets`, the number of redeemed winning tickets.
+ */
+export type EarningsTotals = { tickets: number } & Pick<EarningRow, "gross" | "burn" | "treasury" | "net" | "reward" | "withdrawn" | "gas">;
 
 /** One UTC day of earnings (`day` = YYYY-MM-DD). */
 export type EarningsDay = EarningsTotals & { day: string };
