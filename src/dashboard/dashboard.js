@@ -98,8 +98,8 @@ function limitText(l) {
   return [l.limit, ""];
 }
 
-/** A uPlot line chart (created once, then fed new data); `format` labels the y axis, `days` pads a daily x axis. */
-function chart(id, series, data, format, days) {
+/** A uPlot line chart (created once, then fed new data); `format` labels the y axis and the legend. */
+function chart(id, series, data, format) {
   const el = document.getElementById(id);
   if (charts[id]) {
     charts[id].setData(data);
@@ -109,8 +109,6 @@ function chart(id, series, data, format, days) {
   const opts = {
     width: Math.max(300, el.clientWidth || 600),
     height: 200,
-    // A daily axis with one or two points would otherwise span years: keep a day either side.
-    scales: days ? { x: { time: true, range: (u, min, max) => [min - 86400, max + 86400] } } : {},
     series: [{}, ...series.map((label, i) => ({ label, stroke: colors[i % colors.length], width: 2, points: { show: true, size: 5 }, value: (u, v) => (v === null ? "--" : format(v)) }))],
     axes: [{}, { size: 80, values: (u, splits) => splits.map(format) }],
   };
@@ -130,17 +128,17 @@ function render(r) {
   const sec = (t) => Math.floor(Number(t) / 1000);
   const bytes = (v) => formatBytes(BigInt(Math.round(v)));
   chart("chart-minutes", ["cdn", "relay"], [r.traffic.minutes.map((p) => sec(p.t)), r.traffic.minutes.map((p) => Number(p.cdn)), r.traffic.minutes.map((p) => Number(p.relay))], bytes);
-  chart("chart-days", ["cdn", "relay"], [r.traffic.days.map((p) => sec(p.t)), r.traffic.days.map((p) => Number(p.cdn)), r.traffic.days.map((p) => Number(p.relay))], bytes, true);
-  // Expected value per day (tickets accepted) next to what redemptions paid, on one time axis.
-  const known = [...new Set([...r.earnings.days.map((d) => d.day), ...r.tickets.days.map((d) => d.day)])].sort();
-  const days = known.length > 0 ? known : [new Date(r.generatedAt).toISOString().slice(0, 10)];
+  chart("chart-days", ["cdn", "relay"], [r.traffic.days.map((p) => sec(p.t)), r.traffic.days.map((p) => Number(p.cdn)), r.traffic.days.map((p) => Number(p.relay))], bytes);
+  // Expected value per day (tickets accepted) next to what redemptions paid, over the same 30 days
+  // as the traffic chart (days without tickets or redemptions are zeros).
+  const days = r.traffic.days.map((p) => new Date(Number(p.t)).toISOString().slice(0, 10));
   const byDay = (list, day) => list.find((d) => d.day === day);
   const toTokens = (v) => Number(BigInt(v ?? "0")) / 1e18;
   chart("chart-earnings", ["expected", "gross", "burn", "treasury", "net"], [
-    days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000),
+    r.traffic.days.map((p) => sec(p.t)),
     days.map((d) => toTokens(byDay(r.tickets.days, d)?.expected)),
     ...["gross", "burn", "treasury", "net"].map((k) => days.map((d) => toTokens(byDay(r.earnings.days, d)?.[k]))),
-  ], (v) => `${+v.toPrecision(4)}`, true);
+  ], (v) => `${+v.toPrecision(4)}`);
   rows(document.querySelector("#earnings-days tbody"), r.earnings.days, (d) => [[d.day], [d.tickets, "int"], [d.gross, "token"], [d.burn, "token"], [d.treasury, "token"], [d.gas, "coin"], [d.net, "token"], [d.reward, "token"]]);
   const rewards = r.rewards ?? { claimable: [], vesting: { tranches: [] } };
   rows(document.querySelector("#claimable tbody"), rewards.claimable, (c) => [[c.epoch, "int"], [c.amount, "token"]]);
