@@ -4,8 +4,8 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 
 // Every static file of the dashboard, loaded in this one module: the page, its script and style
-// (src/dashboard/) and uPlot's dist files (npm, pinned). A bundling step that makes a single-file
-// node (issue 11) replaces the reads below with inlined strings; nothing else touches the files.
+// (src/dashboard/) and uPlot's dist files (npm, pinned). The self-contained build
+// (scripts/build-node.ts) inlines the same files as BANDMINT_ASSETS; nothing else touches them.
 
 /** One static file, ready to serve: its bytes, gzipped bytes, type and strong ETag. */
 export type DashboardAsset = { body: Buffer; gzip: Buffer; contentType: string; etag: string };
@@ -16,23 +16,31 @@ const TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
 };
 
-/** The dashboard's files by URL path (`/` is the page, the rest under `/assets/`). */
-export function loadDashboardAssets(): Map<string, DashboardAsset> {
-  const uplot = createRequire(import.meta.url);
-  const files: [string, string][] = [
-    ["/", new URL("./index.html", import.meta.url).pathname],
-    ["/assets/dashboard.js", new URL("./dashboard.js", import.meta.url).pathname],
-    ["/assets/dashboard.css", new URL("./dashboard.css", import.meta.url).pathname],
-    ["/assets/uPlot.iife.min.js", uplot.resolve("uplot/dist/uPlot.iife.min.js")],
-    ["/assets/uPlot.min.css", uplot.resolve("uplot/dist/uPlot.min.css")],
+/** The dashboard's files: URL path (`/` is the page, the rest under `/assets/`) and where the file is on disk. */
+export function dashboardFiles(): { path: string; file: string }[] {
+  const here = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
+  const npm = createRequire(import.meta.url);
+  return [
+    { path: "/", file: here("index.html") },
+    { path: "/assets/dashboard.js", file: here("dashboard.js") },
+    { path: "/assets/dashboard.css", file: here("dashboard.css") },
+    { path: "/assets/uPlot.iife.min.js", file: npm.resolve("uplot/dist/uPlot.iife.min.js") },
+    { path: "/assets/uPlot.min.css", file: npm.resolve("uplot/dist/uPlot.min.css") },
   ];
+}
+
+/** The dashboard's files by URL path, from the build (inlined) or from disk (the source tree). */
+export function loadDashboardAssets(): Map<string, DashboardAsset> {
+  const sources: [string, Buffer][] =
+    typeof BANDMINT_ASSETS !== "undefined"
+      ? Object.entries(BANDMINT_ASSETS).map(([path, base64]) => [path, Buffer.from(base64, "base64")])
+      : dashboardFiles().map(({ path, file }) => [path, readFileSync(file)]);
   const assets = new Map<string, DashboardAsset>();
-  for (const [path, file] of files) {
-    const body = readFileSync(file);
-    const ext = file.slice(file.lastIndexOf(".") + 1);
+  for (const [path, body] of sources) {
+    const ext = path === "/" ? "html" : path.slice(path.lastIndexOf(".") + 1);
     assets.set(path, {
       body,
-      // Compressed once at start: a router serves ~30 KB instead of ~80 KB per first load.
+      // Compressed once at start: a router serves ~30 KB instead of ~70 KB per first load.
       gzip: gzipSync(body, { level: 9 }),
       contentType: TYPES[ext] ?? "application/octet-stream",
       etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`,

@@ -1,6 +1,6 @@
 import type { Service } from "../protocol/wire.ts";
 import type { ProviderListing } from "./providerListing.ts";
-import { SERVICE_CDN, SERVICE_RELAY } from "./providerListing.ts";
+import { offersService } from "./providerListing.ts";
 import type { ProviderStats } from "./providerStats.ts";
 
 /** Options of `rankProviders`. */
@@ -13,7 +13,7 @@ export type RankProvidersParameters = {
   workBytes?: number;
   /** Throughput assumed for a provider never measured (bytes/s), optimistic so that it gets tried. */
   defaultThroughput?: number;
-  /** The service wanted (default "cdn"). */
+  /** The service the providers must offer (default "cdn"). */
   service?: Service;
 };
 
@@ -29,10 +29,9 @@ export type RankProvidersParameters = {
 export function rankProviders(p: RankProvidersParameters): ProviderListing[] {
   const workBytes = p.workBytes ?? 8 * 1024 * 1024;
   const defaultThroughput = p.defaultThroughput ?? 50 * 1024 * 1024;
-  const bit = p.service === "relay" ? SERVICE_RELAY : SERVICE_CDN;
   const candidates = p.listings.filter(
     (l) =>
-      (l.services & bit) !== 0 && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && !p.stats.isUnavailable(l.provider) &&
+      offersService(l, p.service ?? "cdn") && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && !p.stats.isUnavailable(l.provider) &&
       (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
   );
   if (candidates.length === 0) return [];

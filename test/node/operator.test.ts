@@ -3,7 +3,8 @@
 // the dashboard in a real headless Chromium, /metrics) is checked against the chain itself: its
 // events, its views and the provider's token balance. The dashboard's buttons claim and withdraw
 // for real. A second node shows the limits on the real node: 503 with Retry-After, /offer says
-// unavailable, the client's probe skips it, tickets for delivered bytes are still taken.
+// unavailable, the client's probe skips it, tickets for delivered bytes are still taken; and one
+// rate limit paces delivery and relay together, each counted under its service.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
@@ -23,7 +24,9 @@ import { loadNodeConfig } from "../../src/node/config.ts";
 import { createProviderNode } from "../../src/node/providerNode.ts";
 import { registerProvider } from "../../src/node/registerProvider.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
+import { blobSha256, startBlobServer } from "../fixtures/blobServer.ts";
 import { chromiumMissing, launchChromium } from "../fixtures/chromium.ts";
+import { connectThrough, requestOver } from "../fixtures/proxyClients.ts";
 import { fetchRange, makeTicket, openSession, payingDownload, postSessionRequest, postTickets, sessionRequestBody } from "./harness.ts";
 import { MiB, startWorld, type NodeWorld } from "./chainSetup.ts";
 
@@ -183,7 +186,8 @@ describe("operator experience on a real chain", () => {
       const lastEpoch = [...chain.epochs].sort((a, b) => (a < b ? 1 : -1))[0]!;
       assert.equal(BigInt((await value("summary.claimable"))!), await read(w.net.deployment.contracts.rewards, rewardsAbi as Abi, "rewardOf", [lastEpoch, w.provider.address]));
       assert.equal(Number(await value("tickets.received")), 9);
-      assert.equal(await page.textContent('[data-field="summary.reachability"]'), "unknown");
+      // Reachability is what the node's own check says (/status), on the page as in the API.
+      assert.equal(await page.textContent('[data-field="summary.reachability"]'), (node.status() as Json).reachability.state);
       assert.match((await page.textContent('[data-field="earnings.variance.line"]'))!, /certain to win/);
 
       const grantedBefore = (await read(w.net.deployment.contracts.vesting, vestingAbi as Abi, "grantedOf", [w.provider.address])) as bigint;
@@ -238,6 +242,42 @@ describe("operator experience on a real chain", () => {
     const offers = JSON.parse(await run(offersCommand, { deployment: w.deploymentPath, rpc: w.net.rpcUrl, json: true, service: "cdn" })) as Json;
     assert.equal(offers.offers.length, 1);
     assert.deepEqual([offers.offers[0].rank, offers.offers[0].provider, offers.offers[0].reachability], [1, w.provider.address, "reachable"]);
+  });
+
+  test("one rate limit paces a content download and a relay tunnel together; the meter counts each service", async () => {
+    const blob = await startBlobServer();
+    const clients = await w.net.clientsFor(w.provider);
+    // A window large enough that nothing waits for a ticket: what paces the transfers is the rate.
+    const config = await loadNodeConfig({
+      file: await w.writeConfig("paced", { services: ["cdn", "relay"], relay: { testTargets: [blob.host] }, creditWindowBytes: "16 MiB", limits: { ratePerSecond: "2 MiB" } }),
+    });
+    const paced = createProviderNode(config, { publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment: w.net.deployment });
+    const purl = await paced.start();
+    try {
+      const cdn = await openSession(purl, w.consumer);
+      const relay = await openSession(purl, w.consumer, "relay");
+      const tunnel = await connectThrough(purl.slice("http://".length), blob.host, { "Proxy-Authorization": `Bearer ${relay.sessionToken}` });
+      assert.equal(tunnel.status, 200);
+      const t0 = performance.now();
+      const [content, relayed] = await Promise.all([
+        fetchRange(purl, cdn, 0n, 5n * MiB, [], `/c/${w.contentId}/data.bin`).then(async (r) => (await r.arrayBuffer()).byteLength),
+        requestOver(tunnel.socket, blob.host, `/blob/${5 * 1024 * 1024}`),
+      ]);
+      const seconds = (performance.now() - t0) / 1000;
+      assert.equal(content, 5 * 1024 * 1024);
+      assert.equal(relayed.sha256, blobSha256(5 * 1024 * 1024)); // the whole blob came through the tunnel
+      const rate = 10 / seconds;
+      assert.ok(Math.abs(rate - 2) / 2 <= 0.1, `10 MiB at 2 MiB/s took ${seconds.toFixed(2)} s: ${rate.toFixed(3)} MiB/s`);
+      const metrics = await (await fetch(paced.adminUrls()!.metrics)).text();
+      assert.match(metrics, new RegExp(`bandmint_served_bytes_total\\{service="cdn"\\} ${content}\\b`));
+      const relayMetered = Number(/bandmint_served_bytes_total\{service="relay"\} (\d+)/.exec(metrics)?.[1]);
+      // Relay bytes are metered both ways: the request went up, the blob (with its headers) came down.
+      assert.ok(relayMetered > 5 * 2 ** 20 && relayMetered < 5 * 2 ** 20 + 4096, String(relayMetered));
+      tunnel.socket.destroy();
+    } finally {
+      await paced.stop();
+      await blob.stop();
+    }
   });
 
   test("limits on the node: at the quota and maxSessions it refuses with 503 and Retry-After, says so in /offer, the probe skips it, tickets are still paid", async () => {

@@ -1,13 +1,12 @@
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import type { Deployment } from "../../chain/deployment.ts";
-import { loadDashboardAssets } from "../../dashboard/assets.ts";
 import type { Edge } from "../edge/createEdge.ts";
 import { SESSION_ACTIVE_MS, type Limits } from "../limits/createLimits.ts";
 import type { SessionBook } from "../payments/sessionBook.ts";
 import type { TicketStore } from "../payments/ticketStore.ts";
 import type { TrafficMeter } from "../trafficMeter.ts";
 import { createEarningsIndexer } from "../operator/earningsIndexer.ts";
-import { createNodeMetrics, type RefusalCounts } from "../operator/nodeMetrics.ts";
+import type { RefusalCounts } from "../operator/refusalCounts.ts";
 import { createOperatorReporter, type OperatorReport, type Reachability } from "../operator/operatorReport.ts";
 import { readRewards } from "../operator/readRewards.ts";
 import { claimRewards, withdrawVested } from "../operator/rewardActions.ts";
@@ -67,7 +66,6 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
     syncEarnings: () => indexer.sync(),
     readRewards: rewards,
   });
-  const metrics = createNodeMetrics({ report: () => reporter.report(), refusals: p.refusals });
   // One action at a time: a double click must not send two claims.
   let acting: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -77,14 +75,19 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
   };
   const clients = { publicClient: p.publicClient, walletClient: p.walletClient, deployment: p.deployment };
   let server: ReturnType<typeof createAdminServer> | undefined;
+  let metrics: { stop(): void } | undefined;
   let token: string | undefined;
 
   return {
     reporter,
     /** Starts the admin listener (if enabled); resolves with its URL, or undefined. */
     async start(): Promise<string | undefined> {
-      metrics.start();
       if (!p.config.enabled) return undefined;
+      // Loaded only with the listener: prom-client and the page cost a node without it nothing.
+      const [{ createNodeMetrics }, { loadDashboardAssets }] = await Promise.all([import("../operator/nodeMetrics.ts"), import("../../dashboard/assets.ts")]);
+      const m = createNodeMetrics({ report: () => reporter.report(), refusals: p.refusals });
+      metrics = m;
+      m.start();
       token = await resolveAdminToken({ host: p.config.host, configured: p.config.token, dataDir: p.dataDir });
       server = createAdminServer({
         host: p.config.host, port: p.config.port, token, assets: loadDashboardAssets(), log: p.log,
@@ -93,7 +96,7 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
           earnings: async (range) => summarizeEarnings((await indexer.sync()).rows, range),
           claim: () => exclusive(async () => claimRewards({ ...clients, epochs: (await rewards(await indexer.sync())).claimable.map((c) => c.epoch) })),
           withdraw: () => exclusive(async () => withdrawVested({ ...clients, withdrawable: (await rewards(await indexer.sync())).vesting.withdrawable })),
-          metrics: () => metrics.render(),
+          metrics: () => m.render(),
         },
       });
       try {
@@ -107,7 +110,7 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
     },
     /** Stops the listener and the event-loop monitor. */
     async stop(): Promise<void> {
-      metrics.stop();
+      metrics?.stop();
       await server?.stop();
       server = undefined;
     },

@@ -129,6 +129,12 @@ export function createLimits({ config, clock, store, activeSessions }: {
     saved = used;
   }
 
+  const refund = (bytes: number): void => {
+    if (quota === undefined || bytes <= 0) return;
+    // A refund after a period rolled over must not make the new period negative.
+    const b = BigInt(bytes);
+    used = used > b ? used - b : 0n;
+  };
   const pacer: Pacer | undefined =
     bucket === undefined && quota === undefined && schedule === undefined
       ? undefined
@@ -145,14 +151,15 @@ export function createLimits({ config, clock, store, activeSessions }: {
               if (used >= quota.bytes) return Promise.reject(refusal("quota", `the monthly quota of ${quota.bytes} bytes is used up`, seconds(period.end - now)));
               used += BigInt(bytes);
             }
-            return bucket === undefined ? ready : bucket.take(bytes, signal);
+            if (bucket === undefined) return ready;
+            const wait = bucket.take(bytes, signal);
+            // An aborted wait sends nothing: its bytes go back to the quota too.
+            return quota === undefined ? wait : wait.catch((error: unknown) => {
+              refund(bytes);
+              throw error;
+            });
           },
-          refund(bytes) {
-            if (quota === undefined || bytes <= 0) return;
-            // A refund after a period rolled over must not make the new period negative.
-            const b = BigInt(bytes);
-            used = used > b ? used - b : 0n;
-          },
+          refund,
         };
 
   return {
