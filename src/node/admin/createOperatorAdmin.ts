@@ -104,7 +104,7 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
       } catch (error) {
         // The default port (the node's + 1) may be taken; a configured one is the operator's to fix.
         if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !p.config.portDefaulted) throw error;
-        p.log(`admin: port ${p.config.port} is in use; listening on a free port instead (set admin.port to choose)`);
+        p.log(`admin: port ${p.config.port} is in use; the admin listener takes a free port instead (set admin.port to choose one)`);
         return server.start(0);
       }
     },
