@@ -6,6 +6,7 @@ import type { Hex } from "viem";
 import { parseWireError, type Offer } from "../protocol/wire.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
 import { DepositTooLowError, ProviderRequestError, RelayOverReportError, RelayRefusedError } from "./errors.ts";
+import { createChangeSignal } from "./changeSignal.ts";
 import { openPaidSession, type OpenProviderSessionParameters, type SessionPayments } from "./openPaidSession.ts";
 
 /** A relay session with one provider: tunnels through its node, paid for the bytes they move. */
@@ -47,29 +48,14 @@ export type RelaySession = {
  * is over-reporting: the session fails with RelayOverReportError and pays nothing more.
  */
 export async function openRelaySession(p: OpenProviderSessionParameters): Promise<RelaySession> {
-  let waiters: (() => void)[] = [];
-  const changed = () => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
-  const nextChange = (signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => reject(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiters.push(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-    });
+  const change = createChangeSignal();
   let own = 0n;
   let nodeServed = 0n;
   let failure: unknown;
   const paid = await openPaidSession({
     ...p,
     service: "relay",
-    onChange: changed,
+    onChange: change.notify,
     onSession: (s) => {
       if (s.servedBytes !== undefined) observeServed(s.servedBytes);
     },
@@ -237,7 +223,7 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
     async settle(signal) {
       if (failure !== undefined) return;
       payer.acknowledgeAll(own < nodeServed + window ? own : nodeServed + window);
-      await payer.drain(() => nextChange(signal));
+      await payer.drain(() => change.next(signal));
     },
     payments: () => ({
       tickets: payer.accepted,

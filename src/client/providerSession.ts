@@ -10,6 +10,7 @@ import {
 } from "../protocol/wire.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
 import { CreditExhaustedError, DepositTooLowError, ProviderRequestError, ProviderTimeoutError } from "./errors.ts";
+import { createChangeSignal } from "./changeSignal.ts";
 import { openPaidSession, type OpenProviderSessionParameters, type SessionPayments } from "./openPaidSession.ts";
 
 export type { OpenProviderSessionParameters, SessionPayments, SignSessionRequestFn, SignTicketFn } from "./openPaidSession.ts";
@@ -57,21 +58,9 @@ export type ProviderSession = {
  */
 export async function openProviderSession(p: OpenProviderSessionParameters): Promise<ProviderSession> {
   const now = p.now ?? Date.now;
-  let waiters: (() => void)[] = [];
-  const changed = () => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
-  const nextChange = (signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiters.push(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-    });
+  const change = createChangeSignal();
+  const changed = change.notify;
+  const nextChange = change.next;
   const { listing, offer, session, sessionId, token, payer, call, fail, readSession } = await openPaidSession({ ...p, onChange: changed });
   const base = listing.endpoint.replace(/\/+$/, "");
   const window = session.creditWindowBytes;

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import { drained } from "../../http/drained.ts";
 import type { Pacer } from "../limits/createLimits.ts";
 
 /**
@@ -110,18 +111,5 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
     from.on("close", onFromClose);
     to.on("error", fail);
     to.on("close", onToClose);
-  });
-}
-
-function drained(to: Writable): Promise<void> {
-  if (to.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      to.off("drain", done);
-      to.off("close", done);
-      resolve();
-    };
-    to.on("drain", done);
-    to.on("close", done);
   });
 }
