@@ -27,7 +27,6 @@
 // shares an event loop with its load.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Agent, get as httpGet } from "node:http";
 import { loadavg, tmpdir } from "node:os";
@@ -39,6 +38,7 @@ import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest, type Nginx } from "./lib/nginx.ts";
 import { paidWrk } from "./lib/paidWrk.ts";
+import { median, rssMiB } from "./lib/processStats.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -250,16 +250,6 @@ async function startServer(args: string[], what: string): Promise<{ proc: ChildP
   return { proc, url };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-/** Resident set size of a process in MiB (Linux). */
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 async function main(): Promise<void> {
   if (!ensureNginxAndWrk()) process.exit(1);

@@ -12,6 +12,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { packageRoot } from "../src/chain/packageRoot.ts";
 import { BUNDLE_URL_KEY } from "../src/node/payments/workerThread.ts";
+import { dashboardFiles } from "../src/dashboard/assets.ts";
 
 /** Commands that need the source checkout and its development install, and why. */
 export const SOURCE_ONLY_COMMANDS: Record<string, string> = {
@@ -58,7 +59,12 @@ export async function buildNode({ outfile = join(packageRoot, "dist", "bandmint.
     entryPoints: [join(packageRoot, "src", "cli", "bundle.ts")],
     outfile,
     format: "esm",
-    define: { BANDMINT_BUNDLE: "true", BANDMINT_THREADS: JSON.stringify(threads) },
+    define: {
+      BANDMINT_BUNDLE: "true",
+      BANDMINT_THREADS: JSON.stringify(threads),
+      // The dashboard's page, script, style and uPlot, inlined (src/dashboard/assets.ts reads them here).
+      BANDMINT_ASSETS: JSON.stringify(Object.fromEntries(dashboardFiles().map((f) => [f.path, readFileSync(f.file).toString("base64")]))),
+    },
     // CommonJS dependencies call require(); an ES module has none of its own.
     banner: { js: '#!/usr/bin/env node\nimport{createRequire as __bandmintRequire}from"node:module";const require=__bandmintRequire(import.meta.url);' },
     plugins: [commandTable(commandsDir, commands)],

@@ -6,6 +6,9 @@ declare const BANDMINT_BUNDLE: boolean | undefined;
 /** In dist/bandmint.mjs: each worker thread module compiled to a script of its own, by file name. */
 declare const BANDMINT_THREADS: Record<string, string> | undefined;
 
+/** In dist/bandmint.mjs: the dashboard's files (src/dashboard/assets.ts), base64, by URL path. */
+declare const BANDMINT_ASSETS: Record<string, string> | undefined;
+
 /** The command table compiled into the build. */
 declare module "bandmint:commands" {
   const commands: import("./main.ts").CommandSource;

@@ -41,7 +41,8 @@ export type Devnet = {
   /** Whether the sample is real video (ffmpeg was available) or generated placeholder segments. */
   sampleIsVideo: boolean;
   originUrl: string;
-  nodes: { url: string; provider: DevAccount; pricePerGiB: string }[];
+  /** Each provider node: its URL, and its admin listener's dashboard (token included if one is needed) and /metrics. */
+  nodes: { url: string; provider: DevAccount; pricePerGiB: string; dashboardUrl: string; metricsUrl: string }[];
   gatewayUrl: string;
   consumer: DevAccount;
   accounts: { label: string; account: DevAccount }[];
@@ -112,6 +113,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           origin: [originUrl],
           services: "cdn,relay",
           "relay-test-target": [originTarget],
+          "admin-port": "0",
         },
       });
       const clients = await createChainClients({ rpcUrl: chain.rpcUrl, privateKey: provider.privateKey, chainId: chain.chainId });
@@ -124,7 +126,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       const node = createProviderNode(config, { publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment });
       const url = await node.start();
       stack.push(() => node.stop());
-      nodes.push({ url, provider, pricePerGiB });
+      const admin = node.adminUrls()!;
+      nodes.push({ url, provider, pricePerGiB, dashboardUrl: admin.dashboard, metricsUrl: admin.metrics });
       log(`provider   ${url} ${pricePerGiB} BAND/GiB`);
     }
 

@@ -29,3 +29,31 @@ test("probeProviders records round trips and failures, and ranking follows them"
   // b is cheaper but did not answer: a ranks first.
   assert.deepEqual(rankProviders({ listings, stats }).map((l) => l.provider), [a, b]);
 });
+
+test("a provider whose offer says it is unavailable is skipped by ranking until its retry time", async (t) => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ version: 2, available: false, unavailable: { limit: "quota", reason: "monthly quota used", retryAfterSeconds: 60 } }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const full = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const old = createServer((_req, res) => res.end(JSON.stringify({ version: 2 }))); // a node from before the field
+  await new Promise<void>((r) => old.listen(0, "127.0.0.1", () => r()));
+  t.after(() => new Promise<void>((r) => old.close(() => r())));
+  const a = "0x00000000000000000000000000000000000000a1" as Address;
+  const b = "0x00000000000000000000000000000000000000b2" as Address;
+  const listings = [
+    { provider: a, endpoint: full, pricePerGiB: 1n, capacityMbps: 1n, region: "", services: 1 },
+    { provider: b, endpoint: `http://127.0.0.1:${(old.address() as AddressInfo).port}`, pricePerGiB: 5n, capacityMbps: 1n, region: "", services: 1 },
+  ];
+  let clock = 1_000_000;
+  const stats = createProviderStats({ now: () => clock });
+  await probeProviders({ listings, stats, timeoutMs: 1000 });
+  assert.ok(stats.isUnavailable(a));
+  assert.equal(stats.get(a).unavailable?.reason, "quota: monthly quota used");
+  assert.ok(!stats.isUnavailable(b));
+  assert.deepEqual(rankProviders({ listings, stats }).map((l) => l.provider), [b]);
+  clock += 61_000;
+  assert.deepEqual(rankProviders({ listings, stats }).map((l) => l.provider), [a, b]);
+});

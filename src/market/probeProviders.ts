@@ -1,3 +1,4 @@
+import { parseOfferAvailability } from "../protocol/wire.ts";
 import type { ProviderListing } from "./providerListing.ts";
 import type { ProviderStats } from "./providerStats.ts";
 
@@ -14,8 +15,10 @@ export type ProbeProvidersParameters = {
 
 /**
  * Measures each provider's round trip with `GET /offer` (small, free, always served) and records
- * it as latency; a provider that does not answer records a failure, which ranks it last. Runs all
- * probes at once and resolves when every one has answered or timed out.
+ * it as latency; a provider that does not answer records a failure, which ranks it last, and one
+ * whose offer says `available: false` (an operator limit holds, payments.md §3.1) is recorded as
+ * unavailable for its `retryAfterSeconds`, which ranking skips. Runs all probes at once and
+ * resolves when every one has answered or timed out.
  */
 export async function probeProviders(p: ProbeProvidersParameters): Promise<void> {
   const fetchFn = p.fetch ?? globalThis.fetch;
@@ -27,9 +30,17 @@ export async function probeProviders(p: ProbeProvidersParameters): Promise<void>
       const started = now();
       try {
         const res = await fetchFn(`${l.endpoint}/offer`, { signal });
-        await res.arrayBuffer();
+        const text = await res.text();
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         p.stats.recordLatency(l.provider, now() - started);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined; // not ours to judge here: opening a session parses the offer strictly
+        }
+        const a = parseOfferAvailability(body);
+        if (!a.available) p.stats.recordUnavailable(l.provider, `${a.unavailable.limit}: ${a.unavailable.reason}`, a.unavailable.retryAfterSeconds * 1000);
       } catch {
         if (p.signal?.aborted) return;
         p.stats.recordFailure(l.provider);

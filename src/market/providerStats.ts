@@ -10,6 +10,8 @@ export type ProviderStat = {
   consecutiveFailures: number;
   /** Set when the provider served data that failed verification; it is never used again. */
   bad: { reason: string; at: number } | undefined;
+  /** Set while the provider says it takes no new sessions (an operator limit, GET /offer); skipped until `until`. */
+  unavailable: { reason: string; until: number } | undefined;
 };
 
 /** Options of `createProviderStats`. */
@@ -32,6 +34,10 @@ export type ProviderStats = {
   recordFailure(provider: Address): void;
   markBad(provider: Address, reason: string): void;
   isBad(provider: Address): boolean;
+  /** Records that the provider takes no new sessions for `retryAfterMs` (its offer said so). */
+  recordUnavailable(provider: Address, reason: string, retryAfterMs: number): void;
+  /** True while a recorded unavailability lasts. */
+  isUnavailable(provider: Address): boolean;
   /** Every provider marked bad, with the reason, for reports. */
   badProviders(): { provider: Address; reason: string }[];
 };
@@ -45,7 +51,7 @@ export function createProviderStats(p: ProviderStatsParameters = {}): ProviderSt
   const get = (provider: Address): ProviderStat => {
     let s = stats.get(key(provider));
     if (s === undefined) {
-      s = { throughput: undefined, latencyMs: undefined, consecutiveFailures: 0, bad: undefined };
+      s = { throughput: undefined, latencyMs: undefined, consecutiveFailures: 0, bad: undefined, unavailable: undefined };
       stats.set(key(provider), s);
     }
     return s;
@@ -67,6 +73,13 @@ export function createProviderStats(p: ProviderStatsParameters = {}): ProviderSt
     recordLatency(provider, ms) {
       const s = get(provider);
       s.latencyMs = ewma(s.latencyMs, ms);
+    },
+    recordUnavailable(provider, reason, retryAfterMs) {
+      get(provider).unavailable = { reason, until: now() + retryAfterMs };
+    },
+    isUnavailable(provider) {
+      const u = stats.get(key(provider))?.unavailable;
+      return u !== undefined && u.until > now();
     },
     recordFailure(provider) {
       get(provider).consecutiveFailures++;

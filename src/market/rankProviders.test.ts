@@ -53,3 +53,9 @@ test("throughput is an EWMA of samples", () => {
   stats.recordTransfer(addr(1), 3000, 1000);
   assert.equal(stats.get(addr(1)).throughput, 2000);
 });
+
+test("rankProviders ranks the providers of the service asked for", () => {
+  const stats = createProviderStats();
+  const ranked = rankProviders({ listings: [listing(1, 300n), listing(2, 100n, 2), listing(3, 50n, 3)], stats, service: "relay" });
+  assert.deepEqual(ranked.map((l) => l.provider), [addr(3), addr(2)]);
+});

@@ -18,7 +18,8 @@ export type RankProvidersParameters = {
 };
 
 /**
- * Orders the providers of a service (cdn by default) from best to worst, dropping those marked bad or above the price cap.
+ * Orders the providers of a service (cdn by default) from best to worst, dropping those marked bad,
+ * those that said they take no new sessions now (an operator limit) and those above the price cap.
  *
  * Score = price / cheapest price + estimated time / fastest estimated time, with the time for
  * `workBytes` = latency + workBytes / throughput. Both terms are relative, so a provider twice the
@@ -29,7 +30,9 @@ export function rankProviders(p: RankProvidersParameters): ProviderListing[] {
   const workBytes = p.workBytes ?? 8 * 1024 * 1024;
   const defaultThroughput = p.defaultThroughput ?? 50 * 1024 * 1024;
   const candidates = p.listings.filter(
-    (l) => offersService(l, p.service ?? "cdn") && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
+    (l) =>
+      offersService(l, p.service ?? "cdn") && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && !p.stats.isUnavailable(l.provider) &&
+      (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
   );
   if (candidates.length === 0) return [];
   const minPrice = candidates.reduce((m, l) => (l.pricePerGiB < m ? l.pricePerGiB : m), candidates[0]!.pricePerGiB);

@@ -93,6 +93,32 @@ test("flags only (no config file) yield the documented defaults, nested redeem p
   }
 });
 
+test("limits and the admin listener parse with units, a time zone and hours, and name a bad field", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-config-"));
+  try {
+    const file = join(dir, "node.yaml");
+    const base = `deployment: dep.json\nprivateKey: "${KEY}"\ndataDir: data\npricePerGiB: 2 BAND\nport: 7070\n`;
+    await writeFile(file, `${base}limits:\n  timeZone: Europe/Berlin\n  ratePerSecond: 10 MiB\n  quota: { bytes: 500 GiB, resetDay: 15 }\n  schedule: ["22:00-06:00"]\n  maxSessions: 20\n`);
+    const c = await loadNodeConfig({ file });
+    assert.deepEqual(c.limits, { timeZone: "Europe/Berlin", ratePerSecond: 10n << 20n, quota: { bytes: 500n << 30n, resetDay: 15 }, schedule: ["22:00-06:00"], maxSessions: 20 });
+    assert.deepEqual(c.admin, { enabled: true, host: "127.0.0.1", port: 7071, portDefaulted: true });
+    const none = await loadNodeConfig({ file, flags: { "admin-port": "0", "admin-host": "0.0.0.0" } });
+    assert.deepEqual([none.admin.host, none.admin.port, none.admin.portDefaulted], ["0.0.0.0", 0, false]);
+    for (const [limits, field] of [
+      ["  timeZone: Mars/Olympus\n", "limits.timeZone"],
+      ['  schedule: ["8-22"]\n', "limits.schedule.0"],
+      ["  quota: { bytes: 0 }\n", "limits.quota.bytes"],
+      ["  ratePerSecond: fast\n", "limits.ratePerSecond"],
+      ["  maxsessions: 3\n", "limits"],
+    ] as const) {
+      await writeFile(file, `${base}limits:\n${limits}`);
+      await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field.startsWith(field), `${limits} -> ${field}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("the provider key can come from an encrypted keystore; plain keys keep working; errors never show the passphrase", async () => {
   const { encryptKeystore, writeKeystoreFile } = await import("../chain/keystore.ts");
   const dir = await mkdtemp(join(tmpdir(), "bandmint-config-"));

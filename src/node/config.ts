@@ -8,6 +8,8 @@ import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
 import { SECP256K1_CHOICES } from "../protocol/secp256k1.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
+import { parseHoursWindow } from "./limits/hoursSchedule.ts";
+import { isTimeZone } from "./limits/zonedTime.ts";
 import { defaultRelayOptions } from "./relay/createRelay.ts";
 
 // The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
@@ -183,19 +185,57 @@ const fileSchema = z
       // prefault, not default: zod 4 returns a default as is, unparsed, so `.default({})` left every
       // redeem field undefined without a config file (intervalSeconds undefined: a 1 ms redeem loop).
       .prefault({}),
+    /** The operator's limits (payments.md §3.1); each is off unless set. */
+    limits: z
+      .object({
+        /** IANA zone of `schedule` and of the quota's reset day. */
+        timeZone: z.string().default("UTC").refine(isTimeZone, "is not an IANA time zone (e.g. \"Europe/Berlin\")"),
+        /** Bytes per second for delivery and relay together, e.g. "10 MiB". */
+        ratePerSecond: bytes.refine((b) => b > 0n, "must be positive").optional(),
+        /** Token bucket size; default a quarter second at the rate (at least 64 KiB). */
+        burstBytes: bytes.optional(),
+        quota: z.object({ bytes: bytes.refine((b) => b > 0n, "must be positive"), resetDay: z.number().int().min(1).max(31).default(1) }).strict().optional(),
+        /** Local hours ("HH:MM-HH:MM") during which the node takes new work. */
+        schedule: z
+          .array(z.string().superRefine((w, ctx) => {
+            try {
+              parseHoursWindow(w);
+            } catch (e) {
+              ctx.addIssue({ code: "custom", message: (e as Error).message });
+            }
+          }))
+          .min(1)
+          .optional(),
+        maxSessions: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** The admin listener: dashboard, admin API, /metrics. */
+    admin: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default("127.0.0.1"),
+        /** Default: the node's port + 1 (any free port when the node's port is 0). */
+        port: z.number().int().min(0).max(65_535).optional(),
+        /** Required on every API request when set; generated into dataDir/admin.token when host is not loopback. */
+        token: z.string().min(16).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
 /** The parsed node configuration (money and bytes as bigint, paths absolute). */
-export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey" | "keystore" | "passphraseFile"> & {
+export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey" | "keystore" | "passphraseFile" | "admin"> & {
   privateKey: `0x${string}`;
   cacheDir: string;
   faceValue: bigint;
+  admin: Omit<z.output<typeof fileSchema>["admin"], "port"> & { port: number; portDefaulted: boolean };
 };
 
 /** Command-line flags that override file values (already typed by the CLI's parseArgs). */
 export type NodeConfigFlags = Partial<Record<
-  "rpc" | "deployment" | "key" | "key-file" | "keystore" | "passphrase-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region" | "services",
+  "rpc" | "deployment" | "key" | "key-file" | "keystore" | "passphrase-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region" | "services" | "admin-host" | "admin-port",
   string
 >> & { origin?: string[]; "relay-test-target"?: string[] };
 
@@ -258,6 +298,12 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
     raw.relay = { ...(raw.relay as Record<string, unknown> | undefined), testTargets: flags["relay-test-target"] };
   }
   if (raw.secp256k1 === undefined && env.BANDMINT_SECP256K1 !== undefined) raw.secp256k1 = env.BANDMINT_SECP256K1;
+  if (flags["admin-host"] !== undefined || flags["admin-port"] !== undefined) {
+    const admin = typeof raw.admin === "object" && raw.admin !== null ? { ...(raw.admin as Record<string, unknown>) } : {};
+    if (flags["admin-host"] !== undefined) admin.host = flags["admin-host"];
+    if (flags["admin-port"] !== undefined) admin.port = Number(flags["admin-port"]);
+    raw.admin = admin;
+  }
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -302,6 +348,7 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
     ...rest,
     privateKey: privateKey as `0x${string}`,
     cacheDir: c.cacheDir ?? resolve(c.dataDir, "cache"),
+    admin: { ...c.admin, port: c.admin.port ?? (c.port === 0 || c.port === 65_535 ? 0 : c.port + 1), portDefaulted: c.admin.port === undefined },
     faceValue: c.faceValue ?? defaultFaceValue(c.pricePerGiB, c.bytesPerTicket),
   };
 }

@@ -34,6 +34,12 @@ import { secp256k1Backend } from "../protocol/secp256k1.ts";
 import { hostDefaults, readHost, type Host } from "./hostDefaults.ts";
 import { measureTicketChecks, type TicketCheckRate } from "./payments/measureTicketChecks.ts";
 
+import { createOperatorAdmin } from "./admin/createOperatorAdmin.ts";
+import { createLimits, SESSION_ACTIVE_MS, type Limits } from "./limits/createLimits.ts";
+import { limitedGate } from "./limits/limitedGate.ts";
+import { createRefusalCounts } from "./operator/refusalCounts.ts";
+import { openOperatorStore, type OperatorStore } from "./operatorStore.ts";
+import { createTrafficMeter, type TrafficMeter } from "./trafficMeter.ts";
 /** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
 export const HEADERS_TIMEOUT_MS = 15_000;
 
@@ -95,7 +101,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined; crypto: TicketCheckRate }
+    | {
+        store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined; crypto: TicketCheckRate;
+        operatorStore: OperatorStore; meter: TrafficMeter; limits: Limits; admin: ReturnType<typeof createOperatorAdmin>;
+      }
     | undefined;
   let url = "";
 
@@ -169,6 +178,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         ...(idleMs !== undefined ? { writerIdleMs: idleMs } : {}),
       });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
+      // The operator's side: traffic meter, limits and refusal counts (the relay shares all three).
+      const operatorStore = openOperatorStore({ path: join(config.dataDir, "tickets.db") });
+      const meter = createTrafficMeter({ clock, store: operatorStore });
+      const limits = createLimits({ config: config.limits, clock, store: operatorStore, activeSessions: () => sessions.countActive(clock.now() - SESSION_ACTIVE_MS) });
+      const refusals = createRefusalCounts();
       const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
       const outstanding = store.outstandingWinners();
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
@@ -185,10 +199,15 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
         onPaid: (session) => sessions.creditFreed(session.sender),
       });
-      const gate = createPaymentGate({ sessions, intake, store, offer, clock });
-      const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
+      const paymentGate = createPaymentGate({ sessions, intake, store, offer, clock, onRefusal: refusals.record });
+      // Without per-byte limits the edge keeps the plain gate and no pacer: the hot path is unchanged.
+      const gate = limits.pacer === undefined ? paymentGate : limitedGate(paymentGate, limits, refusals.record);
+      const api = createPaymentApi({
+        offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status,
+        availability: limits.availability, admitSession: () => limits.admit("session"), onRefusal: refusals.record,
+      });
       const maxMemoryBytes = Math.min(Number(config.memoryCacheBytes ?? BigInt(defaults.memoryCacheBytes)), Number(config.maxCacheBytes));
-      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), maxMemoryBytes, origins: config.origins, gate });
+      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), maxMemoryBytes, origins: config.origins, gate, pacer: limits.pacer, meter });
       await edge.open();
       const redeemer = createRedeemer({
         store, broker, sessions, funds, outstanding, clock, log,
@@ -205,6 +224,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         ? createRelay({
             sessions, offer, clock, log,
             egress: createEgressPolicy({ config: config.relay }),
+            // The operator's limits and meter cover relay and delivery together.
+            admit: () => limits.admit("tunnel"),
+            pacer: limits.pacer,
+            onServed: (bytes) => meter.record("relay", BigInt(bytes)),
+            onRefusal: refusals.record,
             options: {
               unpaidGraceMs: config.relay.unpaidGraceSeconds * 1000,
               maxTunnelsPerSender: config.relay.maxTunnelsPerSender,
@@ -215,7 +239,14 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
             },
           })
         : undefined;
-      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto };
+      const admin = createOperatorAdmin({
+        config: config.admin, dataDir: config.dataDir, provider: recipient, url: () => url,
+        offer: { pricePerGiB: offer.pricePerGiB, faceValue: offer.faceValue, winProb: offer.winProb, expectedValue: offer.expectedValue },
+        store, sessions, meter, limits, edge, refusals,
+        reachability: () => reach?.status(),
+        publicClient: deps.publicClient, walletClient: deps.walletClient, deployment, clock, log,
+      });
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto, operatorStore, meter, limits, admin };
       const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
       const handler = (req: IncomingMessage, res: ServerResponse) => {
         if (relay?.handleRequest(req, res)) return;
@@ -241,7 +272,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       server = s;
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
-      flushTimer = setInterval(() => sessions.flush(), 1000);
+      flushTimer = setInterval(() => {
+        sessions.flush();
+        meter.flush();
+        limits.flush();
+      }, 1000);
       // Idle sessions (7 days) are forgotten; checking every ten minutes is plenty at that scale.
       idleTimer = setInterval(() => {
         const n = sessions.forgetIdle();
@@ -275,7 +310,8 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         intervalMs: config.reachability.intervalSeconds * 1000,
       });
       reach.start();
-      log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
+      const adminUrl = await parts.admin.start();
+      log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})${adminUrl ? `; admin on ${adminUrl}` : ""}`);
       return url;
     },
     /**
@@ -296,11 +332,15 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       parts?.relay?.stop();
       if (s !== undefined) await closeServer(s, { drainMs });
       if (parts !== undefined) {
+        await parts.admin.stop();
         await parts.redeemer.stop();
         await parts.edge.stop();
         await parts.intake.close();
         await parts.signers?.close();
         parts.sessions.flush();
+        parts.meter.flush();
+        parts.limits.flush();
+        parts.operatorStore.close();
         parts.store.close();
         parts = undefined;
       }
@@ -315,6 +355,20 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     redeemNow() {
       if (parts === undefined) throw new Error("node not started");
       return parts.redeemer.runOnce();
+    },
+    /** The admin listener's URLs (dashboard with its token when one is needed, /metrics); undefined when disabled. */
+    adminUrls() {
+      if (parts === undefined) throw new Error("node not started");
+      return parts.admin.urls();
+    },
+    /** The node's limits (the relay shares them) and its traffic meter (the relay records "relay" bytes). */
+    get limits(): Limits {
+      if (parts === undefined) throw new Error("node not started");
+      return parts.limits;
+    },
+    get meter(): TrafficMeter {
+      if (parts === undefined) throw new Error("node not started");
+      return parts.meter;
     },
     /** The ticket store (tests and tools read it). */
     get store(): TicketStore {

@@ -67,5 +67,19 @@ origins: [${a.origins.map(q).join(", ")}]
 pricePerGiB: ${q(a.pricePerGiB)}
 capacityMbps: ${a.capacityMbps}
 region: ${q(a.region)}
+
+# Limits (enforced; each off unless set): bytes per second for all traffic, a monthly quota that
+# resets at local midnight of resetDay, the local hours the node takes new work, at most this
+# many active sessions. At a limit new work gets 503 and the offer says "unavailable".
+# limits:
+#   timeZone: Europe/Berlin
+#   ratePerSecond: 10 MiB
+#   quota: { bytes: 500 GiB, resetDay: 1 }
+#   schedule: ["08:00-23:00"]
+#   maxSessions: 50
+
+# The dashboard, its API and /metrics, on their own port (default: the node's port + 1) and on
+# this box only. Bound to any other address they need a token (generated into dataDir/admin.token).
+# admin: { host: 127.0.0.1, port: 7071 }
 `;
 }

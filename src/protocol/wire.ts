@@ -267,6 +267,40 @@ export function serializeOffer(offer: Offer): Record<string, unknown> {
 }
 
 /**
+ * Whether the node takes new sessions now (`GET /offer` fields `available` and `unavailable`, added
+ * without a version bump: older clients ignore them). A node at one of its operator's limits
+ * (quota, schedule, sessions) answers `available: false` with the limit, a reason and when to retry.
+ */
+export type OfferAvailability =
+  | { available: true }
+  | { available: false; unavailable: { limit: string; reason: string; retryAfterSeconds: number } };
+
+/** The availability fields of a `GET /offer` body: `{available}` plus `{unavailable}` when false. */
+export function serializeOfferAvailability(a: OfferAvailability): Record<string, unknown> {
+  return a.available ? { available: true } : { available: false, unavailable: a.unavailable };
+}
+
+/**
+ * Reads the availability of a `GET /offer` body leniently: only an explicit `available: false`
+ * means unavailable (nodes from before the field are available), and a malformed `unavailable`
+ * object still does (with what could be read of it).
+ */
+export function parseOfferAvailability(json: unknown): OfferAvailability {
+  const r = typeof json === "object" && json !== null ? (json as Record<string, unknown>) : {};
+  if (r.available !== false) return { available: true };
+  const u = typeof r.unavailable === "object" && r.unavailable !== null ? (r.unavailable as Record<string, unknown>) : {};
+  const retry = u.retryAfterSeconds;
+  return {
+    available: false,
+    unavailable: {
+      limit: typeof u.limit === "string" ? u.limit : "unknown",
+      reason: typeof u.reason === "string" ? u.reason : "",
+      retryAfterSeconds: typeof retry === "number" && Number.isFinite(retry) && retry >= 0 ? retry : 60,
+    },
+  };
+}
+
+/**
  * Parses a `POST /sessions` request body strictly. A body without a signature (the unsigned
  * request of wire version 1 before signed sessions) throws UnsignedSessionRequestError.
  */

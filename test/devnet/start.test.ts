@@ -50,6 +50,21 @@ test("bandmint start runs a paying network and stops on SIGINT", { timeout: 240_
     const statuses = await Promise.all([...out.matchAll(/status (http:\/\/\S+)/g)].map(async (m) => (await fetch(m[1]!)).json() as Promise<{ servedBytes: string }>));
     assert.equal(statuses.length, 3);
     assert.ok(statuses.reduce((s, x) => s + BigInt(x.servedBytes), 0n) > 0n);
+    // Each provider prints its dashboard (loopback: no token needed) and its /metrics.
+    const dashboards = [...out.matchAll(/^\s+dashboard (http:\/\/\S+)$/gm)].map((m) => m[1]!);
+    const metrics = [...out.matchAll(/^\s+metrics (http:\/\/\S+)$/gm)].map((m) => m[1]!);
+    assert.equal(dashboards.length, 3, out);
+    assert.equal(metrics.length, 3, out);
+    for (const d of dashboards) {
+      assert.doesNotMatch(d, /token=/);
+      const page = await fetch(d);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>bandmint node<\/title>/);
+    }
+    const served = await Promise.all(metrics.map(async (m) => Number(/^bandmint_served_bytes_total\{service="cdn"\} (\d+)$/m.exec(await (await fetch(m)).text())?.[1])));
+    assert.ok(served.every((n) => Number.isFinite(n)));
+    // Read after /status: at least the bytes /status counted (the gateway may still be reading ahead).
+    assert.ok(served.reduce((a, b) => a + b, 0) >= statuses.reduce((s, x) => s + Number(x.servedBytes), 0));
     const deployment = JSON.parse(await readFile(join(dataDir, "deployment.json"), "utf8")) as { contracts: { broker: string } };
     assert.ok(out.includes(deployment.contracts.broker));
 

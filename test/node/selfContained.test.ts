@@ -80,6 +80,16 @@ describe("dist/bandmint.mjs from an empty directory", () => {
       assert.equal(status.crypto.recoveredOnThreads, status.tickets);
       assert.equal(status.paidBytes, status.servedBytes);
       assert.equal(BigInt(status.servedBytes), BigInt(w.data.length));
+      // The dashboard and /metrics come from the build too (its assets are inlined).
+      const dashboard = /\ndashboard (http:\/\/\S+)/.exec(node.output())?.[1];
+      assert.ok(dashboard !== undefined, node.output());
+      const page = await fetch(dashboard);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>bandmint node<\/title>/);
+      assert.equal((await fetch(new URL("assets/uPlot.iife.min.js", dashboard))).status, 200);
+      const report = (await (await fetch(new URL("api/report", dashboard))).json()) as { summary: { servedTotal: string } };
+      assert.equal(report.summary.servedTotal, String(w.data.length));
+      assert.match(await (await fetch(new URL("metrics", dashboard))).text(), /^bandmint_served_bytes_total\{service="cdn"\} \d+$/m);
     } finally {
       node.child.kill("SIGTERM");
       assert.equal((await node.exited).code, 0, node.output());

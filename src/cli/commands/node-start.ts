@@ -30,6 +30,8 @@ export const nodeConfigOptions = {
   region: { type: "string" },
   services: { type: "string" },
   "relay-test-target": { type: "string", multiple: true },
+  "admin-host": { type: "string" },
+  "admin-port": { type: "string" },
 } as const;
 
 /** How long requests in flight may take to finish after SIGTERM, and the whole stop at most. */
@@ -60,6 +62,13 @@ const command: Command = {
     });
     const url = await node.start();
     stdout.write(`listening ${url}\n`);
+    const admin = node.adminUrls();
+    if (admin !== undefined) {
+      // The token is never printed here (this output is often a log file): it is in the config or
+      // in the data directory, and the page takes it from its URL fragment.
+      const tokenNote = admin.tokenRequired ? `  (token required: open ${admin.admin}/#token=<token>, token in admin.token or in ${config.dataDir}/admin.token)` : "";
+      stdout.write(`dashboard ${admin.admin}/${tokenNote}\nmetrics ${admin.metrics}\n`);
+    }
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     stdout.write("stopping\n");
     // Service managers give a stopping process about 10 s before SIGKILL: requests in flight get

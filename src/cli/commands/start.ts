@@ -48,7 +48,11 @@ const command: Command = {
           "",
           "services",
           `  origin            ${net.originUrl}   content id ${net.contentId}`,
-          ...net.nodes.map((n, i) => `  provider ${i + 1}        ${n.url}   ${n.pricePerGiB} BAND/GiB   cdn + relay   status ${n.url}/status`),
+          ...net.nodes.flatMap((n, i) => [
+            `  provider ${i + 1}        ${n.url}   ${n.pricePerGiB} BAND/GiB   cdn + relay   status ${n.url}/status`,
+            `    dashboard ${n.dashboardUrl}`,
+            `    metrics ${n.metricsUrl}`,
+          ]),
           `  gateway           ${net.gatewayUrl}   (consumer deposit 100 BAND, reserve 10 BAND)`,
           "",
           `accounts (public test keys: never use them on a real network; ${formatToken(1_000_000n * TOKEN)} each where funded)`,

@@ -13,6 +13,7 @@ import { freeGate, type Grant, type PaymentGate } from "./paymentGate.ts";
 import { matchesIfNoneMatch, parseRange } from "./parseRange.ts";
 import { closeServer, listen } from "../../http/serverLifecycle.ts";
 import { drained } from "../../http/drained.ts";
+import type { Pacer } from "../limits/createLimits.ts";
 
 /** Options of an edge. Sizes in bytes. */
 export type EdgeOptions = {
@@ -27,6 +28,13 @@ export type EdgeOptions = {
   logger?: EdgeLogger;
   /** Origin request idle timeout; default 30 s. */
   originTimeoutMs?: number;
+  /**
+   * The operator's per-byte limits (rate, quota, schedule): taken before every chunk is written.
+   * Undefined when none is set, and then the write path has no await and no allocation for it.
+   */
+  pacer?: Pacer | undefined;
+  /** Counts body bytes that went out, once per response (the node's traffic meter, service "cdn"). */
+  meter?: { record(service: "cdn", bytes: bigint): void } | undefined;
 };
 
 /** Counters for status pages and tests. */
@@ -67,6 +75,7 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 export function createEdge(options: EdgeOptions): Edge {
   const logger = options.logger ?? silentLogger;
   const gate = options.gate ?? freeGate;
+  const { pacer, meter } = options;
   const fetcher = new OriginFetcher({ ...(options.originTimeoutMs !== undefined ? { timeoutMs: options.originTimeoutMs } : {}) });
   const store = new ChunkStore({ dir: options.cacheDir, maxBytes: options.maxCacheBytes, logger });
   const chunks = new ChunkCache({
@@ -190,12 +199,25 @@ export function createEdge(options: EdgeOptions): Edge {
       const to = end < chunkStart + cs ? Number(end - chunkStart) : buf.length;
       return from === 0 && to === buf.length ? buf : buf.subarray(from, to);
     };
+    const firstBody = slice(firstBuf, first);
+    if (pacer !== undefined) {
+      // The first chunk waits for the limits before any header goes out: a refusal is a clean 503.
+      try {
+        await pacer.take(firstBody.length);
+      } catch (error) {
+        grant.served(0n);
+        throw error;
+      }
+      if (res.closed || res.destroyed) {
+        pacer.refund(firstBody.length);
+        return void grant.served(0n);
+      }
+    }
     if (first === last) {
       // The hot path: one chunk from memory, one write.
-      const body = slice(firstBuf, first);
       res.writeHead(status, headers);
-      account(res, grant, body.length);
-      res.end(body);
+      account(res, grant, firstBody.length);
+      res.end(firstBody);
       return;
     }
     res.writeHead(status, headers);
@@ -207,6 +229,8 @@ export function createEdge(options: EdgeOptions): Edge {
     res.once("close", () => {
       const sent = res.writableFinished ? BigInt(length) : 0n;
       bytesServed += sent;
+      if (sent === 0n) pacer?.refund(length);
+      else meter?.record("cdn", sent);
       grant.served(sent);
     });
   }
@@ -222,6 +246,8 @@ export function createEdge(options: EdgeOptions): Edge {
     slice: (buf: Buffer, i: number) => Buffer,
   ): Promise<void> {
     let written = 0n;
+    // Bytes the pacer counted (the first chunk's before the headers), for the refund of unsent ones.
+    let taken = pacer === undefined ? 0 : slice(firstBuf, first).length;
     let closed = res.closed || res.destroyed;
     const onClose = () => {
       closed = true;
@@ -241,6 +267,19 @@ export function createEdge(options: EdgeOptions): Edge {
         next?.catch(() => {});
         if (closed) break;
         const body = slice(buf, i);
+        if (pacer !== undefined && i !== first) {
+          try {
+            await pacer.take(body.length);
+          } catch {
+            // A limit cut the response (quota used up, schedule closed): a truncated body is the
+            // only signal left once headers are out; the client resumes elsewhere.
+            res.destroy();
+            closed = true;
+            break;
+          }
+          taken += body.length;
+          if (closed) break;
+        }
         const ok = res.write(body, (err) => {
           if (!err) written += BigInt(body.length);
         });
@@ -255,6 +294,8 @@ export function createEdge(options: EdgeOptions): Edge {
     }
     function settle() {
       bytesServed += written;
+      if (pacer !== undefined && BigInt(taken) > written) pacer.refund(taken - Number(written));
+      meter?.record("cdn", written);
       grant.served(written);
     }
   }

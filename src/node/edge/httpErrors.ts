@@ -38,7 +38,10 @@ export function httpErrorBody(error: unknown): { error: string; message: string;
   return { error: String(e.name), message: e.shortMessage, ...(e.details !== undefined ? { details: e.details } : {}) };
 }
 
-/** Ends `res` with the error's status and JSON body (or destroys it if the headers are already out). */
+/**
+ * Ends `res` with the error's status and JSON body (or destroys it if the headers are already out);
+ * an error's own `headers` (Retry-After of a limit) go out with it.
+ */
 export function sendHttpError(res: ServerResponse, error: unknown, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent) {
     // Mid-body: the only honest signal left is a truncated response.
@@ -46,6 +49,7 @@ export function sendHttpError(res: ServerResponse, error: unknown, extraHeaders:
     return;
   }
   const body = Buffer.from(JSON.stringify(httpErrorBody(error)));
-  res.writeHead(httpStatusOf(error), { ...extraHeaders, "Content-Type": "application/json", "Content-Length": body.length, "Cache-Control": "no-store" });
+  const own = (error as { headers?: Record<string, string> } | null)?.headers;
+  res.writeHead(httpStatusOf(error), { ...extraHeaders, ...own, "Content-Type": "application/json", "Content-Length": body.length, "Cache-Control": "no-store" });
   res.end(body);
 }

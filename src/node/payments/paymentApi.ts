@@ -8,10 +8,12 @@ import {
   parseSessionToken,
   parseTicketBatch,
   serializeOffer,
+  serializeOfferAvailability,
   serializeOpenedSession,
   serializeSession,
   SESSION_HEADER,
   WireFormatError,
+  type OfferAvailability,
   type OpenedSession,
   type Offer,
   type Session,
@@ -38,6 +40,12 @@ export type PaymentApiParameters = {
   clock: { now(): number };
   /** The operator status document for GET /status. */
   status(): unknown;
+  /** Whether the node takes new sessions now (the operator's limits); default: always. */
+  availability?: () => OfferAvailability;
+  /** Admission of a new session (the operator's limits): throws LimitReachedError to refuse. */
+  admitSession?: () => void;
+  /** Called with every error the API answers with (refusal metrics). */
+  onRefusal?: (error: unknown) => void;
 };
 
 /** Headers a browser page may send and read cross-origin (HLS players, web clients). */
@@ -46,15 +54,15 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
   "Access-Control-Allow-Headers": "Content-Type, Range, If-None-Match, X-Bandmint-Session, X-Bandmint-Ticket",
   "Access-Control-Expose-Headers":
-    "Content-Range, Content-Length, ETag, X-Bandmint-Served-Bytes, X-Bandmint-Paid-Bytes, X-Bandmint-Credit-Bytes, X-Bandmint-Next-Nonce, X-Bandmint-Recipient-Rand-Hash",
+    "Content-Range, Content-Length, ETag, Retry-After, X-Bandmint-Served-Bytes, X-Bandmint-Paid-Bytes, X-Bandmint-Credit-Bytes, X-Bandmint-Next-Nonce, X-Bandmint-Recipient-Rand-Hash",
 };
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const bytes = Buffer.from(JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
-  const headers: Record<string, string | number> = { ...CORS_HEADERS, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" };
+  const all: Record<string, string | number> = { ...CORS_HEADERS, ...headers, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" };
   // The rest of an oversized or overdue body is not worth reading: close the connection after the answer.
-  if (status === 413 || status === 408) headers.Connection = "close";
-  res.writeHead(status, headers);
+  if (status === 413 || status === 408) all.Connection = "close";
+  res.writeHead(status, all);
   res.end(bytes);
 }
 
@@ -144,6 +152,8 @@ export function createPaymentApi(p: PaymentApiParameters) {
   }
 
   async function openSession(req: IncomingMessage): Promise<OpenedSession> {
+    // First: a node at its limits refuses before it reads the body or the chain.
+    p.admitSession?.();
     const request = parseSessionRequest(await readJson(req));
     const { sender } = request;
     const service = request.service ?? "cdn";
@@ -194,7 +204,7 @@ export function createPaymentApi(p: PaymentApiParameters) {
           res.writeHead(204, CORS_HEADERS);
           res.end();
         } else if (root === "offer" && parts.length === 1 && req.method === "GET") {
-          send(res, 200, serializeOffer(offer));
+          send(res, 200, { ...serializeOffer(offer), ...serializeOfferAvailability(p.availability?.() ?? { available: true }) });
         } else if (root === "status" && parts.length === 1 && req.method === "GET") {
           send(res, 200, p.status());
         } else if (root === "sessions" && parts.length === 1 && req.method === "POST") {
@@ -208,8 +218,9 @@ export function createPaymentApi(p: PaymentApiParameters) {
           send(res, 404, { error: "RouteNotFoundError", message: `No route ${req.method} ${url.pathname}.` });
         }
       } catch (error) {
-        const { status, body } = paymentErrorResponse(error);
-        send(res, status, body);
+        p.onRefusal?.(error);
+        const { status, body, headers } = paymentErrorResponse(error);
+        send(res, status, body, headers);
       }
       return true;
     },

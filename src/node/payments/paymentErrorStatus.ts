@@ -36,6 +36,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   SessionServiceMismatchError: 409,
   TooManySessionsError: 429,
   ChainUnavailableError: 503,
+  LimitReachedError: 503,
   // The relay (docs/protocol/relay.md §5).
   ProxyAuthError: 407,
   EgressRefusedError: 403,
@@ -46,30 +47,36 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   UpstreamTimeoutError: 504,
 };
 
-/** Status and JSON body for an error; unknown errors are 500 without internals. */
-export function paymentErrorResponse(error: unknown): { status: number; body: WireError } {
-  const e = error as { name?: string; shortMessage?: string; wireDetails?: Record<string, unknown>; field?: string };
+/**
+ * Status, JSON body and extra headers for an error; unknown errors are 500 without internals. An
+ * error with a `retryAfterSeconds` (LimitReachedError) gets a Retry-After header.
+ */
+export function paymentErrorResponse(error: unknown): { status: number; body: WireError; headers?: Record<string, string> } {
+  const e = error as { name?: string; shortMessage?: string; wireDetails?: Record<string, unknown>; field?: string; retryAfterSeconds?: unknown };
   const name = typeof e?.name === "string" ? e.name : "Error";
   const status = paymentErrorStatus[name];
   if (status === undefined) return { status: 500, body: { error: "InternalError", message: "Internal error." } };
   const details = e.wireDetails ?? (e.field !== undefined ? { field: e.field } : undefined);
   const body: WireError = { error: name, message: e.shortMessage ?? String(error) };
   if (details !== undefined && Object.keys(details).length > 0) body.details = details;
+  if (typeof e.retryAfterSeconds === "number") return { status, body, headers: { "Retry-After": String(e.retryAfterSeconds) } };
   return { status, body };
 }
 
-/** An error shaped for the edge's error responses: `status`, stable `name`, `shortMessage`, object `details`. */
+/** An error shaped for the edge's error responses: `status`, stable `name`, `shortMessage`, object `details`, extra `headers`. */
 export class PaymentHttpError extends Error {
   override name: string;
   status: number;
   shortMessage: string;
   details: Record<string, unknown> | undefined;
+  headers: Record<string, string> | undefined;
   constructor(cause: unknown) {
-    const { status, body } = paymentErrorResponse(cause);
+    const { status, body, headers } = paymentErrorResponse(cause);
     super(body.message, { cause });
     this.name = body.error;
     this.status = status;
     this.shortMessage = body.message;
     this.details = body.details;
+    this.headers = headers;
   }
 }

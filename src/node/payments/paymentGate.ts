@@ -8,7 +8,11 @@ import type { TicketIntake } from "./ticketIntake.ts";
 import type { TicketStore } from "./ticketStore.ts";
 
 /** Dependencies of the payment gate. */
-export type PaymentGateParameters = { sessions: SessionBook; intake: TicketIntake; store: TicketStore; offer: Offer; clock: { now(): number } };
+export type PaymentGateParameters = {
+  sessions: SessionBook; intake: TicketIntake; store: TicketStore; offer: Offer; clock: { now(): number };
+  /** Called with every refusal (refusal metrics); not on the admitted path. */
+  onRefusal?: (error: unknown) => void;
+};
 
 /**
  * The edge's PaymentGate (src/node/edge/paymentGate.ts): takes the request's tickets (header),
@@ -18,7 +22,7 @@ export type PaymentGateParameters = { sessions: SessionBook; intake: TicketIntak
  * id: the id is in every ticket and public once one is redeemed, and whoever presents the session
  * spends its sender's credit window.
  */
-export function createPaymentGate({ sessions, intake, store, offer, clock }: PaymentGateParameters): PaymentGate {
+export function createPaymentGate({ sessions, intake, store, offer, clock, onRefusal }: PaymentGateParameters): PaymentGate {
   return {
     async admit(req: IncomingMessage, request: { start: bigint; end: bigint }): Promise<Grant> {
       try {
@@ -72,6 +76,7 @@ export function createPaymentGate({ sessions, intake, store, offer, clock }: Pay
           },
         };
       } catch (error) {
+        onRefusal?.(error);
         throw new PaymentHttpError(error);
       }
     },

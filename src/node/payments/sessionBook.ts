@@ -228,6 +228,12 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
       store.flushCounters(rows);
       for (const s of rows) s.dirty = false;
     },
+    /** Sessions with traffic since `since` (unix ms) or bytes in flight: what `limits.maxSessions` counts. */
+    countActive(since: number): number {
+      let n = 0;
+      for (const s of sessions.values()) if (s.lastActive >= since || s.inFlightBytes > 0n) n++;
+      return n;
+    },
     /** Every session (for status). */
     all(): IterableIterator<SessionState> {
       return sessions.values();

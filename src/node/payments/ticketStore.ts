@@ -216,6 +216,7 @@ export function openTicketStore({
     redeemedTotals: s(`SELECT paid, burned, treasury, gas_used, gas_cost FROM redemptions WHERE state = 'confirmed'`),
     ticketsOfSession: s(`SELECT * FROM tickets WHERE session_id = ? ORDER BY nonce_key`),
     outstanding: s(`SELECT sender, COUNT(*) AS n FROM tickets WHERE winning = 1 AND state IN ('pending', 'submitted') GROUP BY sender`),
+    scan: s(`SELECT rowid AS id, received_at, face_value, json_extract(ticket, '$.winProb') AS win_prob, winning FROM tickets WHERE rowid > ? ORDER BY rowid LIMIT ?`),
   };
 
   const tx = <T>(fn: () => T): T => {
@@ -394,6 +395,15 @@ export function openTicketStore({
         redeemed.gasCost += BigInt((r.gas_cost as string | null) ?? "0");
       }
       return { tickets, winners, byState, faceValueWon, redeemed };
+    },
+    /**
+     * Tickets stored after row `afterId`, in insertion order, at most `limit`, with what the
+     * operator's per-day figures need: the operator report reads them incrementally.
+     */
+    scanTickets(afterId: number, limit: number): { id: number; receivedAt: number; faceValue: bigint; winProb: bigint; winning: boolean }[] {
+      return (q.scan.all(afterId, limit) as Row[]).map((r) => ({
+        id: Number(r.id), receivedAt: Number(r.received_at), faceValue: BigInt(r.face_value as string), winProb: BigInt(r.win_prob as string), winning: Number(r.winning) === 1,
+      }));
     },
     /** Closes the database (the WAL is checkpointed by SQLite). */
     close(): void {

@@ -21,6 +21,7 @@ import {
   type TunnelCloseReason,
 } from "./errors.ts";
 import { pumpMetered, type TunnelMeter } from "./pumpMetered.ts";
+import type { Pacer } from "../limits/createLimits.ts";
 
 /** Operator settings of the relay (node config `relay`; defaults in `defaultRelayOptions`). */
 export type RelayOptions = {
@@ -61,6 +62,12 @@ export type RelayParameters = {
   log?: (line: string) => void;
   /** Called with every relayed byte count as it is metered (the node's traffic meter). */
   onServed?: (bytes: number) => void;
+  /** The operator's admission check for a new tunnel (src/node/limits): throws LimitReachedError to refuse. */
+  admit?: () => void;
+  /** The operator's per-byte limits (rate, quota, schedule), shared with delivery; absent when none is set. */
+  pacer?: Pacer | undefined;
+  /** Called with every refusal (the node's refusal metrics). */
+  onRefusal?: (error: unknown) => void;
 };
 
 /** Counters of the relay for /status and metrics (bytes live in the sessions). */
@@ -257,7 +264,7 @@ export function createRelay(p: RelayParameters) {
 
   /** Meters `from` into `to`; resolves when done, closes the tunnel if it fails. */
   function pump(tunnel: Tunnel, signal: AbortSignal, from: Readable, to: Writable): Promise<boolean> {
-    return pumpMetered(from, to, meterFor(tunnel.session, signal)).then(
+    return pumpMetered(from, to, meterFor(tunnel.session, signal), p.pacer).then(
       () => true,
       (error: unknown) => {
         tunnel.close(error instanceof UnpaidTunnelError ? "unpaid" : signal.aborted ? "stopped" : "error");
@@ -267,6 +274,7 @@ export function createRelay(p: RelayParameters) {
   }
 
   function countRefusal(error: unknown): void {
+    p.onRefusal?.(error);
     const reason = refusalReason(error);
     if (reason !== undefined) refusals[reason] = (refusals[reason] ?? 0) + 1;
     else if (paymentErrorResponse(error).status === 500) log(`relay: unexpected error ${(error as Error)?.stack ?? String(error)}`);
@@ -287,6 +295,7 @@ export function createRelay(p: RelayParameters) {
         if (stopped) throw new RelayBusyError({ limit: 0 });
         const session = authenticate(req.headers);
         const { host, port } = parseConnectTarget(req.url ?? "");
+        p.admit?.();
         const release = admitTunnel(session.sender);
         let upstream: Socket;
         let opened: ReturnType<typeof openTunnel>;
@@ -320,6 +329,7 @@ export function createRelay(p: RelayParameters) {
         if (stopped) throw new RelayBusyError({ limit: 0 });
         const session = authenticate(req.headers);
         const { host, port, path } = parseAbsoluteProxyUrl(url);
+        p.admit?.();
         release = admitTunnel(session.sender);
         const target = await checkTarget(host, port);
         const headers: OutgoingHttpHeaders = {};

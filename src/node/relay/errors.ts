@@ -19,6 +19,7 @@ export const RELAY_REFUSAL_REASONS = [
   "rate-limited",
   "node-busy",
   "limit",
+  "operator-limit",
   "connect-failed",
   "connect-timeout",
 ] as const;
@@ -32,6 +33,7 @@ export function refusalReason(error: unknown): RelayRefusalReason | undefined {
   if (typeof e?.reason === "string" && (RELAY_REFUSAL_REASONS as readonly string[]).includes(e.reason)) return e.reason as RelayRefusalReason;
   if (e?.name === "WireFormatError") return "bad-target"; // auth parsing is wrapped in ProxyAuthError
   if (e?.name === "SessionServiceMismatchError") return "wrong-service";
+  if (e?.name === "LimitReachedError") return "operator-limit"; // its `reason` is prose; `details.limit` names it
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { drained } from "../../http/drained.ts";
+import type { Pacer } from "../limits/createLimits.ts";
 
 /**
  * What a metered pump asks before it forwards bytes: the credit window of the tunnel's sender
@@ -19,8 +20,12 @@ export type TunnelMeter = {
  * sender), and resumes when a ticket arrives or `to` drains. Ends `to` after the last byte of
  * `from`. Resolves when `from` ended and everything was forwarded; rejects with the first error
  * (the caller destroys both sides: a tunnel has no half-failed state worth keeping).
+ *
+ * With the operator's `pacer` (src/node/limits), each admitted run waits for the node's shared
+ * rate and counts against its quota before it is written; a pacer that refuses (quota used up,
+ * schedule closed) fails the pump, which cuts the tunnel. Without one, nothing is awaited.
  */
-export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter): Promise<void> {
+export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pacer?: Pacer): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let pending: Buffer | undefined;
     let ended = false;
@@ -70,9 +75,25 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter): P
             if (failed) return;
             continue;
           }
+          if (pacer !== undefined) {
+            try {
+              await pacer.take(n);
+            } catch (error) {
+              meter.settle(n, 0);
+              throw error;
+            }
+            if (failed) {
+              meter.settle(n, 0);
+              pacer.refund(n);
+              return;
+            }
+          }
           const part = n === chunk.length ? chunk : chunk.subarray(0, n);
           pending = n === chunk.length ? undefined : chunk.subarray(n);
-          const ok = to.write(part, (error) => meter.settle(n, error ? 0 : n));
+          const ok = to.write(part, (error) => {
+            meter.settle(n, error ? 0 : n);
+            if (error && pacer !== undefined) pacer.refund(n);
+          });
           if (!ok) await drained(to);
           if (failed) return;
         }
