@@ -5,7 +5,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -442,8 +441,8 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
         if (TicketLib.recipientRandHash(recipientRand) != t.recipientRandHash) {
             revert InvalidRecipientRand(ticketHash, recipientRand, t.recipientRandHash);
         }
-        // ECDSA also rejects other lengths, but the length must be checked before the win draw,
-        // which hashes the signature bytes: one signature, one encoding, one draw.
+        // Only a 65-byte r ‖ s ‖ v is a signature here, and the length must be checked before the
+        // win draw, which hashes the signature bytes: one signature, one encoding, one draw.
         if (sig.length != 65) revert InvalidSignatureLength(ticketHash, sig.length);
         TicketLib.loadTicket(b, t, sig, recipientRand);
         _verify(b, ticketHash);
@@ -515,8 +514,8 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
 
     /// @dev The checks every ticket passes, whichever way it arrived, on the ticket held in buffer
     /// `b` (struct hash `ticketHash`): not expired, winning (the draw hashes the 65-byte r ‖ s ‖ v
-    /// and the recipientRand), and a canonical signature (OpenZeppelin ECDSA: low s, v in {27, 28},
-    /// recoverable) by the ticket's sender.
+    /// and the recipientRand), and a canonical signature (low s, v in {27, 28}, recoverable:
+    /// TicketLib.drawAndSigner) by the ticket's sender.
     function _verify(bytes32[TICKET_BUFFER_WORDS] memory b, bytes32 ticketHash) private view {
         (uint256 draw, address signer) = TicketLib.drawAndSigner(b, ticketHash);
         uint64 expiry = uint64(uint256(b[7]));
@@ -566,33 +565,29 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
         }
     }
 
-    /// @dev Adds `n` tickets that each paid `faceValue` to a batch's totals: exactly n `_tally`
-    /// calls of faceValue, rounding included.
+    /// @dev Adds one ticket's payment to a batch's totals, its shares rounded down per ticket (a
+    /// ticket's split never depends on its batch).
+    function _tally(Totals memory totals, uint256 paid) private view {
+        // Each paid amount comes out of a uint128 balance, and the sum of all of them is at most
+        // the broker's token balance (<= the token's supply), so none of these sums can overflow;
+        // paid * bps < 2^128 * 2^14.
+        unchecked {
+            totals.paid += paid;
+            totals.burned += paid * _burnBps / _BPS;
+            totals.treasury += paid * _treasuryBps / _BPS;
+        }
+    }
+
+    /// @dev Adds `n` tickets that each paid their whole `faceValue` to a batch's totals: the same
+    /// as n `_tally(totals, faceValue)` calls, rounding included, in one step.
     function _tallyFull(Totals memory totals, uint256 faceValue, uint256 n) private view {
-        // n * faceValue is what n tickets paid, within the bound `_tally` states; each share is at
-        // most n * faceValue.
+        if (n == 0) return;
+        // faceValue was paid whole, so it is at most a uint128 balance, and n * faceValue is what
+        // the n tickets paid: the bounds of `_tally` hold.
         unchecked {
             totals.paid += n * faceValue;
             totals.burned += n * (faceValue * _burnBps / _BPS);
             totals.treasury += n * (faceValue * _treasuryBps / _BPS);
-        }
-    }
-
-    /// @dev Adds one ticket's payment to a batch's totals, its shares rounded down per ticket (a
-    /// ticket's split never depends on its batch).
-    function _tally(Totals memory totals, uint256 paid) private view {
-        uint256 burnBps_ = _burnBps;
-        uint256 treasuryBps_ = _treasuryBps;
-        // Each paid amount comes out of a uint128 balance, and the sum of all of them is at most
-        // the broker's token balance (<= the token's supply), so none of these sums can overflow;
-        // paid * bps < 2^128 * 2^14. In assembly because it runs once per ticket (the Solidity
-        // form re-reads and re-cleans every operand: ~75 gas more per ticket).
-        assembly ("memory-safe") {
-            mstore(totals, add(mload(totals), paid))
-            let burned := add(totals, 0x20)
-            mstore(burned, add(mload(burned), div(mul(paid, burnBps_), _BPS)))
-            let toTreasury := add(totals, 0x40)
-            mstore(toTreasury, add(mload(toTreasury), div(mul(paid, treasuryBps_), _BPS)))
         }
     }
 
