@@ -515,13 +515,12 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
     /// @dev The checks every ticket passes, whichever way it arrived, on the ticket held in buffer
     /// `b` (struct hash `ticketHash`): not expired, winning (the draw hashes the 65-byte r ‖ s ‖ v
     /// and the recipientRand), and a canonical signature (low s, v in {27, 28}, recoverable:
-    /// TicketLib.drawAndSigner) by the ticket's sender.
+    /// TicketLib.winAndSigner) by the ticket's sender.
     function _verify(bytes32[TICKET_BUFFER_WORDS] memory b, bytes32 ticketHash) private view {
-        (uint256 draw, address signer) = TicketLib.drawAndSigner(b, ticketHash);
+        (bool wins, address signer) = TicketLib.winAndSigner(b, ticketHash);
         uint64 expiry = uint64(uint256(b[7]));
         if (block.timestamp > expiry) revert TicketExpired(ticketHash, expiry, block.timestamp);
-        uint256 winProb = uint256(b[4]);
-        if (draw >= winProb) revert TicketNotWinning(ticketHash, winProb);
+        if (!wins) revert TicketNotWinning(ticketHash, uint256(b[4]));
         if (signer == address(0)) revert InvalidSignature(ticketHash);
         address sender = address(uint160(uint256(b[2])));
         if (signer != sender) revert InvalidSigner(ticketHash, signer, sender);

@@ -21,6 +21,7 @@ library TicketLib {
     //   bytes 0x1a0-0x200 r ‖ s ‖ v ‖ recipientRand (the win draw's input: the 65-byte
     //                     signature and the recipient's secret)
     // `newBuffer` writes the constant parts; the caller fills in the ticket and signature.
+    uint256 private constant _WIN_PROB_AT = 0x80; // word 4
     uint256 private constant _PREFIX_AT = 0x140; // word 10: 0x1901 in its last two bytes
     uint256 private constant _SEPARATOR_AT = 0x160;
     uint256 private constant _STRUCT_HASH_AT = 0x180;
@@ -101,26 +102,27 @@ library TicketLib {
         }
     }
 
-    /// @notice For the ticket held in buffer `b`, whose struct hash is `structHash`: its win draw
-    /// (uint256(keccak256(r ‖ s ‖ v ‖ recipientRand)), see `isWinning`) and the signer of its
-    /// EIP-712 digest, or address(0) unless the signature is canonical and valid: s in [1, n/2]
-    /// (low s: no malleable twin), v in {27, 28}, r in [1, n) and a point that recovers.
+    /// @notice For the ticket held in buffer `b`, whose struct hash is `structHash`: whether it
+    /// wins (uint256(keccak256(r ‖ s ‖ v ‖ recipientRand)) < winProb, as `isWinning`), and the
+    /// signer of its EIP-712 digest, or address(0) unless the signature is canonical and valid:
+    /// s in [1, n/2] (low s: no malleable twin), v in {27, 28}, r in [1, n) and a point that
+    /// recovers.
     /// @dev One assembly block for the three hashes' worth of work each ticket costs. The signer
     /// check is OpenZeppelin ECDSA.tryRecover's (same s bound; the precompile rejects the rest:
-    /// TicketBrokerMutants.t.sol checks the two agree on every vector and on fuzzed signatures),
-    /// hand-rolled because tryRecover's ABI glue costs ~300 gas per call, a tenth of what a
-    /// compact batch spends per ticket besides the precompile. The precompile returns no data for
-    /// every invalid input and the output word is zeroed before the call, so a failure reads as
-    /// address(0), never as stale memory.
-    function drawAndSigner(bytes32[TICKET_BUFFER_WORDS] memory b, bytes32 structHash)
+    /// TicketVectors.t.sol and TicketBrokerCompact.t.sol check the two agree on every vector and
+    /// on fuzzed signatures), hand-rolled because tryRecover's ABI glue costs ~300 gas per call,
+    /// a tenth of what a compact batch spends per ticket besides the precompile. The precompile
+    /// returns no data for every invalid input and the output word is zeroed before the call, so
+    /// a failure reads as address(0), never as stale memory.
+    function winAndSigner(bytes32[TICKET_BUFFER_WORDS] memory b, bytes32 structHash)
         internal
         view
-        returns (uint256 draw, address signer)
+        returns (bool wins, address signer)
     {
         assembly ("memory-safe") {
             mstore(add(b, _STRUCT_HASH_AT), structHash)
             let digest := keccak256(add(b, _DIGEST_INPUT_AT), 0x42)
-            draw := keccak256(add(b, _R_AT), 0x61)
+            wins := lt(keccak256(add(b, _R_AT), 0x61), mload(add(b, _WIN_PROB_AT)))
             let s := mload(add(b, _S_AT))
             if iszero(gt(s, _HALF_N)) {
                 // The free memory above the pointer (not moved) holds the precompile's input and

@@ -252,6 +252,23 @@ contract TicketBrokerCompactTest is TicketBrokerBase {
         assertEq(burned, 0.25 ether);
     }
 
+    /// @dev A ticket's split never depends on its batch or encoding: three 199-wei tickets burn
+    /// 3 x 19 and accrue 3 x 9, not floor(597 x 10%) and floor(597 x 5%), however they are tallied.
+    function test_compact_splitIsPerTicket() public {
+        _fund(sender, 1 ether, 0);
+        Batch memory b = _batch(3, recipient, 199);
+        for (uint256 i; i < 3; ++i) {
+            b.ts[i] = _ticketWithRand(SENDER_KEY, recipient, 199, i + 1, RAND_A);
+            b.sigs[i] = _sign(SENDER_KEY, b.ts[i]);
+            b.rands[i] = RAND_A;
+        }
+        uint256 supply = token.totalSupply();
+        _callCompact(recipient, _encode(b));
+        assertEq(token.totalSupply(), supply - 57, "burn: 3 x 19");
+        assertEq(broker.treasuryAccrued(), 27, "treasury: 3 x 9");
+        assertEq(token.balanceOf(recipient), 513, "recipient: 597 - 57 - 27");
+    }
+
     function test_compact_revertsWhenFundsRunOutBeforeTheLastTicket() public {
         _fund(sender, 1.5 ether, 0);
         Batch memory b = _batch(3, recipient, FACE);
@@ -662,15 +679,16 @@ contract TicketBrokerCompactTest is TicketBrokerBase {
 
     // ------------------------------------------------------------ signature recovery
 
-    /// @dev The broker's hand-rolled recovery (TicketLib.drawAndSigner) accepts exactly what
+    /// @dev The broker's hand-rolled recovery (TicketLib.winAndSigner) accepts exactly what
     /// OpenZeppelin's ECDSA.tryRecover accepts, with the same signer, and never returns a signer
     /// for a malleable twin, a zero r or s, or a v other than 27/28 (address(0) is "refused");
     /// its draw is keccak256 of the 65 signature bytes and the rand.
-    function testFuzz_drawAndSigner_matchesOpenZeppelin(uint256 key, bytes32 r, bytes32 s, uint8 v, uint8 mode, uint256 rand)
+    function testFuzz_winAndSigner_matchesOpenZeppelin(uint256 key, bytes32 r, bytes32 s, uint8 v, uint8 mode, uint256 rand)
         public
         view
     {
         Ticket memory t = _ticketWithRand(SENDER_KEY, recipient, FACE, 1, rand);
+        t.winProb = 1 << 255; // about half win
         key = bound(key, 1, SECP256K1_N - 1);
         (uint8 sv, bytes32 sr, bytes32 ss) = vm.sign(key, _digest(t));
         mode %= 6;
@@ -686,9 +704,9 @@ contract TicketBrokerCompactTest is TicketBrokerBase {
     }
 
     function _checkAgainstOpenZeppelin(Ticket memory t, bytes memory sig, uint256 rand) internal view returns (address) {
-        (uint256 draw, address signer) = lib.drawLikeBroker(_domainSeparator(), t, sig, rand);
+        (bool wins, address signer) = lib.winLikeBroker(_domainSeparator(), t, sig, rand);
         assertEq(signer, lib.recoverWithOpenZeppelin(_digest(t), sig), "as OpenZeppelin");
-        assertEq(draw, uint256(keccak256(abi.encodePacked(sig, rand))), "draw");
+        assertTrue(wins == (uint256(keccak256(abi.encodePacked(sig, rand))) < t.winProb), "draw");
         return signer;
     }
 

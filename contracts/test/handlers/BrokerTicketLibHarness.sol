@@ -24,18 +24,18 @@ contract BrokerTicketLibHarness {
     }
 
     /// @notice What redemption computes for ticket `t` with signature `sig` under the domain
-    /// `separator` (TicketLib.drawAndSigner on a buffer loaded as redeemTicket loads it): the win
-    /// draw and the signer, address(0) where the broker rejects the signature (also for any
-    /// length but 65 bytes, which redemption refuses before drawing; the draw is then 0).
-    function drawLikeBroker(bytes32 separator, Ticket calldata t, bytes calldata sig, uint256 recipientRand)
+    /// `separator` (TicketLib.winAndSigner on a buffer loaded as redeemTicket loads it): whether
+    /// it wins, and the signer, address(0) where the broker rejects the signature (also for any
+    /// length but 65 bytes, which redemption refuses before drawing; it then does not win).
+    function winLikeBroker(bytes32 separator, Ticket calldata t, bytes calldata sig, uint256 recipientRand)
         external
         view
-        returns (uint256 draw, address signer)
+        returns (bool wins, address signer)
     {
-        if (sig.length != 65) return (0, address(0));
+        if (sig.length != 65) return (false, address(0));
         bytes32[TICKET_BUFFER_WORDS] memory b = TicketLib.newBuffer(separator);
         TicketLib.loadTicket(b, t, sig, recipientRand);
-        return TicketLib.drawAndSigner(b, TicketLib.hashStruct(t));
+        return TicketLib.winAndSigner(b, TicketLib.hashStruct(t));
     }
 
     /// @notice The reference rule the broker's hand-rolled recovery must match: exactly 65 bytes
