@@ -436,7 +436,7 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
         Cursor memory cursor
     ) private returns (uint256 paid) {
         bytes32 ticketHash = TicketLib.hashStruct(t);
-        // Cheap checks first; the signature recovery (~3,000 gas) last.
+        // Cheap checks first; _verify then draws and recovers the signer (~3,000 gas).
         if (t.recipient != msg.sender) revert NotTicketRecipient(ticketHash, t.recipient, msg.sender);
         if (TicketLib.recipientRandHash(recipientRand) != t.recipientRandHash) {
             revert InvalidRecipientRand(ticketHash, recipientRand, t.recipientRandHash);

@@ -42,8 +42,7 @@ library CompactBatchLib {
         returns (uint256 ticketsAt, uint256 count, uint256 groupEnd)
     {
         uint256 length = batch.length;
-        // offset <= length, and length is bounded by the calldata size (< 2^64), so neither sum
-        // can overflow (count < 2^8).
+        // offset <= length, and length is bounded by the calldata size (< 2^64): no overflow.
         unchecked {
             ticketsAt = offset + GROUP_HEADER_SIZE;
         }
@@ -63,6 +62,7 @@ library CompactBatchLib {
             mstore(add(b, 0x1e1), recipientRand) // after r ‖ s ‖ v: the draw's input
         }
         b[6] = TicketLib.recipientRandHash(recipientRand);
+        // ticketsAt <= length < 2^64 and count * TICKET_SIZE < 2^15: no overflow.
         unchecked {
             groupEnd = ticketsAt + count * TICKET_SIZE;
         }
