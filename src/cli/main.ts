@@ -8,6 +8,14 @@ import type { Command } from "./command.ts";
 
 const commandsDir = new URL("./commands/", import.meta.url);
 
+/** Where sub-commands come from: the commands/ directory, or the table the self-contained build compiles in (src/cli/bundle.ts). */
+export type CommandSource = {
+  /** Names of the available sub-commands, sorted (nested names use `-`). */
+  names(): string[];
+  /** The command, or undefined if there is none of that name. */
+  load(name: string): Promise<Command | undefined>;
+};
+
 /** Names of the available sub-commands (`commands/<name>.ts`, nested names use `-`). */
 export function listCommands(): string[] {
   return readdirSync(fileURLToPath(commandsDir))
@@ -16,36 +24,45 @@ export function listCommands(): string[] {
     .sort();
 }
 
-async function loadCommand(name: string): Promise<Command | undefined> {
-  if (!/^[a-z][a-z0-9-]*$/.test(name) || !listCommands().includes(name)) return undefined;
-  return (await import(new URL(`${name}.ts`, commandsDir).href)).default as Command;
-}
+/** The commands/ directory, each command imported when it runs (so `node start` loads nothing of `start`). */
+export const commandsDirectory: CommandSource = {
+  names: listCommands,
+  async load(name) {
+    if (!/^[a-z][a-z0-9-]*$/.test(name) || !listCommands().includes(name)) return undefined;
+    return (await import(new URL(`${name}.ts`, commandsDir).href)).default as Command;
+  },
+};
 
-async function usage(): Promise<string> {
+async function usage(commands: CommandSource): Promise<string> {
   const rows = await Promise.all(
-    listCommands().map(async (name) => {
-      const command = await loadCommand(name);
-      return `  ${name.replace(/^node-/, "node ").padEnd(15)} ${command?.summary ?? ""}`;
+    commands.names().map(async (name) => {
+      const command = await commands.load(name);
+      return `  ${name.replace(/^(node|key)-/, "$1 ").padEnd(15)} ${command?.summary ?? ""}`;
     }),
   );
   return `usage: bandmint <command> [flags]\n\ncommands:\n${rows.join("\n")}\n\nRun 'bandmint <command> --help' for a command's flags.\n`;
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
-export async function main(argv: string[], signal: AbortSignal): Promise<number> {
+export async function main(argv: string[], signal: AbortSignal, commands: CommandSource = commandsDirectory): Promise<number> {
   // `bandmint node start` and `bandmint node-start` are the same command.
   let [name, ...rest] = argv;
   if (name !== undefined && rest[0] !== undefined && !rest[0].startsWith("-")) {
     const joined = `${name}-${rest[0]}`;
-    if (listCommands().includes(joined)) [name, rest] = [joined, rest.slice(1)];
+    if (commands.names().includes(joined)) [name, rest] = [joined, rest.slice(1)];
   }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(await usage());
+    process.stdout.write(await usage(commands));
     return name === undefined ? 2 : 0;
   }
-  const command = await loadCommand(name);
+  let command: Command | undefined;
+  try {
+    command = await commands.load(name);
+  } catch (error) {
+    return reportError(name, error);
+  }
   if (command === undefined) {
-    process.stderr.write(`bandmint: unknown command '${name}'\n\n${await usage()}`);
+    process.stderr.write(`bandmint: unknown command '${name}'\n\n${await usage(commands)}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -65,20 +82,35 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
   try {
     return await command.run({ ...parsed, signal, stdout: process.stdout, stderr: process.stderr });
   } catch (error) {
-    const e = error as { shortMessage?: string; details?: string; message?: string };
-    // Typed errors (BaseError) carry a short message meant for people; anything else is a bug.
-    if (e.shortMessage !== undefined) {
-      process.stderr.write(`bandmint ${name}: ${e.shortMessage}${e.details ? `\n  ${e.details}` : ""}\n`);
-      return (error as { name?: string }).name === "UsageError" ? 2 : 1;
-    }
-    throw error;
+    return reportError(name, error);
   }
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  process.exitCode = await main(process.argv.slice(2), controller.signal);
+/** Prints a typed error's short message (exit 2 for usage errors, else 1); rethrows anything else: a bug. */
+function reportError(name: string, error: unknown): number {
+  const e = error as { shortMessage?: string; details?: string; message?: string };
+  // Typed errors (BaseError) carry a short message meant for people; anything else is a bug.
+  if (e.shortMessage !== undefined) {
+    process.stderr.write(`bandmint ${name}: ${e.shortMessage}${e.details ? `\n  ${e.details}` : ""}\n`);
+    return (error as { name?: string }).name === "UsageError" ? 2 : 1;
+  }
+  throw error;
 }
+
+/**
+ * Runs the CLI as the process: SIGINT/SIGTERM abort the command's signal (a service manager's stop
+ * reaches a running node this way), later ones are ignored while it stops; sets the exit code.
+ */
+export async function runCli(argv: string[], commands: CommandSource = commandsDirectory): Promise<void> {
+  const controller = new AbortController();
+  // `on`, not `once`: a second signal (systemd signals the whole cgroup, a wrapper forwards the
+  // same signal) must not take the default action, which would kill the node mid-stop.
+  const stop = () => controller.abort();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGHUP", stop);
+  process.exitCode = await main(argv, controller.signal, commands);
+}
+
+// Run as a script (`node src/cli/main.ts`); in dist/bandmint.mjs, src/cli/bundle.ts runs it instead.
+if (typeof BANDMINT_BUNDLE === "undefined" && process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await runCli(process.argv.slice(2));

@@ -2,6 +2,7 @@ import type { Hex } from "viem";
 import { z } from "zod";
 import { createChainClients } from "../chain/clients.ts";
 import { readDeployment } from "../chain/deployment.ts";
+import { unlockKeystore } from "../chain/keystore.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { createClient, type Client, type CreateClientParameters } from "./createClient.ts";
 import { parseTokenAmount } from "./tokenAmount.ts";
@@ -35,17 +36,39 @@ export type ClientConfig = {
 const schema = z.object({
   rpc: z.url({ protocol: /^https?$/, error: "must be an http(s) JSON-RPC URL" }).optional(),
   deployment: z.string().min(1, "must be a path").default(DEFAULT_DEPLOYMENT_PATH),
-  key: z.string({ error: "is required (or set BANDMINT_KEY)" }).regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key"),
+  key: z.string({ error: "is required (or --keystore, or set BANDMINT_KEY)" }).regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key"),
   "max-price": z.string().optional(),
   "data-dir": z.string().min(1, "must be a path").default(DEFAULT_CLIENT_DATA_DIR),
 });
 
+/** Flags every client command takes for its key: a plain key (local network) or an encrypted keystore. */
+export const clientKeyOptions = {
+  key: { type: "string" },
+  keystore: { type: "string" },
+  "passphrase-file": { type: "string" },
+} as const;
+
 /**
- * Parses the common client flags (`--rpc`, `--deployment`, `--key` or env BANDMINT_KEY,
- * `--max-price` in tokens per GiB, `--data-dir`). Errors name the flag.
+ * Parses the common client flags (`--rpc`, `--deployment`, `--max-price` in tokens per GiB,
+ * `--data-dir`, and the key: `--keystore` with its passphrase from `--passphrase-file`,
+ * BANDMINT_PASSPHRASE or `prompt`, else `--key` or env BANDMINT_KEY). Errors name the flag.
  */
-export function parseClientConfig(values: Record<string, unknown>, env: Record<string, string | undefined>): ClientConfig {
-  const input = { ...values, key: values.key ?? env.BANDMINT_KEY };
+export async function parseClientConfig(
+  values: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  io: { prompt?: ((question: string) => Promise<string>) | undefined } = {},
+): Promise<ClientConfig> {
+  let key = values.key ?? env.BANDMINT_KEY;
+  if (typeof values.keystore === "string") {
+    if (values.key !== undefined) throw new ClientConfigError("keystore", "give either --key or --keystore, not both");
+    const passphraseFile = typeof values["passphrase-file"] === "string" ? values["passphrase-file"] : undefined;
+    try {
+      key = await unlockKeystore(values.keystore, { passphraseFile, env, prompt: io.prompt });
+    } catch (error) {
+      throw new ClientConfigError("keystore", (error as BaseError).shortMessage ?? String(error));
+    }
+  }
+  const input = { ...values, key };
   const result = schema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -17,6 +17,9 @@ import { createHttpFetch } from "./createHttpFetch.ts";
 import { createNativeTicketSigner } from "./createNativeTicketSigner.ts";
 import { createProviderPool, type ClientLogger, type ProviderPool, type TimeoutPolicy } from "./providerPool.ts";
 import { openProviderSession } from "./providerSession.ts";
+import { createLocalProxy, type LocalProxy } from "./localProxy.ts";
+import { openRelaySession } from "./openRelaySession.ts";
+import { createRelayPool, type RelayPool } from "./relayPool.ts";
 
 /** Options of `createClient`: its dependencies and tuning. */
 export type CreateClientParameters = {
@@ -52,16 +55,20 @@ export type Client = {
   readonly address: Address;
   readonly pool: ProviderPool;
   readonly stats: ProviderStats;
-  /** Active cdn listings (cached for `listingsTtlMs`). */
+  /** Active listings of every service (cached for `listingsTtlMs`). */
   listings(signal?: AbortSignal): Promise<ProviderListing[]>;
   /** Downloads `path` of `contentId` (or all of it) to `options.out`, resuming a previous attempt. */
   get(contentId: string, path: string | undefined, options: GetOptions): Promise<DownloadResult>;
   /** A local HTTP gateway over this client (call `start` on it). */
   gateway(options?: { cacheBytes?: number }): Gateway;
+  /** Tunnels through relay providers, paying per byte (created on first use, then shared). */
+  relay(): RelayPool;
+  /** A local HTTP + SOCKS5 proxy over `relay()` (call `start` on it). */
+  proxy(): LocalProxy;
   balance(): Promise<BrokerBalance>;
   deposit(p: FundBrokerParameters): Promise<{ hashes: Hex[] }>;
   withdraw(p?: { cancel?: boolean }): Promise<WithdrawOutcome>;
-  /** Pays the last verified bytes on every open session. */
+  /** Pays the last verified (or relayed) bytes on every open session. */
   close(signal?: AbortSignal): Promise<void>;
 };
 
@@ -106,26 +113,35 @@ export function createClient(p: CreateClientParameters): Client {
   // The hot path (bench/paid.ts): chunk bodies over node:http, tickets signed by libsecp256k1.
   const sessionFetch = p.fetch ?? createHttpFetch();
   const sign = createNativeTicketSigner(p.privateKey, domain);
+  const openSessionParameters = (listing: ProviderListing, signal?: AbortSignal) => ({
+    listing,
+    chainId: p.deployment.chainId,
+    broker: p.deployment.contracts.broker,
+    sender: account.address,
+    sign,
+    signSession: (message: Parameters<typeof signSessionRequest>[0]["message"]) => signSessionRequest({ message, domain, privateKey: p.privateKey }),
+    fetch: sessionFetch,
+    signal,
+  });
   const pool = createProviderPool({
     listings: () => listings(),
     stats,
-    openSession: (listing, signal) =>
-      openProviderSession({
-        listing,
-        chainId: p.deployment.chainId,
-        broker: p.deployment.contracts.broker,
-        sender: account.address,
-        sign,
-        signSession: (message) => signSessionRequest({ message, domain, privateKey: p.privateKey }),
-        fetch: sessionFetch,
-        signal,
-      }),
+    openSession: (listing, signal) => openProviderSession(openSessionParameters(listing, signal)),
     maxProviders: p.maxProviders ?? 3,
     ...(p.perProvider !== undefined ? { perProvider: p.perProvider } : {}),
     maxPricePerGiB: p.maxPricePerGiB,
     ...(p.timeouts ? { timeouts: p.timeouts } : {}),
     logger: p.logger,
   });
+  let relayPool: RelayPool | undefined;
+  const relay = (): RelayPool =>
+    (relayPool ??= createRelayPool({
+      listings: () => listings(),
+      stats,
+      openSession: (listing, signal) => openRelaySession(openSessionParameters(listing, signal)),
+      maxPricePerGiB: p.maxPricePerGiB,
+      logger: p.logger,
+    }));
   return {
     address: account.address,
     pool,
@@ -137,6 +153,10 @@ export function createClient(p: CreateClientParameters): Client {
     balance: () => readBrokerBalance(p.clients, p.deployment, account.address),
     deposit: (f) => fundBroker(p.clients, p.deployment, f),
     withdraw: (w) => withdrawFromBroker(p.clients, p.deployment, w),
-    close: (signal) => pool.settle(signal),
+    relay,
+    proxy: () => createLocalProxy({ pool: relay(), logger: p.logger }),
+    close: async (signal) => {
+      await Promise.all([pool.settle(signal), relayPool?.settle(signal)]);
+    },
   };
 }

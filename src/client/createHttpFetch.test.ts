@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { readFile, rm } from "node:fs/promises";
 import { createHttpFetch } from "./createHttpFetch.ts";
+import { testCertificate, tlsSkipReason, type TestCertificate } from "../../test/fixtures/testCertificate.ts";
 
 describe("createHttpFetch", () => {
   const body = randomBytes(3 * 1024 * 1024 + 17);
@@ -98,8 +101,50 @@ describe("createHttpFetch", () => {
   test("other URLs and bodies go to the fallback", async () => {
     const seen: string[] = [];
     const g = createHttpFetch({ fallback: async (input) => (seen.push(String(input)), new Response("fb")) });
-    assert.equal(await (await g("https://example.invalid/x")).text(), "fb");
-    assert.deepEqual(seen, ["https://example.invalid/x"]);
+    assert.equal(await (await g("data:text/plain,x")).text(), "fb");
+    assert.equal(await (await g(`${base}/echo`, { method: "POST", body: new Blob(["b"]) })).text(), "fb");
+    assert.deepEqual(seen, ["data:text/plain,x", `${base}/echo`]);
     g.close();
   });
 });
+
+describe("createHttpFetch over https", { skip: tlsSkipReason() }, () => {
+  let server: HttpsServer;
+  let base: string;
+  let cert: TestCertificate;
+  before(async () => {
+    cert = await testCertificate();
+    server = createHttpsServer({ cert: await readFile(cert.certPath), key: await readFile(cert.keyPath) }, (_req, res) => {
+      res.writeHead(206, { "content-length": 5 });
+      res.end("hello");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    await rm(cert.dir, { recursive: true, force: true });
+  });
+
+  test("trusts a given CA and reads the body", async () => {
+    const f = createHttpFetch({ ca: cert.cert, fallback: async () => assert.fail("https must not fall back") });
+    try {
+      const res = await f(`${base}/x`);
+      assert.equal(res.status, 206);
+      assert.equal(await res.text(), "hello");
+    } finally {
+      f.close();
+    }
+  });
+
+  test("refuses a certificate it does not trust, the way fetch does", async () => {
+    const f = createHttpFetch();
+    try {
+      await assert.rejects(f(`${base}/x`), (e: TypeError) => e.message === "fetch failed" && /self[- ]signed/i.test(String((e.cause as Error).message)));
+    } finally {
+      f.close();
+    }
+  });
+});
+

@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 /** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
 export type HttpFetch = typeof globalThis.fetch & { close(): void };
@@ -7,12 +8,18 @@ export type HttpFetch = typeof globalThis.fetch & { close(): void };
 export type CreateHttpFetchParameters = {
   /** Sockets per provider; the pool's own in-flight limit is what normally bounds them. */
   maxSockets?: number;
-  /** Where everything this fetch does not handle goes (https, Request objects, stream bodies). */
+  /** Where everything this fetch does not handle goes (Request objects, stream bodies). */
   fallback?: typeof globalThis.fetch;
+  /**
+   * Certificate authorities trusted for https endpoints instead of the system's (PEM): for tests
+   * with a locally generated certificate. Verification is never turned off; in production the
+   * system store applies (NODE_EXTRA_CA_CERTS adds to it).
+   */
+  ca?: string | Buffer | (string | Buffer)[];
 };
 
 /**
- * A `fetch` over `node:http` with a keep-alive agent, for plain-http provider endpoints.
+ * A `fetch` over `node:http` / `node:https` with keep-alive agents, for provider endpoints.
  *
  * Why: chunk bodies are the client's hot path, and undici's fetch hands a 1 MiB body over through a
  * WHATWG stream and then copies it into an ArrayBuffer; on loopback that halves what one core can
@@ -25,18 +32,20 @@ export type CreateHttpFetchParameters = {
  */
 export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
+  const tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) });
   const fallback = p.fallback ?? globalThis.fetch;
   const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const href = typeof input === "string" ? input : input instanceof URL ? input.href : undefined;
     const body = init.body;
-    if (href === undefined || !href.startsWith("http://") || !(body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array)) {
+    const tls = href?.startsWith("https://") === true;
+    if (href === undefined || !(tls || href.startsWith("http://")) || !(body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array)) {
       return fallback(input, init);
     }
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Response>((resolve, reject) => {
       const headers = plainHeaders(init.headers);
-      const req = request(href, { method: init.method ?? "GET", headers, agent });
+      const req = tls ? httpsRequest(href, { method: init.method ?? "GET", headers, agent: tlsAgent }) : request(href, { method: init.method ?? "GET", headers, agent });
       let settled = false;
       let fail = (error: unknown) => {
         if (settled) return;
@@ -64,7 +73,12 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
       req.end(body ?? undefined);
     });
   };
-  return Object.assign(fetchFn as typeof globalThis.fetch, { close: () => agent.destroy() });
+  return Object.assign(fetchFn as typeof globalThis.fetch, {
+    close: () => {
+      agent.destroy();
+      tlsAgent.destroy();
+    },
+  });
 }
 
 /** RequestInit headers (object, Headers or pairs) as the plain object `node:http` takes. */

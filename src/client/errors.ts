@@ -129,3 +129,48 @@ export class ResumeStateError extends BaseError {
     this.statePath = statePath;
   }
 }
+
+/** A relay node refused a tunnel or a forwarded request; `reason` is its X-Bandmint-Refusal. */
+export class RelayRefusedError extends BaseError {
+  override name = "RelayRefusedError";
+  provider: Address;
+  target: string;
+  status: number;
+  errorName: string | undefined;
+  reason: string | undefined;
+  constructor({ provider, target, status, errorName, reason, message }: { provider: Address; target: string; status: number; errorName?: string; reason?: string; message: string }) {
+    super(`Provider ${provider} refused ${target}: ${message}`, { metaMessages: [`HTTP ${status}${errorName ? ` ${errorName}` : ""}${reason ? ` (${reason})` : ""}`] });
+    this.provider = provider;
+    this.target = target;
+    this.status = status;
+    this.errorName = errorName;
+    this.reason = reason;
+  }
+}
+
+/** A relay node counted more bytes than moved through our tunnels, beyond one credit window. */
+export class RelayOverReportError extends BaseError {
+  override name = "RelayOverReportError";
+  provider: Address;
+  constructor({ provider, nodeServedBytes, movedBytes, creditWindowBytes }: { provider: Address; nodeServedBytes: bigint; movedBytes: bigint; creditWindowBytes: bigint }) {
+    super(
+      `Provider ${provider} claims ${nodeServedBytes} relayed bytes, but only ${movedBytes} moved through our tunnels (more than one credit window of ${creditWindowBytes} apart): not paying it further.`,
+    );
+    this.provider = provider;
+  }
+}
+
+/** No relay provider took a connection: every one tried failed, or none is listed. */
+export class NoRelayAvailableError extends BaseError {
+  override name = "NoRelayAvailableError";
+  target: string;
+  failures: string[];
+  constructor({ target, failures }: { target: string; failures: string[] }) {
+    super(
+      failures.length === 0 ? `No relay provider is available for ${target} (none listed, or all cooling down).` : `No relay provider could reach ${target}.`,
+      { metaMessages: failures },
+    );
+    this.target = target;
+    this.failures = failures;
+  }
+}

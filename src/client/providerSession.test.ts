@@ -27,7 +27,7 @@ const sessionOf = (paidBytes = 0n): Session => ({
   sessionId, sender: consumer.address, recipient: provider.address, chainId: 31337, broker,
   recipientRandHash: `0x${"bb".repeat(32)}`, nextNonce: 1n, faceValue: offer.faceValue, winProb: offer.winProb,
   pricePerGiB: offer.pricePerGiB, bytesPerTicket: offer.bytesPerTicket, creditWindowBytes: offer.creditWindowBytes,
-  minExpiry: 0n, maxExpiry: 0n, servedBytes: 0n, paidBytes,
+  minExpiry: 0n, maxExpiry: 0n, servedBytes: 0n, paidBytes, service: "cdn",
 });
 const openWith = (fetchStub: typeof fetch, nowMs = Date.now()) =>
   openProviderSession({

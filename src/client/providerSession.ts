@@ -1,62 +1,19 @@
-import { toHex, type Address, type Hex } from "viem";
-import type { SessionRequestMessage } from "../protocol/sessionRequest.ts";
-import type { Ticket } from "../protocol/ticket.ts";
+import type { Hex } from "viem";
 import {
   NEXT_NONCE_HEADER,
-  parseOffer,
-  parseOpenedSession,
   parsePaymentRequiredDetails,
-  parseSession,
-  parseTicketBatchResult,
   parseWireError,
   RECIPIENT_RAND_HASH_HEADER,
   SESSION_HEADER,
-  serializeSessionRequest,
-  serializeTicketPayment,
-  WIRE_VERSION,
   type Offer,
   type Session,
 } from "../protocol/wire.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
-import { CreditExhaustedError, DepositTooLowError, OfferMismatchError, ProviderRequestError, ProviderTimeoutError } from "./errors.ts";
-import { createTicketPayer } from "./ticketPayer.ts";
+import { CreditExhaustedError, DepositTooLowError, ProviderRequestError, ProviderTimeoutError } from "./errors.ts";
+import { createChangeSignal } from "./changeSignal.ts";
+import { openPaidSession, type OpenProviderSessionParameters, type SessionPayments } from "./openPaidSession.ts";
 
-const GIB = 1n << 30n;
-
-/** Signs a ticket for the client's account under the deployment's ticket domain. */
-export type SignTicketFn = (ticket: Ticket) => Promise<Hex>;
-/** Signs a session request (the proof of owning `sender`) under the deployment's ticket domain. */
-export type SignSessionRequestFn = (message: SessionRequestMessage) => Promise<Hex>;
-
-/** Options of `openProviderSession`. */
-export type OpenProviderSessionParameters = {
-  listing: ProviderListing;
-  /** Chain and broker the client trusts (its deployment); the provider's offer must name them. */
-  chainId: number;
-  broker: Address;
-  sender: Address;
-  sign: SignTicketFn;
-  /**
-   * Signs the `POST /sessions` request (e.g. `signSessionRequest` from src/protocol/sessionRequest.ts);
-   * nodes refuse unsigned requests (401 UnsignedSessionRequestError).
-   */
-  signSession: SignSessionRequestFn;
-  fetch?: typeof globalThis.fetch;
-  /** Clock in ms (ticket expiry); injectable for tests. */
-  now?: () => number;
-  signal?: AbortSignal | undefined;
-};
-
-/** What the client has paid one provider so far (expected value: the tickets are lottery tickets). */
-export type SessionPayments = {
-  tickets: number;
-  /** Sum of the tickets' expected values, in wei: what the bytes cost on average. */
-  expectedValue: bigint;
-  /** Bytes covered by tickets the node accepted. */
-  acknowledgedBytes: bigint;
-  /** Bytes verified but not yet covered by an accepted ticket (being paid, or paid at settle). */
-  unacknowledgedBytes: bigint;
-};
+export type { OpenProviderSessionParameters, SessionPayments, SignSessionRequestFn, SignTicketFn } from "./openPaidSession.ts";
 
 /** A request for bytes [start, end) of a content file. */
 export type RangeRequest = {
@@ -92,9 +49,7 @@ export type ProviderSession = {
 };
 
 /**
- * Opens a payment session with a provider (docs/protocol/payments.md): reads `GET /offer`, refuses
- * it unless recipient, price, chain and broker equal the on-chain listing and the client's
- * deployment, then `POST /sessions`.
+ * Opens a content session with a provider (`openPaidSession`, then content ranges).
  *
  * Data requests never carry tickets: a chunk that verifies is acknowledged at once to the
  * session's payer (ticketPayer.ts), which POSTs tickets in order, one batch in flight. A data
@@ -102,86 +57,12 @@ export type ProviderSession = {
  * credit window, so the window, not the commit latency of a ticket, bounds what is in flight.
  */
 export async function openProviderSession(p: OpenProviderSessionParameters): Promise<ProviderSession> {
-  const fetchFn = p.fetch ?? globalThis.fetch;
   const now = p.now ?? Date.now;
-  const { listing } = p;
+  const change = createChangeSignal();
+  const changed = change.notify;
+  const nextChange = change.next;
+  const { listing, offer, session, sessionId, token, payer, call, fail, readSession } = await openPaidSession({ ...p, onChange: changed });
   const base = listing.endpoint.replace(/\/+$/, "");
-
-  const call = async (path: string, init: RequestInit & { signal?: AbortSignal | undefined }): Promise<Response> => {
-    try {
-      return await fetchFn(`${base}${path}`, init);
-    } catch (cause) {
-      // Our own abort (the caller's signal or a timeout) is not a provider failure: keep its reason.
-      if (init.signal?.aborted) throw init.signal.reason ?? cause;
-      throw new ProviderRequestError({ provider: listing.provider, url: `${base}${path}`, reason: connectionReason(cause), cause });
-    }
-  };
-  const fail = async (res: Response, path: string): Promise<never> => {
-    let name: string | undefined;
-    let message = `HTTP ${res.status}`;
-    try {
-      const body = parseWireError(await res.json());
-      name = body.error;
-      message = `${body.error}: ${body.message}`;
-    } catch {
-      // Not our JSON error shape: the status is all there is.
-    }
-    throw new ProviderRequestError({ provider: listing.provider, url: `${base}${path}`, status: res.status, ...(name ? { errorName: name } : {}), reason: message });
-  };
-
-  const offerRes = await call("/offer", { signal: p.signal });
-  if (!offerRes.ok) await fail(offerRes, "/offer");
-  const offer = parseOffer(await offerRes.json());
-  const mismatch = (field: string, offered: unknown, expected: unknown) =>
-    new OfferMismatchError({ provider: listing.provider, endpoint: base, field, offered: String(offered), expected: String(expected) });
-  if (offer.recipient.toLowerCase() !== listing.provider.toLowerCase()) throw mismatch("recipient", offer.recipient, listing.provider);
-  if (offer.pricePerGiB !== listing.pricePerGiB) throw mismatch("pricePerGiB", offer.pricePerGiB, listing.pricePerGiB);
-  if (offer.chainId !== p.chainId) throw mismatch("chainId", offer.chainId, p.chainId);
-  if (offer.broker.toLowerCase() !== p.broker.toLowerCase()) throw mismatch("broker", offer.broker, p.broker);
-  // Version 1 nodes authenticate requests by the sessionId, which is public once a ticket of the
-  // session is redeemed: anyone could spend our credit window there. We speak only version 2+.
-  if (offer.version < WIRE_VERSION) throw mismatch("version", offer.version, `>= ${WIRE_VERSION}`);
-  // A ticket's expected value must be the listed price of bytesPerTicket bytes (rounded up, in the
-  // provider's favour, by at most a wei): otherwise every ticket would overpay, whatever the listing.
-  const fairEv = (offer.pricePerGiB * offer.bytesPerTicket + GIB - 1n) / GIB;
-  if (offer.bytesPerTicket <= 0n || offer.creditWindowBytes <= 0n) throw mismatch("bytesPerTicket/creditWindowBytes", `${offer.bytesPerTicket}/${offer.creditWindowBytes}`, "> 0");
-  if ((offer.faceValue * offer.winProb) >> 256n > fairEv + 1n) {
-    throw mismatch("ticket expected value", (offer.faceValue * offer.winProb) >> 256n, `${fairEv} (price of ${offer.bytesPerTicket} bytes)`);
-  }
-
-  // The node opens a session only for a request the sender signed, bound to this provider and
-  // fresh (payments.md §1.2): nobody else can open sessions that eat our credit window.
-  const message: SessionRequestMessage = {
-    sender: p.sender,
-    recipient: offer.recipient,
-    timestamp: BigInt(Math.floor(now() / 1000)),
-    clientNonce: toHex(crypto.getRandomValues(new Uint8Array(32))),
-  };
-  const signature = await p.signSession(message);
-  const body = serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature });
-  const sessionRes = await call("/sessions", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal: p.signal,
-  });
-  if (sessionRes.status === 402) {
-    const body = parseWireError(await sessionRes.json());
-    throw new DepositTooLowError({ provider: listing.provider, message: body.message });
-  }
-  if (sessionRes.status !== 201 && sessionRes.status !== 200) await fail(sessionRes, "/sessions");
-  const opened = parseOpenedSession(await sessionRes.json());
-  // The secret that authenticates our requests (X-Bandmint-Session). Kept in this closure only:
-  // not on the returned object, not in tickets, never logged; the sessionId is public.
-  const { sessionToken: token, ...first } = opened;
-  let session: Session = first;
-  // The session's terms must be the offer's (and so the listing's): the tickets we sign carry them.
-  if (session.pricePerGiB !== offer.pricePerGiB) throw mismatch("session pricePerGiB", session.pricePerGiB, offer.pricePerGiB);
-  if (session.faceValue !== offer.faceValue || session.winProb !== offer.winProb) throw mismatch("session faceValue/winProb", `${session.faceValue}/${session.winProb}`, `${offer.faceValue}/${offer.winProb}`);
-  if (session.recipient.toLowerCase() !== listing.provider.toLowerCase()) throw mismatch("session recipient", session.recipient, listing.provider);
-  if (session.sender.toLowerCase() !== p.sender.toLowerCase()) throw mismatch("session sender", session.sender, p.sender);
-
-  const sessionId = session.sessionId;
   const window = session.creditWindowBytes;
   const ticketEv = (session.faceValue * session.winProb) >> 256n;
   /** Bytes the node has sent or is sending us in this session, as far as we know (conservative). */
@@ -192,53 +73,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   let inFlight = 0;
   let inFlightBytes = 0n;
   let needsResync = false;
-  let waiters: (() => void)[] = [];
-  const changed = () => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
-  const nextChange = (signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiters.push(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-    });
 
-  const ticketsPath = `/sessions/${sessionId}/tickets`;
-  const payer = createTicketPayer({
-    terms: { recipient: session.recipient, sender: p.sender, faceValue: session.faceValue, winProb: session.winProb, sessionId, bytesPerTicket: session.bytesPerTicket, ticketExpirySeconds: offer.ticketExpirySeconds },
-    start: { paidBytes: session.paidBytes, nextNonce: session.nextNonce, recipientRandHash: session.recipientRandHash },
-    sign: p.sign,
-    async post(payments) {
-      const res = await call(ticketsPath, {
-        method: "POST",
-        headers: { "content-type": "application/json", [SESSION_HEADER]: token },
-        body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }),
-      });
-      if (!res.ok) await fail(res, ticketsPath);
-      const s = parseTicketBatchResult(await res.json()).session;
-      return { paidBytes: s.paidBytes, nextNonce: s.nextNonce, recipientRandHash: s.recipientRandHash };
-    },
-    async read() {
-      const s = await readSession();
-      return { paidBytes: s.paidBytes, nextNonce: s.nextNonce, recipientRandHash: s.recipientRandHash };
-    },
-    // No retry helps: the deposit is short, or the node no longer knows this session or its token.
-    isFatal: (e) => e instanceof ProviderRequestError && (e.errorName === "InsufficientFundsError" || e.status === 401 || e.status === 404),
-    onChange: changed,
-    now,
-  });
-
-  const readSession = async (signal?: AbortSignal): Promise<Session> => {
-    const path = `/sessions/${sessionId}`;
-    const res = await call(path, { headers: { [SESSION_HEADER]: token }, signal });
-    if (!res.ok) await fail(res, path);
-    return parseSession(await res.json());
-  };
   /** Recounts what the node has served us (responses that broke off count only their written bytes). */
   const resync = async (signal?: AbortSignal) => {
     needsResync = false;
@@ -404,8 +239,3 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
 }
 
 
-/** A short reason for a failed connection (undici hides it in `cause`). */
-function connectionReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? "connection failed";
-}

@@ -16,7 +16,13 @@ import { MAX_TICKETS_PER_BATCH, type TicketPayment } from "../protocol/wire.ts";
 // cumulativeBytes at or below paidBytes, so no byte is ever paid twice.
 
 /** Where the node says the session stands (from a POST result or GET /sessions/<id>). */
-export type PayerSessionState = { paidBytes: bigint; nextNonce: bigint; recipientRandHash: Hex };
+export type PayerSessionState = {
+  paidBytes: bigint;
+  nextNonce: bigint;
+  recipientRandHash: Hex;
+  /** What the node counts as served (a relay consumer checks it against its own count). */
+  servedBytes?: bigint;
+};
 
 /** Dependencies and terms of a payer. */
 export type TicketPayerParameters = {

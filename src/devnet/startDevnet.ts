@@ -56,6 +56,9 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     for (const fn of stack.reverse().splice(0)) await fn().catch((e: unknown) => log(`stop: ${(e as Error).message}`));
   };
   try {
+    // The embedded chain starts empty every time, so state kept from a previous run (ticket
+    // stores, sessions, caches, the consumer's notes) describes a chain that no longer exists.
+    for (const dir of ["node1", "node2", "node3", "consumer", "content"]) await rm(join(o.dataDir, dir), { recursive: true, force: true });
     const chain = await startEmbeddedChain({ port: o.chainPort ?? 8545 });
     stack.push(() => chain.stop());
     log(`chain      ${chain.rpcUrl} (compiling contracts if needed)`);
@@ -81,7 +84,6 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
 
     // Publisher: sample content (HLS), a signed manifest, an origin server.
     const contentDir = join(o.dataDir, "content");
-    await rm(contentDir, { recursive: true, force: true });
     const sample = await makeSampleContent(contentDir);
     const { manifest } = await publishDir({ dir: contentDir, signer: privateKeyToAccount(publisher.privateKey), now: Math.floor(Date.now() / 1000) });
     const origin = new OriginServer({ dir: contentDir });
@@ -89,7 +91,10 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     stack.push(() => origin.stop());
     log(`origin     ${originUrl} content ${manifest.contentId}`);
 
-    // Providers: three nodes at different prices, each registered on chain with a stake.
+    // Providers: three nodes at different prices, each registered on chain with a stake. Each is
+    // also a relay; its egress policy refuses loopback like any home node, except the sample
+    // origin, named as the one test target so the printed curl line can fetch through the relay.
+    const originTarget = new URL(originUrl).host;
     const prices = o.pricesPerGiB ?? ["0.5", "1", "2"];
     const nodes: Devnet["nodes"] = [];
     for (const [i, provider] of providers.entries()) {
@@ -105,6 +110,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           "price-per-gib": `${pricePerGiB} BAND`,
           region: "local",
           origin: [originUrl],
+          services: "cdn,relay",
+          "relay-test-target": [originTarget],
         },
       });
       const clients = await createChainClients({ rpcUrl: chain.rpcUrl, privateKey: provider.privateKey, chainId: chain.chainId });
@@ -112,7 +119,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         publicClient: clients.publicClient,
         walletClient: clients.walletClient!,
         deployment,
-        listing: { endpoint: `http://127.0.0.1:${port}`, pricePerGiB: config.pricePerGiB, capacityMbps: 100, region: "local", services: ["cdn"] },
+        listing: { endpoint: `http://127.0.0.1:${port}`, pricePerGiB: config.pricePerGiB, capacityMbps: 100, region: "local", services: config.services },
       });
       const node = createProviderNode(config, { publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment });
       const url = await node.start();

@@ -1,4 +1,5 @@
 import type { Address } from "viem";
+import type { Service } from "../protocol/wire.ts";
 
 /** Services bitmask of an on-chain offer (ProviderRegistry `Offer.services`). */
 export const SERVICE_CDN = 1;
@@ -18,7 +19,7 @@ export type ProviderListing = {
   services: number;
 };
 
-/** True when the listing offers the cdn service. */
-export function offersCdn(listing: ProviderListing): boolean {
-  return (listing.services & SERVICE_CDN) !== 0;
+/** True when the listing offers `service`. */
+export function offersService(listing: ProviderListing, service: Service): boolean {
+  return (listing.services & (service === "relay" ? SERVICE_RELAY : SERVICE_CDN)) !== 0;
 }

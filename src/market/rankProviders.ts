@@ -1,5 +1,6 @@
+import type { Service } from "../protocol/wire.ts";
 import type { ProviderListing } from "./providerListing.ts";
-import { offersCdn } from "./providerListing.ts";
+import { offersService } from "./providerListing.ts";
 import type { ProviderStats } from "./providerStats.ts";
 
 /** Options of `rankProviders`. */
@@ -12,10 +13,12 @@ export type RankProvidersParameters = {
   workBytes?: number;
   /** Throughput assumed for a provider never measured (bytes/s), optimistic so that it gets tried. */
   defaultThroughput?: number;
+  /** The service the providers must offer (default "cdn"). */
+  service?: Service;
 };
 
 /**
- * Orders cdn providers from best to worst, dropping those marked bad or above the price cap.
+ * Orders the providers of a service (cdn by default) from best to worst, dropping those marked bad or above the price cap.
  *
  * Score = price / cheapest price + estimated time / fastest estimated time, with the time for
  * `workBytes` = latency + workBytes / throughput. Both terms are relative, so a provider twice the
@@ -26,7 +29,7 @@ export function rankProviders(p: RankProvidersParameters): ProviderListing[] {
   const workBytes = p.workBytes ?? 8 * 1024 * 1024;
   const defaultThroughput = p.defaultThroughput ?? 50 * 1024 * 1024;
   const candidates = p.listings.filter(
-    (l) => offersCdn(l) && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
+    (l) => offersService(l, p.service ?? "cdn") && l.pricePerGiB > 0n && !p.stats.isBad(l.provider) && (p.maxPricePerGiB === undefined || l.pricePerGiB <= p.maxPricePerGiB),
   );
   if (candidates.length === 0) return [];
   const minPrice = candidates.reduce((m, l) => (l.pricePerGiB < m ? l.pricePerGiB : m), candidates[0]!.pricePerGiB);

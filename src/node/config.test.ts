@@ -92,3 +92,34 @@ test("flags only (no config file) yield the documented defaults, nested redeem p
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("the provider key can come from an encrypted keystore; plain keys keep working; errors never show the passphrase", async () => {
+  const { encryptKeystore, writeKeystoreFile } = await import("../chain/keystore.ts");
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-config-"));
+  try {
+    await writeKeystoreFile(join(dir, "provider.json"), await encryptKeystore(KEY, "hunter2 hunter2", { strength: "light" }));
+    await writeFile(join(dir, "pw"), "hunter2 hunter2\n");
+    const file = join(dir, "node.yaml");
+    await writeFile(file, "deployment: dep.json\nkeystore: provider.json\npassphraseFile: pw\ndataDir: data\npricePerGiB: 1 BAND\n");
+    const c = await loadNodeConfig({ file });
+    assert.equal(c.privateKey, KEY);
+    assert.ok(!("keystore" in c) && !("passphraseFile" in c));
+    // Without the file: BANDMINT_PASSPHRASE, then the prompt.
+    await writeFile(file, "deployment: dep.json\nkeystore: provider.json\ndataDir: data\npricePerGiB: 1 BAND\n");
+    assert.equal((await loadNodeConfig({ file, env: { BANDMINT_PASSPHRASE: "hunter2 hunter2" } })).privateKey, KEY);
+    assert.equal((await loadNodeConfig({ file, prompt: async () => "hunter2 hunter2" })).privateKey, KEY);
+    await assert.rejects(loadNodeConfig({ file, env: { BANDMINT_PASSPHRASE: "wrong guess" } }), (e: NodeConfigError) => {
+      assert.equal(e.field, "keystore");
+      assert.match(e.shortMessage, /wrong passphrase/);
+      assert.ok(!e.message.includes("wrong guess") && !e.message.includes("hunter2"));
+      return true;
+    });
+    await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field === "keystore" && /no passphrase/.test(e.shortMessage));
+    // A --key flag replaces the file's keystore; a key and a keystore in one file is a mistake.
+    assert.equal((await loadNodeConfig({ file, flags: { key: KEY } })).privateKey, KEY);
+    await writeFile(file, `deployment: dep.json\nkeystore: provider.json\nprivateKey: "${KEY}"\ndataDir: data\npricePerGiB: 1 BAND\n`);
+    await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field === "keystore" && /not both/.test(e.shortMessage));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,10 +1,14 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { unlockKeystore, type KeystoreError } from "../chain/keystore.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
+import { SECP256K1_CHOICES } from "../protocol/secp256k1.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
+import { defaultRelayOptions } from "./relay/createRelay.ts";
 
 // The provider node's configuration, parsed once at the edge (the CLI) from a JSON or YAML file
 // plus flags (flags win). Below this module nothing reads files, flags or the environment.
@@ -41,6 +45,11 @@ export function parseConfigAmount(value: string | number): bigint {
   }
 }
 
+/** The face value a node uses unless configured: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value). */
+export function defaultFaceValue(pricePerGiB: bigint, bytesPerTicket: bigint): bigint {
+  return ((pricePerGiB * bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n;
+}
+
 /** Parses "1048576", "4 MiB", "10GiB" (binary units) into bytes. */
 export function parseByteSize(value: string | number): bigint {
   if (typeof value === "number") {
@@ -69,6 +78,7 @@ const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
     return z.NEVER;
   }
 });
+const port = z.number().int().min(1).max(65_535);
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key");
 
 const fileSchema = z
@@ -77,10 +87,16 @@ const fileSchema = z
     deployment: z.string().min(1),
     privateKey: hexKey.optional(),
     keyFile: z.string().optional(),
+    /** An encrypted keystore (Web3 Secret Storage v3) holding the provider key; see `bandmint key new`. */
+    keystore: z.string().min(1).optional(),
+    /** A file whose first line is the keystore's passphrase (else BANDMINT_PASSPHRASE, else a prompt). */
+    passphraseFile: z.string().min(1).optional(),
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65_535).default(7070),
-    /** URL consumers reach this node at (registered on chain); defaults to http://host:port. */
+    /** URL consumers reach this node at (registered on chain); defaults to http(s)://host:port. */
     endpoint: z.string().url().optional(),
+    /** Serve consumers over https with this PEM certificate (chain) and key; reloaded when the files change. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
     dataDir: z.string().min(1),
     cacheDir: z.string().optional(),
     maxCacheBytes: bytes.default(10n << 30n),
@@ -91,11 +107,67 @@ const fileSchema = z
     creditWindowBytes: bytes.default(4n << 20n),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
-    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default: one fewer than the cores, at most 4. */
+    /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default follows the host (hostDefaults.ts). */
     signerThreads: z.number().int().min(0).max(64).optional(),
+    /** Ask the router for a port forward (UPnP IGD or NAT-PMP), renewed while the node runs. */
+    portMapping: z
+      .object({
+        protocol: z.enum(["upnp", "natpmp"]),
+        /** UPnP: the gateway's root description URL; NAT-PMP: the router's address. Default: discovered. */
+        gateway: z.string().min(1).optional(),
+        /** This box's LAN address the router forwards to; default: the first non-loopback IPv4 address. */
+        internalHost: z.string().min(1).optional(),
+        leaseSeconds: z.number().int().min(120).default(3600),
+      })
+      .strict()
+      .optional(),
+    /** The self-check of whether consumers can reach this node (reported in /status). */
+    reachability: z
+      .object({
+        /** Nodes asked to dial this one back; default: other providers from the registry. */
+        peers: z.array(z.string().url()).optional(),
+        intervalSeconds: z.number().int().min(10).default(1800),
+        /** Answer other nodes' dial-back requests (they only ever reach the asker's own address). */
+        serveDialback: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    /** Commit tickets on a writer thread (true) or on the event loop (false). Default follows the host's memory. */
+    ticketWriterThread: z.boolean().optional(),
+    /** Seconds without tickets after which the signer and writer threads stop (they restart on demand); 0 keeps them running. */
+    threadIdleSeconds: z.number().min(0).default(60),
+    /** Hot chunks kept in memory ("32 MiB"). Default follows the host's memory: 1/16 of it, 4 MiB to 256 MiB. */
+    memoryCacheBytes: bytes.optional(),
+    /** secp256k1 for ticket checks: native if it loads (auto, warns when it does not), native only, or javascript. Env BANDMINT_SECP256K1. */
+    secp256k1: z.enum(SECP256K1_CHOICES).default("auto"),
     region: z.string().max(32).default(""),
     capacityMbps: z.number().int().positive().default(100),
     services: z.array(z.enum(["cdn", "relay"])).min(1).default(["cdn"]),
+    /** Relay mode (docs/protocol/relay.md): where tunnels may go and how many a sender may hold. */
+    relay: z
+      .object({
+        /** Destination ports refused (25: no spam through home connections). */
+        denyPorts: z.array(port).default([25]),
+        /** If set, the only destination ports allowed. */
+        allowPorts: z.array(port).optional(),
+        /** CIDRs ("203.0.113.0/24") and host names ("example.com", "*.example.com") refused. */
+        denyDestinations: z.array(z.string().min(1)).default([]),
+        /** If set, the only destinations allowed (CIDRs and host names). */
+        allowDestinations: z.array(z.string().min(1)).optional(),
+        /**
+         * "host:port" pairs allowed even where the address is forbidden (loopback, private...): for
+         * tests and the local network only. Empty by default: a home node never relays into its LAN.
+         */
+        testTargets: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, 'must be "host:port"')).default([]),
+        unpaidGraceSeconds: z.number().positive().default(defaultRelayOptions.unpaidGraceMs / 1000),
+        maxTunnelsPerSender: z.number().int().positive().default(defaultRelayOptions.maxTunnelsPerSender),
+        connectsPerMinutePerSender: z.number().int().positive().default(defaultRelayOptions.connectsPerMinutePerSender),
+        maxTunnels: z.number().int().positive().default(defaultRelayOptions.maxTunnels),
+        connectTimeoutSeconds: z.number().positive().default(defaultRelayOptions.connectTimeoutMs / 1000),
+        idleTimeoutSeconds: z.number().positive().default(defaultRelayOptions.idleTimeoutMs / 1000),
+      })
+      .strict()
+      .prefault({}),
     stake: amount.optional(),
     redeem: z
       .object({
@@ -115,7 +187,7 @@ const fileSchema = z
   .strict();
 
 /** The parsed node configuration (money and bytes as bigint, paths absolute). */
-export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey"> & {
+export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateKey" | "keystore" | "passphraseFile"> & {
   privateKey: `0x${string}`;
   cacheDir: string;
   faceValue: bigint;
@@ -123,12 +195,15 @@ export type NodeConfig = Omit<z.output<typeof fileSchema>, "keyFile" | "privateK
 
 /** Command-line flags that override file values (already typed by the CLI's parseArgs). */
 export type NodeConfigFlags = Partial<Record<
-  "rpc" | "deployment" | "key" | "key-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region",
+  "rpc" | "deployment" | "key" | "key-file" | "keystore" | "passphrase-file" | "host" | "port" | "endpoint" | "data-dir" | "cache-dir" | "max-cache-bytes" | "price-per-gib" | "bytes-per-ticket" | "face-value" | "credit-window-bytes" | "region" | "services",
   string
->> & { origin?: string[] };
+>> & { origin?: string[]; "relay-test-target"?: string[] };
+
+// Fields holding file paths: relative ones resolve against the config file (or the working directory for flags).
+const PATH_FIELDS = ["deployment", "keyFile", "keystore", "passphraseFile", "dataDir", "cacheDir"];
 
 const FLAG_FIELDS: Record<string, string> = {
-  rpc: "rpcUrl", deployment: "deployment", key: "privateKey", "key-file": "keyFile", host: "host", port: "port",
+  rpc: "rpcUrl", deployment: "deployment", key: "privateKey", "key-file": "keyFile", keystore: "keystore", "passphrase-file": "passphraseFile", host: "host", port: "port",
   endpoint: "endpoint", "data-dir": "dataDir", "cache-dir": "cacheDir", "max-cache-bytes": "maxCacheBytes",
   "price-per-gib": "pricePerGiB", "bytes-per-ticket": "bytesPerTicket", "face-value": "faceValue",
   "credit-window-bytes": "creditWindowBytes", region: "region",
@@ -139,7 +214,13 @@ const FLAG_FIELDS: Record<string, string> = {
  * `env.BANDMINT_KEY` if no key was set. Relative paths in the file are relative to the file.
  * Throws NodeConfigError naming the field and the file (or "flags").
  */
-export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: string; flags?: NodeConfigFlags; env?: Record<string, string | undefined> }): Promise<NodeConfig> {
+export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
+  file?: string;
+  flags?: NodeConfigFlags;
+  env?: Record<string, string | undefined>;
+  /** Asks for the keystore passphrase when neither passphraseFile nor BANDMINT_PASSPHRASE gives it. */
+  prompt?: ((question: string) => Promise<string>) | undefined;
+}): Promise<NodeConfig> {
   let raw: Record<string, unknown> = {};
   const source = file ?? "flags";
   if (file !== undefined) {
@@ -156,15 +237,27 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
       throw new NodeConfigError({ source: file, field: "(file)", reason: `is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}`, cause });
     }
     const base = dirname(resolve(file));
-    for (const key of ["deployment", "keyFile", "dataDir", "cacheDir"]) {
+    for (const key of PATH_FIELDS) {
       if (typeof raw[key] === "string") raw[key] = resolve(base, raw[key] as string);
+    }
+    const tls = raw.tls as Record<string, unknown> | undefined;
+    if (tls !== null && typeof tls === "object") {
+      for (const key of ["cert", "key"]) if (typeof tls[key] === "string") tls[key] = resolve(base, tls[key] as string);
     }
   }
   for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
     const v = flags[flag as keyof NodeConfigFlags];
-    if (typeof v === "string") raw[field] = field === "port" ? Number(v) : ["deployment", "keyFile", "dataDir", "cacheDir"].includes(field) ? resolve(v) : v;
+    if (typeof v === "string") raw[field] = field === "port" ? Number(v) : PATH_FIELDS.includes(field) ? resolve(v) : v;
   }
   if (flags.origin !== undefined && flags.origin.length > 0) raw.origins = flags.origin;
+  // A key flag replaces the file's key of the other kind (flags win).
+  if (typeof flags.key === "string") delete raw.keystore;
+  if (typeof flags.keystore === "string") delete raw.privateKey;
+  if (typeof flags.services === "string") raw.services = flags.services.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  if (flags["relay-test-target"] !== undefined && flags["relay-test-target"].length > 0) {
+    raw.relay = { ...(raw.relay as Record<string, unknown> | undefined), testTargets: flags["relay-test-target"] };
+  }
+  if (raw.secp256k1 === undefined && env.BANDMINT_SECP256K1 !== undefined) raw.secp256k1 = env.BANDMINT_SECP256K1;
   const result = fileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -172,7 +265,28 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     throw new NodeConfigError({ source, field, reason: issue.message });
   }
   const c = result.data;
-  let privateKey: string | undefined = c.privateKey ?? env.BANDMINT_KEY;
+  for (const field of ["cert", "key"] as const) {
+    const path = c.tls?.[field];
+    if (path === undefined) continue;
+    try {
+      await access(path, constants.R_OK);
+    } catch (cause) {
+      throw new NodeConfigError({ source, field: `tls.${field}`, reason: `cannot read ${path}`, cause });
+    }
+  }
+  if (c.privateKey !== undefined && c.keystore !== undefined) {
+    throw new NodeConfigError({ source, field: "keystore", reason: "set either privateKey or keystore, not both" });
+  }
+  let privateKey: string | undefined = c.privateKey;
+  if (privateKey === undefined && c.keystore !== undefined) {
+    try {
+      privateKey = await unlockKeystore(c.keystore, { passphraseFile: c.passphraseFile, env, prompt });
+    } catch (cause) {
+      // The keystore error names the file and the reason; it never carries the passphrase.
+      throw new NodeConfigError({ source, field: "keystore", reason: (cause as KeystoreError).shortMessage ?? String(cause), cause });
+    }
+  }
+  privateKey ??= env.BANDMINT_KEY;
   if (privateKey === undefined && c.keyFile !== undefined) {
     try {
       privateKey = (await readFile(c.keyFile, "utf8")).trim() as `0x${string}`;
@@ -181,14 +295,13 @@ export async function loadNodeConfig({ file, flags = {}, env = {} }: { file?: st
     }
   }
   if (privateKey === undefined || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
-    throw new NodeConfigError({ source, field: "privateKey", reason: "set privateKey, keyFile, --key, --key-file or BANDMINT_KEY to a 32-byte 0x hex key" });
+    throw new NodeConfigError({ source, field: "privateKey", reason: "set keystore (see 'bandmint key new'), or privateKey, keyFile, --key, --key-file or BANDMINT_KEY to a 32-byte 0x hex key" });
   }
-  const { keyFile: _k, privateKey: _p, ...rest } = c;
+  const { keyFile: _k, privateKey: _p, keystore: _s, passphraseFile: _f, ...rest } = c;
   return {
     ...rest,
     privateKey: privateKey as `0x${string}`,
     cacheDir: c.cacheDir ?? resolve(c.dataDir, "cache"),
-    // Default face value: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value).
-    faceValue: c.faceValue ?? ((c.pricePerGiB * c.bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n,
+    faceValue: c.faceValue ?? defaultFaceValue(c.pricePerGiB, c.bytesPerTicket),
   };
 }

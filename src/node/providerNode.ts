@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
-import { availableParallelism } from "node:os";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { providerRegistryAbi, ticketBrokerAbi } from "../chain/abis.ts";
@@ -8,7 +9,7 @@ import { BaseError } from "../protocol/errors.ts";
 import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import { expectedValue } from "../protocol/winningTicket.ts";
-import type { Offer } from "../protocol/wire.ts";
+import { MAX_REQUEST_HEAD_BYTES, type Offer } from "../protocol/wire.ts";
 import { createBrokerClient, type BrokerClient } from "./brokerClient.ts";
 import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
@@ -21,7 +22,20 @@ import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
 import { createRedeemer, type Redeemer } from "./redeemer.ts";
-import { closeServer, listen } from "../http/serverLifecycle.ts";
+import { readTlsFiles, watchTlsFiles } from "./tlsFiles.ts";
+import { createDialbackApi, DIALBACK_PATH } from "./dialbackApi.ts";
+import { createPortMapper, type PortMapper } from "./portMapper.ts";
+import { createReachabilityCheck, type Reachability, type ReachabilityCheck } from "./reachability.ts";
+import { createRelay, socketErrorResponse, type Relay } from "./relay/createRelay.ts";
+import { createEgressPolicy } from "./relay/egressPolicy.ts";
+import { ServiceNotOfferedError } from "./payments/errors.ts";
+import { closeServer, dropSlowHeaders, listen } from "../http/serverLifecycle.ts";
+import { secp256k1Backend } from "../protocol/secp256k1.ts";
+import { hostDefaults, readHost, type Host } from "./hostDefaults.ts";
+import { measureTicketChecks, type TicketCheckRate } from "./payments/measureTicketChecks.ts";
+
+/** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
+const HEADERS_TIMEOUT_MS = 15_000;
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -42,6 +56,12 @@ export type ProviderNodeDeps = {
   log?: (line: string) => void;
   /** Replaces the viem broker client (tests inject faults around the real one). */
   wrapBroker?: (broker: BrokerClient) => BrokerClient;
+  /** Other nodes to ask for a reachability dial-back when the config lists none (the CLI reads the registry). */
+  peers?: (signal: AbortSignal) => Promise<string[]>;
+  /** The fetch the reachability check uses (tests pass one that trusts a test CA). */
+  fetch?: typeof fetch;
+  /** The machine, for the thread and cache defaults (default: this one). */
+  host?: Host;
 };
 
 /** Earnings and traffic as /status reports them (decimal strings for money and bytes). */
@@ -67,11 +87,15 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     ticketExpirySeconds: config.ticketExpirySeconds,
     services: config.services,
   });
-  let server: Server | undefined;
+  let server: Server | HttpsServer | undefined;
+  let stopTlsWatch: (() => void) | undefined;
+  let mapper: PortMapper | undefined;
+  let mappingError: string | undefined;
+  let reach: ReachabilityCheck | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let parts:
-    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined }
+    | { store: TicketStore; sessions: SessionBook; intake: TicketIntake; redeemer: Redeemer; edge: Edge; broker: BrokerClient; signers: SignerPool | undefined; relay: Relay | undefined; crypto: TicketCheckRate }
     | undefined;
   let url = "";
 
@@ -80,10 +104,16 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     let served = 0n;
     let paid = 0n;
     let sessions = 0;
+    const relayed = { servedBytes: 0n, paidBytes: 0n, sessions: 0 };
     for (const s of parts.sessions.all()) {
       served += s.servedBytes;
       paid += s.paidBytes;
       sessions += 1;
+      if (s.service === "relay") {
+        relayed.servedBytes += s.servedBytes;
+        relayed.paidBytes += s.paidBytes;
+        relayed.sessions += 1;
+      }
     }
     const st = parts.store.stats();
     const r = st.redeemed;
@@ -108,6 +138,12 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         gasCost: r.gasCost.toString(),
       },
       edge: parts.edge.stats(),
+      // Which secp256k1 checks tickets and how fast (measured at start), and the signer threads' share.
+      crypto: { ...parts.crypto, signerThreads: parts.signers?.running ?? 0, recoveredOnThreads: parts.signers?.recovered ?? 0 },
+      ...(parts.relay
+        ? { relay: { servedBytes: relayed.servedBytes.toString(), paidBytes: relayed.paidBytes.toString(), sessions: relayed.sessions, ...parts.relay.stats() } }
+        : {}),
+      reachability: reach?.status() ?? { state: "unknown", reason: "not checked yet" },
     };
   }
 
@@ -117,24 +153,42 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     async start(): Promise<string> {
       const listing = (await deps.publicClient.readContract({
         address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient],
-      })) as { offer: { pricePerGiB: bigint }; activeSince: bigint | number };
+      })) as { offer: { pricePerGiB: bigint; endpoint: string }; activeSince: bigint | number };
+      const listedEndpoint = BigInt(listing.activeSince) === 0n ? undefined : listing.offer.endpoint;
       if (BigInt(listing.activeSince) === 0n) log(`node: ${recipient} has no active listing; run 'bandmint node register' so consumers find it`);
       else if (listing.offer.pricePerGiB !== config.pricePerGiB) {
         throw new ListingMismatchError({ provider: recipient, listed: listing.offer.pricePerGiB, configured: config.pricePerGiB });
       }
       const viemBroker = createBrokerClient({ publicClient: deps.publicClient, walletClient: deps.walletClient, broker: deployment.contracts.broker, abi: ticketBrokerAbi });
       const broker = deps.wrapBroker ? deps.wrapBroker(viemBroker) : viemBroker;
-      const store = openTicketStore({ path: join(config.dataDir, "tickets.db"), ticketWriter: "thread" });
+      const defaults = hostDefaults(deps.host ?? readHost());
+      const idleMs = config.threadIdleSeconds > 0 ? config.threadIdleSeconds * 1000 : undefined;
+      const store = openTicketStore({
+        path: join(config.dataDir, "tickets.db"),
+        ticketWriter: (config.ticketWriterThread ?? defaults.ticketWriterThread) ? "thread" : "inline",
+        ...(idleMs !== undefined ? { writerIdleMs: idleMs } : {}),
+      });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
       const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
       const outstanding = store.outstandingWinners();
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
-      const signerThreads = config.signerThreads ?? Math.min(4, availableParallelism() - 1);
-      const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator }) : undefined;
-      const intake = createTicketIntake({ store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}) });
+      const backend = secp256k1Backend();
+      const crypto = measureTicketChecks({ offer, domainSeparator });
+      if (backend.name === "native") log(`node: secp256k1 native, ${crypto.ticketChecksPerSecond} ticket checks/s`);
+      else {
+        const why = backend.error instanceof Error ? backend.error.message.split("\n")[0] : String(backend.error);
+        log(`node: WARNING secp256k1 javascript (slow fallback), ${crypto.ticketChecksPerSecond} ticket checks/s: ${why}. Install the native binding where bandmint runs (README, "Running a node on a small box") for about ten times the rate.`);
+      }
+      const signerThreads = config.signerThreads ?? defaults.signerThreads;
+      const signers = signerThreads > 0 ? startSignerPool({ threads: signerThreads, domainSeparator, secp256k1: backend.name, ...(idleMs !== undefined ? { idleMs } : {}) }) : undefined;
+      const intake = createTicketIntake({
+        store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
+        onPaid: (session) => sessions.creditFreed(session.sender),
+      });
       const gate = createPaymentGate({ sessions, intake, store, offer, clock });
       const api = createPaymentApi({ offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status });
-      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), origins: config.origins, gate });
+      const maxMemoryBytes = Math.min(Number(config.memoryCacheBytes ?? BigInt(defaults.memoryCacheBytes)), Number(config.maxCacheBytes));
+      const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), maxMemoryBytes, origins: config.origins, gate });
       await edge.open();
       const redeemer = createRedeemer({
         store, broker, sessions, funds, outstanding, clock, log,
@@ -147,14 +201,42 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
           tokenPerNativeE18: config.redeem.tokenPerNativeE18,
         },
       });
-      parts = { store, sessions, intake, redeemer, edge, broker, signers };
-      const s = createServer((req, res) => {
-        api.handle(req, res).then(
+      const relay = offer.services.includes("relay")
+        ? createRelay({
+            sessions, offer, clock, log,
+            egress: createEgressPolicy({ config: config.relay }),
+            options: {
+              unpaidGraceMs: config.relay.unpaidGraceSeconds * 1000,
+              maxTunnelsPerSender: config.relay.maxTunnelsPerSender,
+              connectsPerMinutePerSender: config.relay.connectsPerMinutePerSender,
+              maxTunnels: config.relay.maxTunnels,
+              connectTimeoutMs: config.relay.connectTimeoutSeconds * 1000,
+              idleTimeoutMs: config.relay.idleTimeoutSeconds * 1000,
+            },
+          })
+        : undefined;
+      parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto };
+      const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
+      const handler = (req: IncomingMessage, res: ServerResponse) => {
+        if (relay?.handleRequest(req, res)) return;
+        (dialback && req.url === DIALBACK_PATH ? dialback.handle(req, res) : api.handle(req, res)).then(
           (handled) => {
             if (!handled) edge.handle(req, res);
           },
           () => res.destroy(),
         );
+      };
+      // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
+      const s = config.tls
+        ? createHttpsServer({ ...(await readTlsFiles(config.tls)), maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler)
+        : createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler);
+      if (config.tls) stopTlsWatch = watchTlsFiles(s as HttpsServer, config.tls, { log });
+      dropSlowHeaders(s, HEADERS_TIMEOUT_MS);
+      // CONNECT: tunnels for relay sessions, or a clear refusal where the node offers no relay.
+      s.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (relay !== undefined) return relay.handleConnect(req, socket, head);
+        socket.on("error", () => socket.destroy());
+        socket.end(socketErrorResponse(new ServiceNotOfferedError({ service: "relay", offered: offer.services })));
       });
       server = s;
       url = await listen(s, config.host, config.port);
@@ -167,17 +249,52 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }, 600_000);
       idleTimer.unref();
       redeemer.start();
+      const port = Number(new URL(url).port);
+      if (config.portMapping !== undefined) {
+        const pm = config.portMapping;
+        mapper = createPortMapper({ protocol: pm.protocol, gateway: pm.gateway, internalHost: pm.internalHost, internalPort: port, leaseSeconds: pm.leaseSeconds, log });
+        // A failed mapping does not stop the node (the port may be forwarded by hand); the reachability check reports it.
+        await mapper.start().catch((error: BaseError) => {
+          mappingError = error.shortMessage ?? String(error);
+          log(`node: ${mappingError} (${error.details ?? ""})`);
+        });
+      }
+      const scheme = config.tls ? "https" : "http";
+      reach = createReachabilityCheck({
+        recipient,
+        endpoint: () => {
+          const m = mapper?.current();
+          return listedEndpoint ?? config.endpoint ?? (m ? `${scheme}://${m.externalHost}:${m.externalPort}` : url);
+        },
+        mapping: () => mapper?.current(),
+        mappingError: () => mappingError,
+        peers: config.reachability.peers ? async () => config.reachability.peers! : (deps.peers ?? (async () => [])),
+        fetch: deps.fetch ?? globalThis.fetch,
+        clock,
+        log,
+        intervalMs: config.reachability.intervalSeconds * 1000,
+      });
+      reach.start();
       log(`node: ${recipient} serving on ${url} (price ${offer.pricePerGiB} wei/GiB, face ${offer.faceValue}, winProb ${offer.winProb})`);
       return url;
     },
-    /** Stops accepting requests, waits for the redeemer, flushes counters and closes the store. */
-    async stop(): Promise<void> {
+    /**
+     * Stops accepting requests and lets those in flight finish (at most `drainMs`, then they are
+     * cut), waits for the redeemer, commits what intake holds, flushes counters, closes the store.
+     */
+    async stop({ drainMs = 0 }: { drainMs?: number } = {}): Promise<void> {
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (idleTimer !== undefined) clearInterval(idleTimer);
       flushTimer = idleTimer = undefined;
+      stopTlsWatch?.();
+      stopTlsWatch = undefined;
+      await reach?.stop();
+      await mapper?.stop();
+      mapper = undefined;
       const s = server;
       server = undefined;
-      if (s !== undefined) await closeServer(s);
+      parts?.relay?.stop();
+      if (s !== undefined) await closeServer(s, { drainMs });
       if (parts !== undefined) {
         await parts.redeemer.stop();
         await parts.edge.stop();
@@ -189,6 +306,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       }
     },
     status,
+    /** Runs the reachability self-check now and resolves with the verdict. */
+    checkReachability(): Promise<Reachability> {
+      if (reach === undefined) throw new Error("node not started");
+      return reach.checkNow();
+    },
     /** Runs one redemption round now (tests, `node redeem`). */
     redeemNow() {
       if (parts === undefined) throw new Error("node not started");

@@ -204,9 +204,9 @@ export class NativeSecp256k1UnavailableError extends BaseError {
     super("The native secp256k1 binding is not available; signature recovery would be ~10x slower.", {
       cause,
       metaMessages: [
-        "The `secp256k1` package silently falls back to a pure-JS implementation when its prebuilt",
-        "binary does not load. Reinstall it on a supported platform (linux-x64 glibc, darwin-arm64,",
-        "win32-x64) or build it with node-gyp.",
+        "Ticket checks then run on the JavaScript fallback (@noble/curves). Install the `secp256k1`",
+        "package where bandmint runs (next to dist/bandmint.mjs for the self-contained build; it ships",
+        "binaries for linux-x64, darwin-arm64 and win32-x64 and builds elsewhere with node-gyp).",
       ],
     });
   }

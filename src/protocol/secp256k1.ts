@@ -1,39 +1,109 @@
 import { createRequire } from "node:module";
+import { secp256k1 as noble } from "@noble/curves/secp256k1";
 import { getAddress, type Address, type Hex } from "viem";
 import { BaseError, InvalidSignatureError, NativeSecp256k1UnavailableError } from "./errors.ts";
 import { assertCanonicalSignature, type SignatureParts } from "./signature.ts";
 import { toHexString, writeHex } from "./hex.ts";
 import { keccak256Bytes } from "./keccak256.ts";
 
-type Secp256k1 = typeof import("secp256k1");
+type NativeSecp256k1 = typeof import("secp256k1");
 
-// `secp256k1` 5.x's index.js does `try { require('./bindings') } catch { require('./elliptic') }`:
-// a missing prebuilt binary silently degrades recovery to pure JS (elliptic), about 10x slower.
-// We load the bindings entry directly so we know which one we got, and keep the JS fallback so
-// the protocol still works (correctly, slowly) where the binary cannot load. A node calls
-// assertNativeSecp256k1() at start-up to refuse the slow path.
-/** Which secp256k1 implementation was loaded, and why the native one was not (if so). */
-export type Secp256k1Backend = { lib: Secp256k1; native: boolean; error?: unknown };
+// Two implementations of the curve operations tickets need. The native one is libsecp256k1 through
+// the `secp256k1` package, about ten times faster; its prebuilt binaries cover linux-x64,
+// darwin-arm64 and win32-x64 only, and the self-contained build (dist/bandmint.mjs) loads it only
+// when the package sits next to it. The JavaScript one is @noble/curves (what viem signs with),
+// which runs on any architecture. `secp256k1` 5.x's own index.js silently falls back to `elliptic`
+// when its binary does not load; we load its `bindings` entry directly so we know which one we
+// got, and the node reports it (log line, /status) and warns on the slow path.
 
-/** Loads `secp256k1/bindings` (native) or, failing that, `secp256k1/elliptic` (JS), via `load`. */
-export function loadSecp256k1Backend(load: (id: string) => unknown): Secp256k1Backend {
-  try {
-    return { lib: load("secp256k1/bindings") as Secp256k1, native: true };
-  } catch (error) {
-    return { lib: load("secp256k1/elliptic") as Secp256k1, native: false, error };
-  }
+/** Which implementation to use: the native binding if it loads ("auto"), only it ("native"), or JavaScript. */
+export type Secp256k1Choice = "auto" | "native" | "javascript";
+
+/** The choices, for config schemas. */
+export const SECP256K1_CHOICES = ["auto", "native", "javascript"] as const;
+
+/** A secp256k1 implementation: the operations ticket signing and recovery need. */
+export type Secp256k1Backend = {
+  name: "native" | "javascript";
+  /** Why the native binding is not in use (its load error, or a BaseError saying it was chosen so), for "javascript". */
+  error?: unknown;
+  /** The 65-byte uncompressed public key for a 64-byte r ‖ s, a recovery id and a 32-byte digest; throws if none recovers. */
+  recover(rs: Uint8Array, recovery: 0 | 1, digest: Uint8Array): Uint8Array;
+  /** The RFC 6979 deterministic, low-s signature (64-byte r ‖ s and recovery id) of a 32-byte digest. */
+  sign(digest: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recovery: number };
+  /** True iff `key` is a valid 32-byte secp256k1 private key. */
+  isPrivateKey(key: Uint8Array): boolean;
+};
+
+function nativeBackend(lib: NativeSecp256k1): Secp256k1Backend {
+  return {
+    name: "native",
+    recover: (rs, recovery, digest) => lib.ecdsaRecover(rs, recovery, digest, false),
+    sign(digest, privateKey) {
+      const { signature, recid } = lib.ecdsaSign(digest, privateKey);
+      return { signature, recovery: recid };
+    },
+    isPrivateKey: (key) => key.length === 32 && lib.privateKeyVerify(key),
+  };
 }
 
-const loaded = loadSecp256k1Backend(createRequire(import.meta.url));
+function javascriptBackend(error: unknown): Secp256k1Backend {
+  return {
+    name: "javascript",
+    error,
+    recover: (rs, recovery, digest) => noble.Signature.fromCompact(rs).addRecoveryBit(recovery).recoverPublicKey(digest).toRawBytes(false),
+    sign(digest, privateKey) {
+      const s = noble.sign(digest, privateKey, { lowS: true });
+      return { signature: s.toCompactRawBytes(), recovery: s.recovery };
+    },
+    isPrivateKey: (key) => key.length === 32 && noble.utils.isValidPrivateKey(key),
+  };
+}
+
+/**
+ * Loads the backend for `choice` through `load` (a `require`): `secp256k1/bindings` (native) or,
+ * failing that under "auto", @noble/curves. Throws NativeSecp256k1UnavailableError for "native"
+ * when the binding does not load.
+ */
+export function loadSecp256k1Backend(load: (id: string) => unknown, choice: Secp256k1Choice = "auto"): Secp256k1Backend {
+  if (choice === "javascript") return javascriptBackend(new BaseError("The JavaScript secp256k1 backend was chosen (secp256k1: javascript)."));
+  let backend: Secp256k1Backend;
+  try {
+    backend = nativeBackend(load("secp256k1/bindings") as NativeSecp256k1);
+  } catch (error) {
+    backend = javascriptBackend(error);
+  }
+  if (choice === "native") assertNativeSecp256k1(backend);
+  return backend;
+}
+
+// Resolved from this file: in the source tree that is the package's node_modules, in the
+// self-contained build it is node_modules next to (or above) dist/bandmint.mjs.
+const requireHere = createRequire(import.meta.url);
+let active: Secp256k1Backend | undefined;
+
+/** The backend in use: the one selected at the edge, else the native binding if it loads, else JavaScript. */
+export function secp256k1Backend(): Secp256k1Backend {
+  return (active ??= loadSecp256k1Backend(requireHere));
+}
+
+/**
+ * Selects this thread's backend (the node's config at start, a signer thread from its workerData).
+ * Process-wide on purpose: the implementation is a property of the install, not of a component.
+ */
+export function selectSecp256k1Backend(choice: Secp256k1Choice): Secp256k1Backend {
+  active = loadSecp256k1Backend(requireHere, choice);
+  return active;
+}
 
 /** True iff signature recovery runs on the native libsecp256k1 binding. */
 export function isNativeSecp256k1(): boolean {
-  return loaded.native;
+  return secp256k1Backend().name === "native";
 }
 
-/** Throws NativeSecp256k1UnavailableError (with the load error as cause) if recovery fell back to JS. */
-export function assertNativeSecp256k1(backend: Secp256k1Backend = loaded): void {
-  if (!backend.native) throw new NativeSecp256k1UnavailableError({ cause: backend.error });
+/** Throws NativeSecp256k1UnavailableError (with the load error as cause) unless `backend` is the native binding. */
+export function assertNativeSecp256k1(backend: Secp256k1Backend = secp256k1Backend()): void {
+  if (backend.name !== "native") throw new NativeSecp256k1UnavailableError({ cause: backend.error });
 }
 
 /**
@@ -45,7 +115,7 @@ export function recoverPublicKey(digest: Hex | Uint8Array, sig: Hex): Hex {
   return toHexString(recoverPublicKeyBytes(digestBytes(digest), sig));
 }
 
-/** Recovers the signer's address of a canonical `sig` over `digest` with the native binding. */
+/** Recovers the signer's address of a canonical `sig` over `digest`. */
 export function recoverAddress(digest: Hex | Uint8Array, sig: Hex): Address {
   return publicKeyToAddress(recoverPublicKeyBytes(digestBytes(digest), sig));
 }
@@ -64,9 +134,9 @@ function recoverWithParts(digest: Uint8Array, sig: Hex, parts: SignatureParts): 
   writeHex(rs, 0, parts.r, 32);
   writeHex(rs, 32, parts.s, 32);
   try {
-    return loaded.lib.ecdsaRecover(rs, parts.recovery, digest, false);
+    return secp256k1Backend().recover(rs, parts.recovery, digest);
   } catch (cause) {
-    // libsecp256k1 fails when r is not the x coordinate of a curve point.
+    // Both backends fail when r is not the x coordinate of a curve point.
     throw new InvalidSignatureError({ signature: sig, reason: "no public key recovers from this signature", cause });
   }
 }

@@ -19,7 +19,7 @@ import {
 import { generateVectors, VECTORS_PATH, type TicketVectorsFile } from "../../scripts/gen-vectors.ts";
 import { domainSeparator, hashTicket, ticketStructHash } from "./hashTicket.ts";
 import { recoverTicketSigner } from "./recoverTicketSigner.ts";
-import { isCanonicalSignature } from "./signature.ts";
+import { isCanonicalSignature, SECP256K1_HALF_N } from "./signature.ts";
 import { parseTicket, serializeTicket, ticketDomain, ticketTypes } from "./ticket.ts";
 import { isWinningTicket, recipientRandHash } from "./winningTicket.ts";
 
@@ -49,6 +49,20 @@ test("the file has the agreed shape and covers the edge cases", () => {
   has((v) => !v.expired && v.now === v.ticket.expiry, "now == expiry valid");
   has((v) => v.recipientRand === "0", "zero recipientRand");
   has((v) => v.signatureValid && v.signer === v.ticket.sender && v.winning && !v.expired && v.ticket.winProb !== (2n ** 256n - 1n).toString(), "a redeemable winner below certainty");
+  // The rest of the cases docs/PROTOCOL.md §2 promises.
+  const max256 = (2n ** 256n - 1n).toString();
+  const draw = (v: TicketVectorsFile["vectors"][number]) => hexToBigInt(keccak256(concat([v.signature as Hex, numberToHex(BigInt(v.recipientRand), { size: 32 })])));
+  has((v) => draw(v) === BigInt(v.ticket.winProb) && !v.winning, "draw exactly at winProb loses");
+  has((v) => draw(v) + 1n === BigInt(v.ticket.winProb) && v.winning, "draw one below winProb wins");
+  has((v) => v.ticket.faceValue === "0", "face value 0");
+  has((v) => v.ticket.faceValue === max256, "face value 2^256 - 1");
+  has((v) => v.ticket.senderNonce === "0", "nonce 0");
+  has((v) => v.ticket.senderNonce === max256, "nonce 2^256 - 1");
+  has((v) => v.ticket.cumulativeBytes === (2n ** 64n - 1n).toString(), "cumulativeBytes 2^64 - 1");
+  has((v) => !v.signatureValid && BigInt(`0x${v.signature.slice(66, 130)}`) > SECP256K1_HALF_N, "high s");
+  has((v) => !v.signatureValid && v.signature.endsWith("1d"), "v = 29");
+  has((v) => !v.signatureValid && /^0x0{64}/.test(v.signature), "r = 0");
+  has((v) => !v.signatureValid && v.signature.length === 132 && /^0{64}$/.test(v.signature.slice(66, 130)), "s = 0");
 });
 
 test("domain separator matches ours and viem's", () => {

@@ -17,6 +17,7 @@ import {
   serializeSession,
   serializeTicketPayment,
   WireFormatError,
+  MAX_TICKET_HEADER_ENTRY_CHARS,
   type Offer,
   type Session,
 } from "./wire.ts";
@@ -44,12 +45,17 @@ test("ticket header round-trips one and several tickets, and repeated headers", 
   assert.deepEqual(decodeTicketHeader([one, encodeTicketHeader([{ ticket: t2, signature }])]).length, 2);
 });
 
-test("ticket header rejects garbage, extra fields and short signatures naming the entry", () => {
+test("ticket header rejects garbage, extra fields and non-hex signatures naming the entry", () => {
   assert.throws(() => decodeTicketHeader("not base64!"), (e: WireFormatError) => e.name === "WireFormatError" && e.field === "x-bandmint-ticket[0]");
   const extra = Buffer.from(JSON.stringify({ ...serializeTicketPayment({ ticket, signature }), x: 1 })).toString("base64url");
   assert.throws(() => decodeTicketHeader(extra), /x-bandmint-ticket\[0\]\.x/);
-  const short = Buffer.from(JSON.stringify({ ticket: serializeTicketPayment({ ticket, signature }).ticket, signature: "0x1234" })).toString("base64url");
-  assert.throws(() => decodeTicketHeader(short), /signature/);
+  const notHex = Buffer.from(JSON.stringify({ ticket: serializeTicketPayment({ ticket, signature }).ticket, signature: "0x123" })).toString("base64url");
+  assert.throws(() => decodeTicketHeader(notHex), (e: WireFormatError) => e.name === "WireFormatError" && e.field === "x-bandmint-ticket[0].signature");
+  // Whole bytes of the wrong length are the signature check's (InvalidSignatureError), not the wire's.
+  const compact = Buffer.from(JSON.stringify({ ticket: serializeTicketPayment({ ticket, signature }).ticket, signature: signature.slice(0, 130) })).toString("base64url");
+  assert.equal(decodeTicketHeader(compact)[0]!.signature, signature.slice(0, 130));
+  const tooLong = "A".repeat(MAX_TICKET_HEADER_ENTRY_CHARS + 1);
+  assert.throws(() => decodeTicketHeader(tooLong), /at most 4096 characters/);
   const badTicket = Buffer.from(JSON.stringify({ ticket: { ...serializeTicketPayment({ ticket, signature }).ticket, faceValue: 5 }, signature })).toString("base64url");
   assert.throws(() => decodeTicketHeader(badTicket), (e: Error) => e.name === "InvalidTicketError");
 });
@@ -66,7 +72,7 @@ test("offer and session round-trip through JSON", () => {
     sessionId: ticket.sessionId, sender: ticket.sender, recipient: ticket.recipient, chainId: 31337, broker: offer.broker,
     recipientRandHash: ticket.recipientRandHash, nextNonce: 1n, faceValue: offer.faceValue, winProb: offer.winProb,
     pricePerGiB: offer.pricePerGiB, bytesPerTicket: offer.bytesPerTicket, creditWindowBytes: offer.creditWindowBytes,
-    minExpiry: 1n, maxExpiry: 2n, servedBytes: 3n, paidBytes: 0n,
+    minExpiry: 1n, maxExpiry: 2n, servedBytes: 3n, paidBytes: 0n, service: "relay",
   };
   assert.deepEqual(parseSession(JSON.parse(JSON.stringify({ ...serializeSession(session), future: true }))), session);
   assert.throws(() => parseOffer({ ...serializeOffer(offer), pricePerGiB: 1e18 }), /pricePerGiB/);
@@ -94,7 +100,11 @@ test("requests are parsed strictly", () => {
   assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), timestamp: 1 }), /timestamp/);
   assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), timestamp: (2n ** 64n).toString() }), /timestamp/);
   assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), clientNonce: "0x12" }), /clientNonce/);
-  assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), signature: "0x12" }), /signature/);
+  for (const bad of ["0x1", "12", "0xzz", 65]) {
+    assert.throws(() => parseSessionRequest({ ...serializeSessionRequest(request), signature: bad }), (e: WireFormatError) => e.name === "WireFormatError" && e.field === "signature", String(bad));
+  }
+  // A 64-byte signature is well-formed bytes: verifySessionRequest refuses it as InvalidSignatureError.
+  assert.equal(parseSessionRequest({ ...serializeSessionRequest(request), signature: signature.slice(0, 130) }).signature, signature.slice(0, 130));
   assert.throws(() => parseSessionRequest({}), /sender/);
   assert.throws(() => parseTicketBatch({ tickets: [] }), /tickets/);
   assert.equal(parseTicketBatch({ tickets: [serializeTicketPayment({ ticket, signature })] }).tickets.length, 1);

@@ -34,6 +34,15 @@ export const NEXT_NONCE_HEADER = "x-bandmint-next-nonce";
 export const RECIPIENT_RAND_HASH_HEADER = "x-bandmint-recipient-rand-hash";
 /** Most tickets one `POST /sessions/<id>/tickets` may carry. */
 export const MAX_TICKETS_PER_BATCH = 256;
+/** Largest request body the node reads (`POST /sessions`, `POST /sessions/<id>/tickets`); larger is 413. */
+export const MAX_REQUEST_BODY_BYTES = 1 << 20;
+/**
+ * Largest request head (request line and every header) the node's HTTP server accepts; larger is
+ * 431. Node's own default, made the protocol's so a runtime flag cannot change it silently.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 16 * 1024;
+/** Longest base64url entry of `X-Bandmint-Ticket` (a real ticket encodes to ~900 characters). */
+export const MAX_TICKET_HEADER_ENTRY_CHARS = 4096;
 
 /** Services a provider offers (registry bitmask 1 = cdn, 2 = relay). */
 export type Service = "cdn" | "relay";
@@ -59,7 +68,17 @@ export type Offer = {
  * `POST /sessions` request body: the sender and its EIP-712 signature over
  * `SessionRequest(sender, recipient = the node, timestamp, clientNonce)` (src/protocol/sessionRequest.ts).
  */
-export type SessionRequest = { sender: Address; timestamp: bigint; clientNonce: Hex; signature: Hex };
+export type SessionRequest = {
+  sender: Address;
+  timestamp: bigint;
+  clientNonce: Hex;
+  signature: Hex;
+  /**
+   * The service the session pays for (absent = "cdn"). Outside the signature: it chooses how the
+   * node meters the session, and a session can only be used for its own service.
+   */
+  service?: Service;
+};
 
 /** `GET /sessions/<id>` response (and the body of `POST /sessions` minus its token): a session's terms and counters. */
 export type Session = {
@@ -79,6 +98,8 @@ export type Session = {
   maxExpiry: bigint;
   servedBytes: bigint;
   paidBytes: bigint;
+  /** The service the session pays for ("cdn" from nodes that predate relay mode). */
+  service: Service;
 };
 
 /**
@@ -126,7 +147,7 @@ export class WireFormatError extends BaseError {
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
+const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_UINT256 = 2n ** 256n - 1n;
 
@@ -171,6 +192,9 @@ function address(value: unknown, field: string): Address {
   return checksummed;
 }
 
+// Hex digits are accepted in either case and returned lower case: every bytes32 is used as the
+// bytes it encodes (hashed, compared after parsing), never as text, so case cannot make a second
+// value. The `0x` prefix and the length are strict.
 function bytes32(value: unknown, field: string): Hex {
   if (typeof value !== "string" || !BYTES32.test(value)) {
     throw new WireFormatError({ field, reason: "must be 32 bytes of 0x hex" });
@@ -178,11 +202,24 @@ function bytes32(value: unknown, field: string): Hex {
   return value.toLowerCase() as Hex;
 }
 
-function services(value: unknown, field: string): Service[] {
-  if (!Array.isArray(value) || value.some((s) => s !== "cdn" && s !== "relay")) {
-    throw new WireFormatError({ field, reason: 'must be an array of "cdn" | "relay"' });
+function service(value: unknown, field: string): Service {
+  if (value !== "cdn" && value !== "relay") throw new WireFormatError({ field, reason: 'must be "cdn" or "relay"' });
+  return value;
+}
+
+// A signature on the wire is 0x hex of whole bytes; whether those bytes are the one canonical
+// 65-byte form (length, v, low s) is the signature check's to say (InvalidSignatureError, from
+// assertCanonicalSignature), so a 64-byte compact signature and a high-s one get the same error.
+function signatureHex(value: unknown, field: string): Hex {
+  if (typeof value !== "string" || !HEX_BYTES.test(value)) {
+    throw new WireFormatError({ field, reason: "must be 0x hex of whole bytes (a 65-byte signature)" });
   }
-  return value as Service[];
+  return value.toLowerCase() as Hex;
+}
+
+function services(value: unknown, field: string): Service[] {
+  if (!Array.isArray(value)) throw new WireFormatError({ field, reason: 'must be an array of "cdn" | "relay"' });
+  return value.map((s, i) => service(s, `${field}[${i}]`));
 }
 
 /** Parses a `GET /offer` body (response: unknown fields are ignored). */
@@ -230,20 +267,23 @@ export function serializeOffer(offer: Offer): Record<string, unknown> {
  */
 export function parseSessionRequest(json: unknown): SessionRequest {
   const r = object(json, "body");
-  onlyFields(r, ["sender", "timestamp", "clientNonce", "signature"], "");
+  onlyFields(r, ["sender", "timestamp", "clientNonce", "signature", "service"], "");
   const sender = address(r.sender, "sender");
   if (r.signature === undefined) throw new UnsignedSessionRequestError();
   const timestamp = uint(r.timestamp, "timestamp");
   if (timestamp > MAX_UINT64) throw new WireFormatError({ field: "timestamp", reason: "exceeds 2^64 - 1" });
-  if (typeof r.signature !== "string" || !SIGNATURE.test(r.signature)) {
-    throw new WireFormatError({ field: "signature", reason: "must be 65 bytes of 0x hex" });
-  }
-  return { sender, timestamp, clientNonce: bytes32(r.clientNonce, "clientNonce"), signature: r.signature.toLowerCase() as Hex };
+  const signature = signatureHex(r.signature, "signature");
+  const request: SessionRequest = { sender, timestamp, clientNonce: bytes32(r.clientNonce, "clientNonce"), signature };
+  if (r.service !== undefined) request.service = service(r.service, "service");
+  return request;
 }
 
 /** Turns a session request into its JSON body. */
 export function serializeSessionRequest(r: SessionRequest): Record<string, unknown> {
-  return { sender: r.sender, timestamp: r.timestamp.toString(), clientNonce: r.clientNonce, signature: r.signature };
+  const body: Record<string, unknown> = { sender: r.sender, timestamp: r.timestamp.toString(), clientNonce: r.clientNonce, signature: r.signature };
+  // Omitted for cdn, so a cdn request is byte for byte what nodes before relay mode accept.
+  if (r.service !== undefined && r.service !== "cdn") body.service = r.service;
+  return body;
 }
 
 /**
@@ -251,6 +291,11 @@ export function serializeSessionRequest(r: SessionRequest): Record<string, unkno
  * returned lower case.
  */
 export function parseSessionToken(value: unknown, field: string = SESSION_HEADER): Hex {
+  return bytes32(value, field);
+}
+
+/** Parses a session id (the `<sessionId>` of `/sessions/<sessionId>` URLs): 32 bytes of 0x hex, returned lower case. */
+export function parseSessionId(value: unknown, field = "sessionId"): Hex {
   return bytes32(value, field);
 }
 
@@ -285,6 +330,7 @@ export function parseSession(json: unknown): Session {
     maxExpiry: uint(r.maxExpiry, "maxExpiry"),
     servedBytes: uint(r.servedBytes, "servedBytes"),
     paidBytes: uint(r.paidBytes, "paidBytes"),
+    service: r.service === undefined ? "cdn" : service(r.service, "service"),
   };
 }
 
@@ -307,21 +353,20 @@ export function serializeSession(s: Session): Record<string, unknown> {
     maxExpiry: s.maxExpiry.toString(),
     servedBytes: s.servedBytes.toString(),
     paidBytes: s.paidBytes.toString(),
+    service: s.service,
   };
 }
 
 /**
  * Parses one `TicketPayment` strictly: `{ticket, signature}` and nothing else; the ticket through
- * `parseTicket` (its errors name the field), the signature as 65 bytes of hex (canonical form is
- * checked by the receiver, which owns the error for it).
+ * `parseTicket` (its errors name the field), the signature as 0x hex bytes (its canonical 65-byte
+ * form is checked by the receiver, which owns InvalidSignatureError for it).
  */
 export function parseTicketPayment(json: unknown, field = "payment"): TicketPayment {
   const r = object(json, field);
   onlyFields(r, ["ticket", "signature"], `${field}.`);
-  if (typeof r.signature !== "string" || !SIGNATURE.test(r.signature)) {
-    throw new WireFormatError({ field: `${field}.signature`, reason: "must be 65 bytes of 0x hex" });
-  }
-  return { ticket: parseTicket(r.ticket), signature: r.signature.toLowerCase() as Hex };
+  const signature = signatureHex(r.signature, `${field}.signature`);
+  return { ticket: parseTicket(r.ticket), signature };
 }
 
 /** Turns a ticket payment into its JSON form. */
@@ -363,9 +408,9 @@ export function decodeTicketHeader(value: string | readonly string[]): TicketPay
     .filter((v) => v.length > 0);
   return parts.map((part, i) => {
     const field = `${TICKET_HEADER}[${i}]`;
-    // 4 KiB bounds the JSON.parse work per entry; a real ticket encodes to ~900 bytes.
-    if (part.length > 4096 || !BASE64URL.test(part)) {
-      throw new WireFormatError({ field, reason: "must be base64url (no padding) of at most 4096 characters" });
+    // The cap bounds the JSON.parse work per entry; a real ticket encodes to ~900 characters.
+    if (part.length > MAX_TICKET_HEADER_ENTRY_CHARS || !BASE64URL.test(part)) {
+      throw new WireFormatError({ field, reason: `must be base64url (no padding) of at most ${MAX_TICKET_HEADER_ENTRY_CHARS} characters` });
     }
     let json: unknown;
     try {

@@ -195,6 +195,7 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
           maxExpiry: now + 4200n,
           servedBytes: 0n,
           paidBytes: 0n,
+          service: "cdn",
         };
         sessions.set(s.sessionId, s);
         tokenHashes.set(s.sessionId, tokenHash(sessionToken));

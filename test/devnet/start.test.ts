@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { httpViaProxy } from "../fixtures/proxyClients.ts";
 
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -51,6 +52,36 @@ test("bandmint start runs a paying network and stops on SIGINT", { timeout: 240_
     assert.ok(statuses.reduce((s, x) => s + BigInt(x.servedBytes), 0n) > 0n);
     const deployment = JSON.parse(await readFile(join(dataDir, "deployment.json"), "utf8")) as { contracts: { broker: string } };
     assert.ok(out.includes(deployment.contracts.broker));
+
+    // Relay: the printed proxy command and curl line fetch a sample file through a provider.
+    const proxyLine = out.match(/npm run bandmint -- (proxy .+)/);
+    const curlLine = out.match(/curl -x http:\/\/127\.0\.0\.1:\d+ (http:\/\/\S+)/);
+    assert.ok(proxyLine && curlLine, out);
+    const proxyArgs = proxyLine[1]!.trim().split(/\s+/).map((a, i, all) => (all[i - 1] === "--port" ? "0" : a));
+    const proxy = spawn(process.execPath, [main, ...proxyArgs], { stdio: ["ignore", "pipe", "pipe"] });
+    let proxyOut = "";
+    proxy.stdout.on("data", (d: Buffer) => (proxyOut += d.toString()));
+    proxy.stderr.on("data", (d: Buffer) => (proxyOut += d.toString()));
+    const proxyExited = new Promise<number | null>((resolve) => proxy.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/bandmint proxy on (http:\/\/127\.0\.0\.1:\d+)/.test(proxyOut) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const proxyUrl = proxyOut.match(/bandmint proxy on (http:\/\/127\.0\.0\.1:\d+)/)?.[1];
+      assert.ok(proxyUrl, proxyOut);
+      const target = curlLine[1]!;
+      const viaRelay = await httpViaProxy(proxyUrl, target);
+      assert.equal(viaRelay.status, 200, viaRelay.body.toString());
+      const published = await readFile(join(dataDir, "content", new URL(target).pathname.split("/").slice(2).join("/")));
+      assert.equal(viaRelay.sha256, sha(published), "the relayed bytes are the published bytes");
+      proxy.kill("SIGINT");
+      assert.equal(await proxyExited, 0, proxyOut);
+      assert.match(proxyOut, /stopped; 1 connections, .* 1 tickets/);
+    } finally {
+      proxy.kill("SIGKILL");
+    }
+    const relayed = await Promise.all([...out.matchAll(/status (http:\/\/\S+)/g)].map(async (m) => ((await (await fetch(m[1]!)).json()) as { relay: { servedBytes: string; paidBytes: string; refusals: Record<string, number> } }).relay));
+    assert.ok(relayed.every((r) => r !== undefined), "every node reports a relay object");
+    assert.ok(relayed.some((r) => BigInt(r.servedBytes) > 0n && BigInt(r.paidBytes) > 0n), JSON.stringify(relayed));
     child.kill("SIGINT");
     assert.equal(await exited, 0);
     assert.match(out, /stopped/);

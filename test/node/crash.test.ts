@@ -1,31 +1,17 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openTicketStore } from "../../src/node/payments/ticketStore.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
 import { fetchRange, getSession, makeTicket, openSession, payingDownload } from "./harness.ts";
 import { MiB, startWorld, type NodeWorld } from "./chainSetup.ts";
+import { spawnNode as spawnCli } from "./spawnNode.ts";
 
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** Spawns `bandmint node start --config <path>` and resolves with its URL once it listens. */
-async function spawnNode(configPath: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [main, "node", "start", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = () => {
-      const m = /listening (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`node exited with ${code} before listening:\n${out}`)));
-  });
-  return { child, url, output: () => out };
-}
+const spawnNode = (configPath: string) => spawnCli([main, "node", "start", "--config", configPath]);
 
 describe("ticket store survives SIGKILL", () => {
   let w: NodeWorld;

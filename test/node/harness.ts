@@ -3,7 +3,6 @@
 // the gate exactly as the edge does (admit before the body, served() after it).
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { toHex, type Address, type Hex } from "viem";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
@@ -11,14 +10,17 @@ import { domainSeparatorBytes } from "../../src/protocol/hashTicket.ts";
 import { signSessionRequest } from "../../src/protocol/sessionRequest.ts";
 import { signTicket } from "../../src/protocol/signTicket.ts";
 import { ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
-import { encodeTicketHeader, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
+import { encodeTicketHeader, MAX_REQUEST_HEAD_BYTES, parseOffer, parseOpenedSession, serializeSessionRequest, serializeTicketPayment, type OpenedSession, type Offer, type Service, type Session, type TicketPayment } from "../../src/protocol/wire.ts";
 import { buildOffer, type OfferTerms } from "../../src/node/payments/buildOffer.ts";
 import { createFundsCache, type ReadSenderFunds } from "../../src/node/payments/fundsCache.ts";
 import { createPaymentApi } from "../../src/node/payments/paymentApi.ts";
 import { createPaymentGate } from "../../src/node/payments/paymentGate.ts";
-import { createSessionBook } from "../../src/node/payments/sessionBook.ts";
+import { createSessionBook, type SessionBook } from "../../src/node/payments/sessionBook.ts";
 import { createTicketIntake } from "../../src/node/payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "../../src/node/payments/ticketStore.ts";
+import { dropSlowHeaders, listen } from "../../src/http/serverLifecycle.ts";
+import { createRelay, type Relay, type RelayOptions } from "../../src/node/relay/createRelay.ts";
+import { createEgressPolicy, type EgressPolicyConfig, type Resolver } from "../../src/node/relay/egressPolicy.ts";
 
 export const MiB = 1n << 20n;
 export const TOKEN = 10n ** 18n;
@@ -32,17 +34,24 @@ export type Harness = {
   consumer: DevAccount;
   funds: { deposit: bigint; reserve: bigint; withdrawTime: bigint };
   clock: { t: number; now(): number };
+  /** The relay, when the harness was started with `relay` options. */
+  relay: Relay | undefined;
+  /** The node's sessions (tests play a misbehaving node by changing them). */
+  sessions: SessionBook;
   stop(): Promise<void>;
 };
 
+/** Relay settings of a harness: the egress policy (test targets!) and the relay's options. */
+export type HarnessRelay = { egress: EgressPolicyConfig; resolve?: Resolver; options?: Partial<RelayOptions> };
+
 /** Starts the payment layer on a free port with an in-test funds source and a settable clock. */
-export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}, options: { readFunds?: ReadSenderFunds } = {}): Promise<Harness> {
-  const provider = devAccount(2);
+export async function startHarness(dir: string, terms: Partial<OfferTerms> = {}, options: { readFunds?: ReadSenderFunds; relay?: HarnessRelay; provider?: DevAccount } = {}): Promise<Harness> {
+  const provider = options.provider ?? devAccount(2);
   const consumer = devAccount(10);
   const broker: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
   const offer = buildOffer({
     recipient: provider.address, chainId: 31337, broker, pricePerGiB: TOKEN, bytesPerTicket: MiB, faceValue: TOKEN / 10n,
-    creditWindowBytes: 4n * MiB, ticketExpirySeconds: 86_400, services: ["cdn"], ...terms,
+    creditWindowBytes: 4n * MiB, ticketExpirySeconds: 86_400, services: options.relay ? ["cdn", "relay"] : ["cdn"], ...terms,
   });
   const domain = ticketDomain(offer.chainId, broker);
   const clock = { t: Date.now(), now() { return this.t; } };
@@ -52,11 +61,20 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
   const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
   const fundsCache = createFundsCache({ read, clock, ttlMs: 0 });
   const outstanding = store.outstandingWinners();
-  const intake = createTicketIntake({ store, funds: fundsCache, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding });
+  const intake = createTicketIntake({
+    store, funds: fundsCache, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding,
+    onPaid: (session) => sessions.creditFreed(session.sender),
+  });
   const gate = createPaymentGate({ sessions, intake, store, offer, clock });
   const api = createPaymentApi({ offer, sessions, intake, store, funds: fundsCache, chainLastNonce: async () => 0n, clock, status: () => ({}) });
-  const server: Server = createServer((req, res) => {
+  // The relay meters with real time (its grace timer); the session clock only stamps activity.
+  const relay = options.relay
+    ? createRelay({ sessions, offer, clock: { now: () => Date.now() }, egress: createEgressPolicy({ config: options.relay.egress, ...(options.relay.resolve ? { resolve: options.relay.resolve } : {}) }), ...(options.relay.options ? { options: options.relay.options } : {}) })
+    : undefined;
+  // Built and started as the node builds and starts its server (providerNode.ts).
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     void (async () => {
+      if (relay?.handleRequest(req, res)) return;
       if (await api.handle(req, res)) return;
       const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
       const start = BigInt(m?.[1] ?? "0");
@@ -75,11 +93,13 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
       res.end(body, () => grant.served(BigInt(body.length)));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dropSlowHeaders(server, 2_000);
+  if (relay) server.on("connect", relay.handleConnect);
+  const url = await listen(server, "127.0.0.1", 0);
   return {
-    url, offer, domain, store, provider, consumer, funds, clock,
+    url, offer, domain, store, provider, consumer, funds, clock, relay, sessions,
     async stop() {
+      relay?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await intake.close();
@@ -96,7 +116,7 @@ export type SessionSigner = { address: Address; privateKey: Hex };
  * A signed `POST /sessions` body for `who` at the node at `url` (terms from its GET /offer);
  * `over` changes fields after signing (tests of forged and stale requests).
  */
-export async function sessionRequestBody(url: string, who: SessionSigner, over: { sender?: Address; timestamp?: bigint; signWith?: Hex } = {}): Promise<Record<string, unknown>> {
+export async function sessionRequestBody(url: string, who: SessionSigner, over: { sender?: Address; timestamp?: bigint; signWith?: Hex; service?: Service } = {}): Promise<Record<string, unknown>> {
   const offer = parseOffer(await (await fetch(`${url}/offer`)).json());
   const message = {
     sender: over.sender ?? who.address,
@@ -105,7 +125,7 @@ export async function sessionRequestBody(url: string, who: SessionSigner, over: 
     clientNonce: toHex(randomBytes(32)),
   };
   const signature = await signSessionRequest({ message, domain: ticketDomain(offer.chainId, offer.broker), privateKey: over.signWith ?? who.privateKey });
-  return serializeSessionRequest({ sender: message.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature });
+  return serializeSessionRequest({ sender: message.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature, ...(over.service ? { service: over.service } : {}) });
 }
 
 /** POSTs a session request body. */
@@ -114,8 +134,8 @@ export async function postSessionRequest(url: string, body: unknown): Promise<Re
 }
 
 /** Opens a session for `who` through the HTTP API, signing the request with its key; the result carries the secret token. */
-export async function openSession(url: string, who: SessionSigner): Promise<OpenedSession> {
-  const res = await postSessionRequest(url, await sessionRequestBody(url, who));
+export async function openSession(url: string, who: SessionSigner, service?: Service): Promise<OpenedSession> {
+  const res = await postSessionRequest(url, await sessionRequestBody(url, who, service ? { service } : {}));
   if (res.status !== 201) throw new Error(`POST /sessions: ${res.status} ${await res.text()}`);
   return parseOpenedSession(await res.json());
 }

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { loadNodeConfig } from "../../src/node/config.ts";
 import { createProviderNode } from "../../src/node/providerNode.ts";
 import { registerProvider } from "../../src/node/registerProvider.ts";
 import { MAX_WIN_PROB, ticketDomain } from "../../src/protocol/ticket.ts";
-import { parseSession } from "../../src/protocol/wire.ts";
+import { MAX_REQUEST_BODY_BYTES, MAX_REQUEST_HEAD_BYTES, parseSession } from "../../src/protocol/wire.ts";
 import { getSession, makeTicket, openSession, payingDownload, postTickets } from "./harness.ts";
 import { MiB, startWorld, TOKEN, type NodeWorld } from "./chainSetup.ts";
 
@@ -62,6 +63,37 @@ describe("provider node on a real chain", () => {
       const res = await postTickets(url, session, [stale]);
       assert.equal(res.status, 409);
       assert.equal(((await res.json()) as { error: string }).error, "StaleRecipientRandError");
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test("the node's own server answers its refusals with JSON: 413 body, 431 head (its 16 KiB limit), 400 unparsable", async () => {
+    const config = await loadNodeConfig({ file: await w.writeConfig("limits") });
+    const clients = await w.net.clientsFor(w.provider);
+    const node = createProviderNode(config, { publicClient: clients.publicClient, walletClient: clients.walletClient!, deployment: w.net.deployment });
+    const url = await node.start();
+    try {
+      const big = await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: " ".repeat(MAX_REQUEST_BODY_BYTES + 1) });
+      assert.equal(big.status, 413);
+      assert.equal(((await big.json()) as { error: string }).error, "RequestBodyTooLargeError");
+      const head = await fetch(`${url}/offer`, { headers: { "x-pad": "a".repeat(MAX_REQUEST_HEAD_BYTES) } });
+      assert.equal(head.status, 431);
+      assert.equal(head.headers.get("content-type"), "application/json");
+      assert.deepEqual(await head.json(), { error: "RequestHeadersTooLargeError", message: "Request head too large (request line and headers).", details: { limit: String(MAX_REQUEST_HEAD_BYTES) } });
+      const fits = await fetch(`${url}/offer`, { headers: { "x-pad": "a".repeat(MAX_REQUEST_HEAD_BYTES - 1024) } });
+      assert.equal(fits.status, 200);
+      await fits.arrayBuffer();
+      const { hostname, port } = new URL(url);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: hostname, port: Number(port) }, () => socket.write("GET /offer HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n"));
+        const parts: Buffer[] = [];
+        socket.on("data", (d: Buffer) => parts.push(d));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(Buffer.concat(parts).toString()));
+      });
+      assert.match(raw, /^HTTP\/1\.1 400 Bad Request\r\n/);
+      assert.equal((JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)) as { error: string }).error, "MalformedRequestError");
     } finally {
       await node.stop();
     }

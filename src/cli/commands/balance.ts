@@ -1,20 +1,21 @@
 import type { Command } from "../command.ts";
 import { formatToken } from "../lib/format.ts";
-import { openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { openClient, parseClientConfig, clientKeyOptions } from "../../client/clientConfig.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 
 // Flags every client command takes.
 const common = {
   rpc: { type: "string" },
   deployment: { type: "string" },
-  key: { type: "string" },
+  ...clientKeyOptions,
 } as const;
 
 const command: Command = {
   summary: "Show your token balance and your TicketBroker deposit, reserve and unlock state",
-  usage: "[--rpc URL] [--deployment FILE] [--key 0x.. | env BANDMINT_KEY]",
+  usage: "[--rpc URL] [--deployment FILE] [--keystore FILE | --key 0x.. | env BANDMINT_KEY]",
   options: { ...common },
   async run({ values, stdout }) {
-    const client = await openClient(parseClientConfig(values, process.env));
+    const client = await openClient(await parseClientConfig(values, process.env, { prompt: terminalPrompt() }));
     const b = await client.balance();
     const when = (t: bigint) => new Date(Number(t) * 1000).toISOString();
     stdout.write(

@@ -1,21 +1,22 @@
 import type { Command } from "../command.ts";
 import { formatToken } from "../lib/format.ts";
-import { ClientConfigError, openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { ClientConfigError, openClient, parseClientConfig, clientKeyOptions } from "../../client/clientConfig.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 import { parseTokenAmount } from "../../client/tokenAmount.ts";
 import type { BaseError } from "../../protocol/errors.ts";
 
 const command: Command = {
   summary: "Fund the TicketBroker: a deposit that pays tickets and an optional reserve that backs them",
-  usage: "<amount> [--reserve <amount>] [--no-permit] [--rpc URL] [--deployment FILE] [--key 0x..]   (amounts in tokens, e.g. 12.5)",
+  usage: "<amount> [--reserve <amount>] [--no-permit] [--rpc URL] [--deployment FILE] [--keystore FILE | --key 0x..]   (amounts in tokens, e.g. 12.5)",
   options: {
     reserve: { type: "string" },
     "no-permit": { type: "boolean" },
     rpc: { type: "string" },
     deployment: { type: "string" },
-    key: { type: "string" },
+    ...clientKeyOptions,
   },
   async run({ values, positionals, stdout }) {
-    const config = parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key }, process.env);
+    const config = await parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, keystore: values.keystore, "passphrase-file": values["passphrase-file"] }, process.env, { prompt: terminalPrompt() });
     if (positionals.length !== 1) throw new ClientConfigError("amount", "give exactly one amount, e.g. 'bandmint deposit 100'");
     const amount = (flag: string, text: string) => {
       try {

@@ -1,10 +1,11 @@
 import type { Command } from "../command.ts";
 import { parsePort } from "../usageError.ts";
-import { ClientConfigError, openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { ClientConfigError, openClient, parseClientConfig, clientKeyOptions } from "../../client/clientConfig.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 
 const command: Command = {
   summary: "Run a local HTTP gateway: GET http://127.0.0.1:PORT/<contentId>/<path> (Range, HLS, CORS), verified and paid",
-  usage: "[--port 8080] [--cache-mib 64] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--key 0x..]",
+  usage: "[--port 8080] [--cache-mib 64] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--keystore FILE | --key 0x..]",
   options: {
     port: { type: "string", default: "8080" },
     "cache-mib": { type: "string", default: "64" },
@@ -12,10 +13,10 @@ const command: Command = {
     "data-dir": { type: "string" },
     rpc: { type: "string" },
     deployment: { type: "string" },
-    key: { type: "string" },
+    ...clientKeyOptions,
   },
   async run({ values, signal, stdout, stderr }) {
-    const config = parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env);
+    const config = await parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, keystore: values.keystore, "passphrase-file": values["passphrase-file"], "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env, { prompt: terminalPrompt() });
     const port = parsePort(values.port);
     const cacheMib = String(values["cache-mib"]);
     if (!/^\d+$/.test(cacheMib)) throw new ClientConfigError("cache-mib", "must be a whole number of MiB");

@@ -1,7 +1,8 @@
 import { basename } from "node:path";
 import type { Command } from "../command.ts";
 import { formatToken } from "../lib/format.ts";
-import { ClientConfigError, openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { ClientConfigError, openClient, parseClientConfig, clientKeyOptions } from "../../client/clientConfig.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 import type { DownloadProgress } from "../../client/downloadContent.ts";
 
 const MiB = 1024 * 1024;
@@ -16,17 +17,17 @@ function progressLine(p: DownloadProgress): string {
 
 const command: Command = {
   summary: "Download content (a file or a whole content id), verifying every chunk and paying as you go; resumes",
-  usage: "<contentId>[/path] [-o FILE|DIR] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--key 0x..]",
+  usage: "<contentId>[/path] [-o FILE|DIR] [--max-price TOKENS_PER_GIB] [--data-dir .bandmint/client] [--rpc URL] [--deployment FILE] [--keystore FILE | --key 0x..]",
   options: {
     out: { type: "string", short: "o" },
     "max-price": { type: "string" },
     "data-dir": { type: "string" },
     rpc: { type: "string" },
     deployment: { type: "string" },
-    key: { type: "string" },
+    ...clientKeyOptions,
   },
   async run({ values, positionals, signal, stdout, stderr }) {
-    const config = parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env);
+    const config = await parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, keystore: values.keystore, "passphrase-file": values["passphrase-file"], "max-price": values["max-price"], "data-dir": values["data-dir"] }, process.env, { prompt: terminalPrompt() });
     const target = positionals[0];
     const m = target === undefined || positionals.length !== 1 ? null : /^([0-9a-f]{64})(?:\/(.+))?$/.exec(target);
     if (m === null) throw new ClientConfigError("contentId", "give one <contentId>[/path] (64 lowercase hex chars, then an optional file path)");

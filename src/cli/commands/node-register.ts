@@ -3,6 +3,7 @@ import { readDeployment } from "../../chain/deployment.ts";
 import { loadNodeConfig, type NodeConfigFlags } from "../../node/config.ts";
 import { registerProvider } from "../../node/registerProvider.ts";
 import type { Command } from "../command.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 import { nodeConfigOptions } from "./node-start.ts";
 
 const command: Command = {
@@ -10,7 +11,7 @@ const command: Command = {
   usage: "[--config node.yaml] [flags]",
   options: { ...nodeConfigOptions, stake: { type: "string" } },
   async run({ values, stdout }) {
-    const config = await loadNodeConfig({ file: values.config as string | undefined, flags: values as NodeConfigFlags, env: process.env });
+    const config = await loadNodeConfig({ file: values.config as string | undefined, flags: values as NodeConfigFlags, env: process.env, prompt: terminalPrompt() });
     const deployment = await readDeployment(config.deployment);
     const clients = await createChainClients({ rpcUrl: config.rpcUrl ?? deployment.rpcUrl, privateKey: config.privateKey, chainId: deployment.chainId });
     const stake = typeof values.stake === "string" ? BigInt(values.stake) : config.stake;
@@ -20,7 +21,7 @@ const command: Command = {
       deployment,
       stake,
       listing: {
-        endpoint: config.endpoint ?? `http://${config.host}:${config.port}`,
+        endpoint: config.endpoint ?? `${config.tls ? "https" : "http"}://${config.host}:${config.port}`,
         pricePerGiB: config.pricePerGiB,
         capacityMbps: config.capacityMbps,
         region: config.region,

@@ -1,20 +1,21 @@
 import type { Command } from "../command.ts";
 import { formatToken } from "../lib/format.ts";
-import { openClient, parseClientConfig } from "../../client/clientConfig.ts";
+import { openClient, parseClientConfig, clientKeyOptions } from "../../client/clientConfig.ts";
+import { terminalPrompt } from "../lib/promptSecret.ts";
 
 const when = (t: bigint) => new Date(Number(t) * 1000).toISOString();
 
 const command: Command = {
   summary: "Withdraw your TicketBroker funds: starts the unlock, then (run again after the unlock period) withdraws",
-  usage: "[--cancel] [--rpc URL] [--deployment FILE] [--key 0x..]",
+  usage: "[--cancel] [--rpc URL] [--deployment FILE] [--keystore FILE | --key 0x..]",
   options: {
     cancel: { type: "boolean" },
     rpc: { type: "string" },
     deployment: { type: "string" },
-    key: { type: "string" },
+    ...clientKeyOptions,
   },
   async run({ values, stdout }) {
-    const client = await openClient(parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key }, process.env));
+    const client = await openClient(await parseClientConfig({ rpc: values.rpc, deployment: values.deployment, key: values.key, keystore: values.keystore, "passphrase-file": values["passphrase-file"] }, process.env, { prompt: terminalPrompt() }));
     const r = await client.withdraw({ cancel: values.cancel === true });
     switch (r.action) {
       case "nothing":

@@ -12,6 +12,7 @@ import { ManifestResolver, type ResolvedContent } from "./manifestResolver.ts";
 import { freeGate, type Grant, type PaymentGate } from "./paymentGate.ts";
 import { matchesIfNoneMatch, parseRange } from "./parseRange.ts";
 import { closeServer, listen } from "../../http/serverLifecycle.ts";
+import { drained } from "../../http/drained.ts";
 
 /** Options of an edge. Sizes in bytes. */
 export type EdgeOptions = {
@@ -286,17 +287,4 @@ export function createEdge(options: EdgeOptions): Edge {
       };
     },
   };
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  if (res.closed || res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }

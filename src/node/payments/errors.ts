@@ -45,6 +45,15 @@ export class InvalidSessionTokenError extends PaymentLayerError {
   }
 }
 
+/** A request body is larger than the node reads (MAX_REQUEST_BODY_BYTES, src/protocol/wire.ts): 413. */
+export class RequestBodyTooLargeError extends PaymentLayerError {
+  override name = "RequestBodyTooLargeError";
+  constructor({ limit }: { limit: number }) {
+    super(`Request body too large: at most ${limit} bytes; send fewer tickets per POST.`);
+    this.wireDetails = { limit: limit.toString() };
+  }
+}
+
 /** The session id is not known to this node (never opened, or forgotten). */
 export class UnknownSessionError extends PaymentLayerError {
   override name = "UnknownSessionError";
@@ -172,5 +181,23 @@ export class TicketBatchError extends PaymentLayerError {
     this.name = cause.name;
     this.accepted = accepted;
     this.wireDetails = { ...((cause as PaymentLayerError).wireDetails ?? {}), accepted };
+  }
+}
+
+/** `POST /sessions` asked for a service this node does not offer (see `services` in its offer). */
+export class ServiceNotOfferedError extends PaymentLayerError {
+  override name = "ServiceNotOfferedError";
+  constructor({ service, offered }: { service: string; offered: readonly string[] }) {
+    super(`This node does not offer "${service}" (it offers ${offered.map((s) => `"${s}"`).join(", ")}).`);
+    this.wireDetails = { service, offered: offered.join(",") };
+  }
+}
+
+/** A session was used for another service than the one it was opened for (content vs relay). */
+export class SessionServiceMismatchError extends PaymentLayerError {
+  override name = "SessionServiceMismatchError";
+  constructor({ sessionId, service, used }: { sessionId: Hex; service: string; used: string }) {
+    super(`Session ${sessionId} pays for "${service}", not "${used}": open a session for "${used}".`);
+    this.wireDetails = { sessionId, service, used };
   }
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Address } from "viem";
 import {
+  MAX_REQUEST_BODY_BYTES,
+  parseSessionId,
   parseSessionRequest,
   parseSessionToken,
   parseTicketBatch,
@@ -16,7 +18,7 @@ import {
 import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
 import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
 import { ticketDomain } from "../../protocol/ticket.ts";
-import { InsufficientFundsError, TicketBatchError } from "./errors.ts";
+import { InsufficientFundsError, RequestBodyTooLargeError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
@@ -37,7 +39,6 @@ export type PaymentApiParameters = {
   status(): unknown;
 };
 
-const MAX_BODY_BYTES = 1 << 20;
 /** Headers a browser page may send and read cross-origin (HLS players, web clients). */
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
   "Access-Control-Allow-Origin": "*",
@@ -49,23 +50,49 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const bytes = Buffer.from(JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
-  res.writeHead(status, { ...CORS_HEADERS, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" });
+  const headers: Record<string, string | number> = { ...CORS_HEADERS, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" };
+  // The rest of an oversized body is not worth reading: close the connection after the answer.
+  if (status === 413) headers.Connection = "close";
+  res.writeHead(status, headers);
   res.end(bytes);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new WireFormatError({ field: "body", reason: `exceeds ${MAX_BODY_BYTES} bytes` });
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (cause) {
-    throw new WireFormatError({ field: "body", reason: "is not valid JSON", cause });
-  }
+/**
+ * Reads a JSON request body of at most MAX_REQUEST_BODY_BYTES. Over the limit it rejects at once
+ * with RequestBodyTooLargeError and lets the rest of the body drain unread (the 413 answer closes
+ * the connection); leaving a `for await` loop would destroy the socket before the answer.
+ */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    // A declared length over the limit is refused before a byte of the body is read.
+    if (Number(req.headers["content-length"] ?? 0) > MAX_REQUEST_BODY_BYTES) {
+      req.resume();
+      return reject(new RequestBodyTooLargeError({ limit: MAX_REQUEST_BODY_BYTES }));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on("data", (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > MAX_REQUEST_BODY_BYTES) {
+        refused = true;
+        chunks.length = 0;
+        return reject(new RequestBodyTooLargeError({ limit: MAX_REQUEST_BODY_BYTES }));
+      }
+      chunks.push(chunk);
+    });
+    req.on("error", reject);
+    req.on("close", () => reject(new WireFormatError({ field: "body", reason: "ended before it was complete" })));
+    req.on("end", () => {
+      if (refused) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      } catch (cause) {
+        reject(new WireFormatError({ field: "body", reason: "is not valid JSON", cause }));
+      }
+    });
+  });
 }
 
 /** The HTTP side of sessions and tickets: /offer, /sessions, /sessions/<id>[/tickets], /status. */
@@ -92,6 +119,7 @@ export function createPaymentApi(p: PaymentApiParameters) {
       maxExpiry,
       servedBytes: s.servedBytes,
       paidBytes: s.paidBytes,
+      service: s.service,
     };
   }
 
@@ -100,13 +128,16 @@ export function createPaymentApi(p: PaymentApiParameters) {
    * consumer's business, and the id alone is public (it is in every ticket).
    */
   function getSession(req: IncomingMessage, id: string): SessionState {
+    const sessionId = parseSessionId(id);
     const value = req.headers[SESSION_HEADER];
-    return sessions.authorize(id, value === undefined || value === "" ? undefined : parseSessionToken(value));
+    return sessions.authorize(sessionId, value === undefined || value === "" ? undefined : parseSessionToken(value));
   }
 
   async function openSession(req: IncomingMessage): Promise<OpenedSession> {
     const request = parseSessionRequest(await readJson(req));
     const { sender } = request;
+    const service = request.service ?? "cdn";
+    if (!offer.services.includes(service)) throw new ServiceNotOfferedError({ service, offered: offer.services });
     // Proof that the caller holds the sender's key (payments.md §1.2): without it anyone could
     // open sessions in a funded sender's name and fill its per-sender credit window.
     const digest = verifySessionRequest(request, { domain: separator, recipient: offer.recipient, nowSeconds: BigInt(Math.floor(clock.now() / 1000)) });
@@ -126,7 +157,7 @@ export function createPaymentApi(p: PaymentApiParameters) {
     // No await from here to the insert: two replays racing through the reads meet here, in order.
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
     const expiresAt = Number(request.timestamp + SESSION_REQUEST_MAX_AGE_SECONDS) + 1;
-    const { session, token } = sessions.openWithToken(sender, { digest, expiresAt });
+    const { session, token } = sessions.openWithToken(sender, { digest, expiresAt }, service);
     return { ...sessionBody(session), sessionToken: token };
   }
 

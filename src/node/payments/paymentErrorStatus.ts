@@ -3,7 +3,7 @@ import type { WireError } from "../../protocol/wire.ts";
 /**
  * HTTP status of every error the payment layer answers with, by stable error name
  * (docs/protocol/payments.md §4). One table, so the docs and the code are checked against each
- * other by paymentErrorStatus.test.ts.
+ * other by test/docs.test.ts.
  */
 export const paymentErrorStatus: Readonly<Record<string, number>> = {
   WireFormatError: 400,
@@ -14,6 +14,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketExpiredError: 400,
   TicketExpiresTooSoonError: 400,
   TicketExpiryTooFarError: 400,
+  ServiceNotOfferedError: 400,
   SignerMismatchError: 401,
   UnsignedSessionRequestError: 401,
   SessionRequestSignerError: 401,
@@ -24,13 +25,23 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TicketUnderpricedError: 402,
   InsufficientFundsError: 402,
   UnknownSessionError: 404,
+  RequestBodyTooLargeError: 413,
   TicketNonceError: 409,
   TicketAcknowledgesNothingError: 409,
   TicketOverAcknowledgesError: 409,
   StaleRecipientRandError: 409,
   SessionMismatchError: 409,
   ReplayedSessionRequestError: 409,
+  SessionServiceMismatchError: 409,
   ChainUnavailableError: 503,
+  // The relay (docs/protocol/relay.md §5).
+  ProxyAuthError: 407,
+  EgressRefusedError: 403,
+  DestinationUnresolvableError: 502,
+  TunnelLimitError: 429,
+  UpstreamConnectError: 502,
+  RelayBusyError: 503,
+  UpstreamTimeoutError: 504,
 };
 
 /** Status and JSON body for an error; unknown errors are 500 without internals. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { decodeTicketHeader, parseSessionToken, SESSION_HEADER, TICKET_HEADER, type Offer } from "../../protocol/wire.ts";
 import type { Grant, PaymentGate } from "../edge/paymentGate.ts";
-import { InvalidSessionTokenError, PaymentRequiredError, SessionRequiredError } from "./errors.ts";
+import { InvalidSessionTokenError, PaymentRequiredError, SessionRequiredError, SessionServiceMismatchError } from "./errors.ts";
 import { PaymentHttpError } from "./paymentErrorStatus.ts";
 import type { SessionBook } from "./sessionBook.ts";
 import type { TicketIntake } from "./ticketIntake.ts";
@@ -26,6 +26,7 @@ export function createPaymentGate({ sessions, intake, store, offer, clock }: Pay
         if (value === undefined || value === "") throw new SessionRequiredError();
         const session = sessions.byToken(parseSessionToken(value));
         if (session === undefined) throw new InvalidSessionTokenError({ reason: "unknown" });
+        if (session.service !== "cdn") throw new SessionServiceMismatchError({ sessionId: session.id, service: session.service, used: "cdn" });
         const header = req.headers[TICKET_HEADER];
         if (header !== undefined) {
           // All of a request's tickets are checked, then committed together (one fsync).
@@ -60,6 +61,7 @@ export function createPaymentGate({ sessions, intake, store, offer, clock }: Pay
             session.servedBytes += bytes < requested ? bytes : requested;
             session.lastActive = clock.now();
             session.dirty = true;
+            sessions.creditFreed(session.sender);
           },
           headers: {
             "X-Bandmint-Served-Bytes": servedBefore.toString(),

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { toHex, type Address, type Hex } from "viem";
+import type { Service } from "../../protocol/wire.ts";
 import { recipientRandHash } from "../../protocol/winningTicket.ts";
 import { InvalidSessionTokenError, UnknownSessionError } from "./errors.ts";
 import { createSessionToken, hashSessionToken, sessionTokenMatches } from "./sessionToken.ts";
@@ -29,6 +30,8 @@ export type SessionState = {
   dirty: boolean;
   /** sha256 of the secret session token; undefined for a session from before tokens (unusable). */
   tokenHash: Hex | undefined;
+  /** What the session pays for: content from the edge, or relayed traffic (never both). */
+  service: Service;
 };
 
 /** Sessions of the node, in memory and backed by the store. */
@@ -44,6 +47,8 @@ export const SESSION_IDLE_MS = 7 * 24 * 3600 * 1000;
 /** Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack. */
 export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SESSION_IDLE_MS }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint; idleMs?: number }) {
   const sessions = new Map<Hex, SessionState>();
+  /** Who waits for a sender's credit window to open (relay tunnels paused at the window). */
+  const creditWaiters = new Map<Address, Set<() => void>>();
   /** By sha256 of the token: a lookup keyed on the hash reveals nothing usable about the token. */
   const byTokenHash = new Map<Hex, SessionState>();
   const bySender = new Map<Address, SessionState[]>();
@@ -64,15 +69,15 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
    * (only the token's hash is stored); `request` is the signed request's replay key, stored in the
    * same transaction. The token is returned once, here, and kept nowhere.
    */
-  const openWithToken = (sender: Address, request?: { digest: Hex; expiresAt: number }): { session: SessionState; token: Hex } => {
+  const openWithToken = (sender: Address, request?: { digest: Hex; expiresAt: number }, service: Service = "cdn"): { session: SessionState; token: Hex } => {
     const id = toHex(randomBytes(32));
     const rand = freshRand();
     const randHash = recipientRandHash(rand);
     const { token, hash: tokenHash } = createSessionToken();
     const now = clock.now();
-    store.createSession({ id, sender, rand, randHash, tokenHash, now, ...(request ? { request } : {}) });
+    store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}) });
     const session: SessionState = {
-      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash,
+      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
     };
     index(session);
     return { session, token };
@@ -83,8 +88,8 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
      * Opens a session and drops its token: for in-process callers that hand tickets to the intake
      * directly (tests, benchmarks). Nobody can present such a session over HTTP.
      */
-    open(sender: Address, request?: { digest: Hex; expiresAt: number }): SessionState {
-      return openWithToken(sender, request).session;
+    open(sender: Address, request?: { digest: Hex; expiresAt: number }, service: Service = "cdn"): SessionState {
+      return openWithToken(sender, request, service).session;
     },
     /** The session whose token is `token` (parsed, lower-case hex), if any. */
     byToken(token: Hex): SessionState | undefined {
@@ -118,6 +123,31 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
         if (u > 0n) unpaid += u;
       }
       return unpaid;
+    },
+    /**
+     * Resolves the next time `sender`'s credit window may have opened (`creditFreed`), or when
+     * `signal` aborts. Callers re-check `unpaidBytesOf` after it: a wake-up is a hint, not a grant.
+     */
+    waitForCredit(sender: Address, signal?: AbortSignal): Promise<void> {
+      return new Promise((resolve) => {
+        if (signal?.aborted) return resolve();
+        let set = creditWaiters.get(sender);
+        if (set === undefined) creditWaiters.set(sender, (set = new Set()));
+        const wake = () => {
+          signal?.removeEventListener("abort", wake);
+          set.delete(wake);
+          if (set.size === 0 && creditWaiters.get(sender) === set) creditWaiters.delete(sender);
+          resolve();
+        };
+        set.add(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    },
+    /** Wakes whoever waits for `sender`'s credit: a ticket moved paidBytes, or admitted bytes settled. */
+    creditFreed(sender: Address): void {
+      const set = creditWaiters.get(sender);
+      if (set === undefined) return;
+      for (const wake of [...set]) wake();
     },
     /**
      * Forgets sessions idle for `idleMs` (nothing served, paid or in flight since), in memory and

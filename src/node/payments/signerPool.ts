@@ -1,5 +1,6 @@
 import type { Address, Hex } from "viem";
 import type { Ticket } from "../../protocol/ticket.ts";
+import type { Secp256k1Choice } from "../../protocol/secp256k1.ts";
 import { startWorkerThread } from "./workerThread.ts";
 
 // Signature recovery is the one expensive step of a ticket check (~0.1 ms of native libsecp256k1
@@ -17,6 +18,10 @@ export type RecoveredSigner = { signer: Address; digest: Hex };
 export type SignerPool = {
   /** The signer and digest, or undefined if the signature is malformed or does not recover (or the pool is gone). */
   recover(ticket: Ticket, signature: Hex): Promise<RecoveredSigner | undefined>;
+  /** Signatures the threads recovered (for /status: proof the threads do the work). */
+  readonly recovered: number;
+  /** Threads running now (they start on demand and stop when idle, see `idleMs`). */
+  readonly running: number;
   /** Stops the threads; pending recoveries resolve undefined. */
   close(): Promise<void>;
 };
@@ -25,11 +30,20 @@ export type SignerPool = {
 export type SignerRequest = { id: number; ticket: Ticket; signature: Hex };
 export type SignerReply = { id: number; signer?: Address; digest?: Hex };
 
-/** Starts `threads` (>= 1) signer threads for tickets under `domainSeparator` (32 bytes). */
-export function startSignerPool({ threads, domainSeparator }: { threads: number; domainSeparator: Uint8Array }): SignerPool {
+/** What a signer thread receives as its workerData. */
+export type SignerThreadData = { domainSeparator: Uint8Array; secp256k1: Secp256k1Choice };
+
+/**
+ * Starts `threads` (>= 1) signer threads for tickets under `domainSeparator` (32 bytes), recovering
+ * with the `secp256k1` backend (pass the main thread's, so both check tickets the same way). With
+ * `idleMs` the threads start with the first tickets and stop after that long without any.
+ */
+export function startSignerPool({ threads, domainSeparator, secp256k1 = "auto", idleMs }: { threads: number; domainSeparator: Uint8Array; secp256k1?: Secp256k1Choice; idleMs?: number }): SignerPool {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`signer threads must be a positive integer, got ${threads}`);
   const url = new URL("./signerPoolThread.ts", import.meta.url);
-  const workers = Array.from({ length: threads }, () => startWorkerThread<SignerRequest[], SignerReply[]>(url, { domainSeparator }, "signer"));
+  const data: SignerThreadData = { domainSeparator, secp256k1 };
+  const workers = Array.from({ length: threads }, () => startWorkerThread<SignerRequest[], SignerReply[]>(url, data, "signer", idleMs === undefined ? {} : { idleMs }));
+  let recovered = 0;
   const pending = new Map<number, (r: RecoveredSigner | undefined) => void>();
   const answer = (id: number, r: RecoveredSigner | undefined) => {
     pending.get(id)?.(r);
@@ -52,7 +66,12 @@ export function startSignerPool({ threads, domainSeparator }: { threads: number;
     for (let i = 0; i < batch.length; i += per) {
       const share = batch.slice(i, i + per);
       live[turn++ % live.length]!.call(share).then(
-        (replies) => replies.forEach((r) => answer(r.id, r.signer !== undefined && r.digest !== undefined ? { signer: r.signer, digest: r.digest } : undefined)),
+        (replies) =>
+          replies.forEach((r) => {
+            if (r.signer === undefined || r.digest === undefined) return answer(r.id, undefined);
+            recovered++;
+            answer(r.id, { signer: r.signer, digest: r.digest });
+          }),
         () => share.forEach((r) => answer(r.id, undefined)),
       );
     }
@@ -65,6 +84,12 @@ export function startSignerPool({ threads, domainSeparator }: { threads: number;
         pending.set(id, resolve);
         if (outbox.push({ id, ticket, signature }) === 1) queueMicrotask(flush);
       });
+    },
+    get recovered() {
+      return recovered;
+    },
+    get running() {
+      return workers.filter((w) => w.running).length;
     },
     async close() {
       closed = true;

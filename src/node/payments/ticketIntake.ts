@@ -49,6 +49,8 @@ export type TicketIntakeParameters = {
   committer?: TicketCommitter;
   /** Recovers signatures on worker threads (signerPool.ts); without it they are recovered inline. */
   signers?: Pick<SignerPool, "recover">;
+  /** Called after a ticket's commit moved the session's paidBytes (wakes relay tunnels at the window). */
+  onPaid?: (session: SessionState) => void;
 };
 
 /** Ticket intake: every check of docs/protocol/payments.md §2.3, then a durable write. */
@@ -96,6 +98,15 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     return queued !== undefined && queued > committed ? queued : committed;
   };
 
+  /**
+   * Bytes a ticket may acknowledge beyond what the node counted as served. Content: none, or one
+   * window for a session loaded after a restart (`slackBytes`). Relay: one window, because the
+   * consumer counts the bytes it wrote into the tunnel and the node meters them only when it reads
+   * them (docs/protocol/relay.md §4); paying them early costs the node nothing.
+   */
+  const acknowledgeAllowance = (session: SessionState): bigint =>
+    session.service === "relay" && offer.creditWindowBytes > session.slackBytes ? offer.creditWindowBytes : session.slackBytes;
+
   /** Stateful checks against committed + queued state (re-run after any await). */
   function checkState(session: SessionState, payment: TicketPayment): void {
     const t = payment.ticket;
@@ -109,7 +120,7 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     if (t.cumulativeBytes <= paidBytes) {
       throw new TicketAcknowledgesNothingError({ cumulativeBytes: t.cumulativeBytes, paidBytes });
     }
-    if (t.cumulativeBytes > servedBytes + session.slackBytes) {
+    if (t.cumulativeBytes > servedBytes + acknowledgeAllowance(session)) {
       throw new TicketOverAcknowledgesError({ cumulativeBytes: t.cumulativeBytes, servedBytes });
     }
     const bytes = t.cumulativeBytes - paidBytes;
@@ -193,7 +204,9 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     const winning = isWinningTicket(payment.signature, session.rand, t.winProb);
     const q = queuedSession.get(session.id);
     const servedBefore = q !== undefined && q.servedBytes > session.servedBytes ? q.servedBytes : session.servedBytes;
-    const servedBytes = t.cumulativeBytes > servedBefore ? t.cumulativeBytes : servedBefore;
+    // A relay ticket ahead of the meter pays for bytes still on their way (prepaid); it does not
+    // move the meter, or those bytes would be counted twice when they arrive.
+    const servedBytes = session.service === "cdn" && t.cumulativeBytes > servedBefore ? t.cumulativeBytes : servedBefore;
     const reservation = { paidBytes: t.cumulativeBytes, servedBytes };
     queuedNonce.set(session.sender, t.senderNonce);
     queuedSession.set(session.id, reservation);
@@ -220,6 +233,7 @@ export function createTicketIntake(p: TicketIntakeParameters) {
         if (servedBytes > session.servedBytes) session.servedBytes = servedBytes;
         session.paidBytes = t.cumulativeBytes;
         session.lastActive = clock.now();
+        p.onPaid?.(session);
         return { hash: digest, winning, paidBytes: t.cumulativeBytes };
       },
       (error: unknown) => {

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
+import type { Service } from "../../protocol/wire.ts";
 import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket.ts";
 import { startWorkerThread } from "./workerThread.ts";
 
@@ -45,6 +46,8 @@ export type SessionRecord = {
   lastActive: number;
   /** sha256 of the session token; undefined for sessions opened before tokens (unusable). */
   tokenHash: Hex | undefined;
+  /** The service the session pays for ("cdn" for sessions from before relay mode). */
+  service: Service;
 };
 
 /** Redemption state of a stored ticket: losing tickets never leave `losing`. */
@@ -129,6 +132,7 @@ function sessionFromRow(r: Row): SessionRecord {
     createdAt: Number(r.created_at),
     lastActive: Number(r.last_active),
     tokenHash: (r.token_hash as Hex | null) ?? undefined,
+    service: r.service === "relay" ? "relay" : "cdn",
   };
 }
 
@@ -141,6 +145,12 @@ function migrateSessionTokens(db: DatabaseSync): void {
   if (!columns.includes("token_hash")) db.exec(`ALTER TABLE sessions ADD COLUMN token_hash TEXT`);
   // Unique so that one token can never name two sessions; NULLs (old sessions) do not collide.
   db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS sessions_token ON sessions (token_hash)`);
+}
+
+/** Adds `sessions.service` to a database from before relay mode: its sessions were all cdn. */
+function migrateSessionService(db: DatabaseSync): void {
+  const columns = (db.prepare(`PRAGMA table_info(sessions)`).all() as Row[]).map((c) => c.name);
+  if (!columns.includes("service")) db.exec(`ALTER TABLE sessions ADD COLUMN service TEXT NOT NULL DEFAULT 'cdn'`);
 }
 
 function ticketFromRow(r: Row): StoredTicket {
@@ -163,15 +173,27 @@ function ticketFromRow(r: Row): StoredTicket {
  * Opens (creating if needed) the ticket store at `path` in WAL mode with synchronous=FULL
  * (`synchronous: "NORMAL"` exists for the benchmark's comparison only; see the note above).
  */
-export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "inline" }: { path: string; synchronous?: "FULL" | "NORMAL"; ticketWriter?: "inline" | "thread" }) {
+export function openTicketStore({
+  path,
+  synchronous = "FULL",
+  ticketWriter = "inline",
+  writerIdleMs,
+}: {
+  path: string;
+  synchronous?: "FULL" | "NORMAL";
+  ticketWriter?: "inline" | "thread";
+  /** The writer thread starts with the first commit and stops after this long without one (workerThread.ts). */
+  writerIdleMs?: number;
+}) {
   mkdirSync(dirname(path), { recursive: true });
   const db = openConnection(path, synchronous);
   db.exec(SCHEMA);
   migrateSessionTokens(db);
+  migrateSessionService(db);
 
   const s = (sql: string): StatementSync => db.prepare(sql);
   const q = {
-    insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active, token_hash) VALUES (?, ?, ?, ?, '0', '0', ?, ?, ?)`),
+    insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active, token_hash, service) VALUES (?, ?, ?, ?, '0', '0', ?, ?, ?, ?)`),
     getSession: s(`SELECT * FROM sessions WHERE id = ?`),
     insertRequest: s(`INSERT INTO session_requests (digest, expires_at) VALUES (?, ?)`),
     hasRequest: s(`SELECT 1 AS x FROM session_requests WHERE digest = ?`),
@@ -225,7 +247,7 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
   };
   const thread =
     ticketWriter === "thread"
-      ? startWorkerThread<readonly AcceptTicketInput[], void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer")
+      ? startWorkerThread<readonly AcceptTicketInput[], void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer", writerIdleMs === undefined ? {} : { idleMs: writerIdleMs })
       : undefined;
 
   return {
@@ -234,13 +256,13 @@ export function openTicketStore({ path, synchronous = "FULL", ticketWriter = "in
      * in the same transaction, the digest of the signed request that opened it (kept until
      * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable).
      */
-    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; request?: { digest: Hex; expiresAt: number } }): void {
+    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; service?: Service; request?: { digest: Hex; expiresAt: number } }): void {
       tx(() => {
         if (r.request !== undefined) {
           q.pruneRequests.run(Math.floor(r.now / 1000));
           q.insertRequest.run(r.request.digest, r.request.expiresAt);
         }
-        q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now, r.tokenHash);
+        q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now, r.tokenHash, r.service ?? "cdn");
       });
     },
     /** Whether a session was already opened with the signed request of this digest. */

@@ -3,7 +3,8 @@ import { parentPort, Worker } from "node:worker_threads";
 // One request/answer channel to a worker thread, shared by the ticket store's writer thread and the
 // signer pool: every request gets exactly one answer, in order; a handler's error comes back as a
 // rejection; a thread that fails or exits rejects everything pending and everything asked later,
-// so nothing waits forever on a thread that is gone.
+// so nothing waits forever on a thread that is gone. A thread may start on demand and stop when
+// idle (`idleMs`): a node with no traffic then holds no thread and none of its memory.
 
 type Envelope<T> = { id: number; request: T } | { id: -1; close: true };
 type Answer<T> = { id: number; value: T } | { id: number; error: string };
@@ -12,37 +13,89 @@ type Answer<T> = { id: number; value: T } | { id: number; error: string };
 export type WorkerThread<Req, Rep> = {
   /** Sends `request`; resolves with the handler's answer, rejects with its error or the thread's end. */
   call(request: Req): Promise<Rep>;
-  /** Whether the thread still answers. */
+  /** Whether the thread still answers (an idle thread that stopped to free its memory still does). */
   readonly alive: boolean;
+  /** Whether a thread is running now (false before the first call and after an idle stop). */
+  readonly running: boolean;
   /** Asks the thread to run its close hook and exit after the requests already sent; resolves when it has. */
   close(): Promise<void>;
 };
 
-/** Starts the worker at `url` (a module that calls `serveThread`) with `workerData`; `name` goes into errors. */
-export function startWorkerThread<Req, Rep>(url: URL, workerData: unknown, name: string): WorkerThread<Req, Rep> {
-  const worker = new Worker(url, { workerData });
-  worker.unref();
+/** The workerData key carrying dist/bandmint.mjs's URL to a thread of the self-contained build. */
+export const BUNDLE_URL_KEY = "bandmintUrl";
+
+/** Options of a worker thread. */
+export type WorkerThreadOptions = {
+  /**
+   * Start the thread at the first call and stop it (close hook, exit) after this long without a
+   * request; the next call starts it again. A thread is a V8 isolate of its own (15-30 MB here), so
+   * an idle node holds none. Undefined: start now, run until close().
+   */
+  idleMs?: number;
+};
+
+/**
+ * Starts the worker at `url` (a module that calls `serveThread`) with `workerData` (an object);
+ * `name` goes into errors. The self-contained build (scripts/build-node.ts) compiles each thread
+ * module into a small script of its own inside dist/bandmint.mjs, found by its file name: a thread
+ * that parsed the whole build would cost twice the memory.
+ */
+export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: string, options: WorkerThreadOptions = {}): WorkerThread<Req, Rep> {
   const pending = new Map<number, { resolve: (v: Rep) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let dead: Error | undefined;
-  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  let closing = false;
+  let live: { worker: Worker; exited: Promise<void> } | undefined;
+  const stopping = new Set<Promise<void>>();
+  let idleTimer: NodeJS.Timeout | undefined;
+
   const fail = (error: Error) => {
     dead ??= error;
     for (const p of pending.values()) p.reject(dead);
     pending.clear();
   };
-  worker.on("message", (answer: Answer<Rep>) => {
-    const p = pending.get(answer.id);
-    if (p === undefined) return;
-    pending.delete(answer.id);
-    if ("error" in answer) p.reject(new Error(answer.error));
-    else p.resolve(answer.value);
-  });
-  worker.on("error", fail);
-  worker.on("exit", (code) => fail(new Error(`the ${name} thread exited (code ${code})`)));
+  function spawn(): { worker: Worker; exited: Promise<void> } {
+    const worker = typeof BANDMINT_THREADS !== "undefined" ? bundledWorker(url, workerData) : new Worker(url, { workerData });
+    worker.unref();
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    const self = { worker, exited };
+    worker.on("message", (answer: Answer<Rep>) => {
+      const p = pending.get(answer.id);
+      if (p === undefined) return;
+      pending.delete(answer.id);
+      if ("error" in answer) p.reject(new Error(answer.error));
+      else p.resolve(answer.value);
+      if (pending.size === 0) armIdle();
+    });
+    worker.on("error", fail);
+    // An exit we did not ask for (idle stop or close) is a failure: everything pending is lost.
+    worker.on("exit", (code) => {
+      if (live === self) fail(new Error(`the ${name} thread exited (code ${code})`));
+    });
+    return self;
+  }
+  function armIdle(): void {
+    if (options.idleMs === undefined || closing) return;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (pending.size > 0 || live === undefined || dead !== undefined) return;
+      const stopped = live;
+      live = undefined;
+      stopped.worker.postMessage({ id: -1, close: true } satisfies Envelope<Req>);
+      stopping.add(stopped.exited);
+      void stopped.exited.then(() => stopping.delete(stopped.exited));
+    }, options.idleMs);
+    idleTimer.unref();
+  }
+  if (options.idleMs === undefined) live = spawn();
+
   return {
     call(request) {
       if (dead !== undefined) return Promise.reject(dead);
+      if (closing) return Promise.reject(new Error(`the ${name} thread is closed`));
+      live ??= spawn();
+      const { worker } = live;
+      clearTimeout(idleTimer);
       const id = nextId++;
       return new Promise<Rep>((resolve, reject) => {
         pending.set(id, { resolve, reject });
@@ -52,11 +105,32 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: unknown, name:
     get alive() {
       return dead === undefined;
     },
-    close() {
-      if (dead === undefined) worker.postMessage({ id: -1, close: true } satisfies Envelope<Req>);
-      return exited;
+    get running() {
+      return live !== undefined && dead === undefined;
+    },
+    async close() {
+      closing = true;
+      clearTimeout(idleTimer);
+      const current = live;
+      if (current !== undefined && dead === undefined) {
+        current.worker.postMessage({ id: -1, close: true } satisfies Envelope<Req>);
+        // Answers to requests already sent arrive before the exit; anything after is a failure.
+        await current.exited;
+      } else if (current !== undefined) {
+        await current.worker.terminate();
+      }
+      live = undefined;
+      await Promise.all(stopping);
     },
   };
+}
+
+function bundledWorker(url: URL, workerData: object): Worker {
+  const file = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
+  const code = BANDMINT_THREADS![file];
+  if (code === undefined) throw new Error(`bandmint.mjs has no thread ${file}: add it to THREAD_MODULES in scripts/build-node.ts`);
+  // The thread resolves native modules (secp256k1) from the build's own location.
+  return new Worker(code, { eval: true, workerData: { ...workerData, [BUNDLE_URL_KEY]: import.meta.url } });
 }
 
 /** The thread's side: answers each request with `handle` (a throw becomes the caller's rejection); `onClose` runs before it exits. */

@@ -1,0 +1,256 @@
+// Where the provider node's memory goes, and what it weighs idle and under load.
+//   npx node bench/footprint.ts [--sessions 100] [--chunks 16] [--only imports|node] [--variants source,build,build-js] [--idle-seconds 3]
+//                               [--node-config '{"signerThreads":0}'] [--node-flags="--max-semi-space-size=1"]
+// Prints, on this machine:
+//   1. bare Node's RSS, then the cost of importing each dependency and each of our modules, every
+//      one in a fresh process (RSS and V8 heap after a full GC; the delta is against bare Node);
+//   2. `bandmint node start` against the embedded chain, as the source tree runs it (`node
+//      src/cli/main.ts`, Node's type stripping) and as the self-contained build (`node
+//      bandmint.mjs` from a directory of its own, with the native secp256k1 package next to it and
+//      without it): RSS and threads idle, then the peak while `--sessions` real consumers (the
+//      client SDK, one sender each, bench/paid.ts's `paid` role) open sessions at once and each
+//      fetches `--chunks` MiB, verifying and paying; then how long SIGTERM takes to stop it.
+// Goals (issue 11): idle <= 64 MB, <= 128 MB with 100 paid sessions. RSS counts the pages of the
+// node binary it touched (RssFile: shared with every other Node process and reclaimable), so the
+// anonymous part (RssAnon) is printed beside it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { parseEther, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const MiB = 1 << 20;
+const TOKEN = 10n ** 18n;
+const PUBLISHER_KEY: Hex = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "100" },
+    chunks: { type: "string", default: "16" },
+    only: { type: "string" },
+    variants: { type: "string", default: "source,build,build-js" },
+    // How long the node runs before the idle figures are read.
+    "idle-seconds": { type: "string", default: "3" },
+    // Extra node config fields (JSON), e.g. '{"signerThreads":0}', to see what a setting costs.
+    "node-config": { type: "string", default: "{}" },
+    // Node/V8 flags for the node process, e.g. "--max-semi-space-size=1".
+    "node-flags": { type: "string", default: "" },
+  },
+});
+
+/** /proc/<pid>/status figures in MiB, and the thread count. */
+function procStatus(pid: number): { rss: number; anon: number; file: number; threads: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024;
+  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile"), threads: Number(/Threads:\s+(\d+)/.exec(s)?.[1] ?? NaN) };
+}
+
+/** Thread names of a process, counted ("node x1, libuv-worker x4, ..."). */
+function threadNames(pid: number): string {
+  const counts = new Map<string, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const name = readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].map(([n, c]) => `${n} x${c}`).join(", ");
+}
+
+const fmt = (n: number) => n.toFixed(1).padStart(6);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Import cost per module.
+
+async function importCost(specifier: string | undefined): Promise<{ rss: number; heap: number }> {
+  const script = `${specifier ? `await import(${JSON.stringify(specifier)});` : ""}
+globalThis.gc(); await new Promise((r) => setTimeout(r, 100)); globalThis.gc();
+const m = process.memoryUsage(); process.stdout.write(JSON.stringify({ rss: m.rss / ${MiB}, heap: m.heapUsed / ${MiB} }));`;
+  const child = spawn(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once("exit", r));
+  if (code !== 0) throw new Error(`importing ${specifier}: exit ${code}`);
+  return JSON.parse(out) as { rss: number; heap: number };
+}
+
+async function imports(): Promise<void> {
+  const probeDir = await mkdtemp(join(tmpdir(), "bandmint-footprint-"));
+  const probe = join(probeDir, "probe.ts");
+  await writeFile(probe, "export const x: number = 1;\n");
+  const median = async (spec: string | undefined) => {
+    const runs = [await importCost(spec), await importCost(spec), await importCost(spec)].sort((a, b) => a.rss - b.rss);
+    return runs[1]!;
+  };
+  const bare = await median(undefined);
+  console.log(`bare Node ${process.versions.node}: RSS ${bare.rss.toFixed(1)} MiB, heap ${bare.heap.toFixed(1)} MiB (median of 3 fresh processes)`);
+  console.log("import (each in a fresh process)                      RSS MiB   +bare   heap MiB");
+  const rows: [string, string][] = [
+    ["a one-line .ts file (Node's type stripping)", probe],
+    ["viem", "viem"],
+    ["viem/accounts", "viem/accounts"],
+    ["viem/utils", "viem/utils"],
+    ["zod", "zod"],
+    ["yaml", "yaml"],
+    ["node:sqlite", "node:sqlite"],
+    ["secp256k1 (native binding)", "secp256k1/bindings.js"],
+    ["@noble/curves/secp256k1", "@noble/curves/secp256k1"],
+    ["src/protocol/index.ts", "./src/protocol/index.ts"],
+    ["src/chain/abis.ts", "./src/chain/abis.ts"],
+    ["src/chain/clients.ts", "./src/chain/clients.ts"],
+    ["src/node/config.ts", "./src/node/config.ts"],
+    ["src/node/providerNode.ts", "./src/node/providerNode.ts"],
+    ["src/cli/commands/node-start.ts", "./src/cli/commands/node-start.ts"],
+    ["src/client/createClient.ts", "./src/client/createClient.ts"],
+  ];
+  for (const [label, spec] of rows) {
+    const r = await median(spec);
+    console.log(`${label.padEnd(52)} ${fmt(r.rss)}  ${fmt(r.rss - bare.rss)}  ${fmt(r.heap)}`);
+  }
+  await rm(probeDir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The running node.
+
+async function startNode(cmd: string[], cwd: string): Promise<{ proc: ChildProcess; url: string; out: () => string }> {
+  const proc = spawn(process.execPath, cmd, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on("data", () => {
+      const m = /listening (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once("exit", (code) => reject(new Error(`node exited with ${code}: ${out}`)));
+  });
+  return { proc, url, out: () => out };
+}
+
+async function nodes(): Promise<void> {
+  const { localNetwork } = await import("../test/fixtures/localNetwork.ts");
+  const { writeDeployment } = await import("../src/chain/deployment.ts");
+  const { OriginServer } = await import("../src/content/originServer.ts");
+  const { publishDir } = await import("../src/content/publishDir.ts");
+  const { registerProvider } = await import("../src/node/registerProvider.ts");
+  const { fundBroker } = await import("../src/client/brokerFunds.ts");
+  const nSessions = Number(values.sessions);
+  const chunks = Number(values.chunks);
+  const variants = values.variants!.split(",");
+  const haveBuild = existsSync(join(ROOT, "scripts", "build-node.ts"));
+
+  const work = await mkdtemp(join(tmpdir(), "bandmint-footprint-"));
+  const content = join(work, "content");
+  await mkdir(content);
+  let origin: InstanceType<typeof OriginServer> | undefined;
+  let net: Awaited<ReturnType<typeof localNetwork>> | undefined;
+  try {
+    const file = "obj.bin";
+    await writeFile(join(content, file), randomBytes(chunks * MiB));
+    const { manifest } = await publishDir({ dir: content, signer: privateKeyToAccount(PUBLISHER_KEY), chunkSize: MiB, now: 1 });
+    origin = new OriginServer({ dir: content });
+    const originUrl = await origin.start();
+
+    net = await localNetwork({ providers: 1, consumers: nSessions, fundEach: 100_000n });
+    const deploymentPath = join(work, "deployment.json");
+    await writeDeployment(deploymentPath, net.deployment);
+    const deployer = await net.clientsFor(net.accounts.deployer);
+    const consumers = net.accounts.consumers;
+    // Dev accounts past the chain's 20 prefunded ones (consumers start at index 10) need gas money.
+    for (const c of consumers.slice(10)) {
+      await deployer.publicClient.waitForTransactionReceipt({ hash: await deployer.walletClient!.sendTransaction({ to: c.address, value: parseEther("10") }) });
+    }
+    for (const c of consumers) await fundBroker(await net.clientsFor(c), net.deployment, { deposit: 1000n * TOKEN, reserve: 10n * TOKEN });
+    const provider = net.accounts.providers[0]!;
+    const price = TOKEN; // 1 BAND per GiB
+    const pc = await net.clientsFor(provider);
+    await registerProvider({
+      publicClient: pc.publicClient, walletClient: pc.walletClient!, deployment: net.deployment,
+      listing: { endpoint: "http://127.0.0.1:1", pricePerGiB: price, capacityMbps: 1000, region: "local", services: ["cdn"] },
+    });
+
+    const built = haveBuild ? await (await import("../scripts/build-node.ts")).buildNode({ outfile: join(work, "dist", "bandmint.mjs") }) : undefined;
+    if (built) console.log(`self-contained build: ${(built.bytes / 1024).toFixed(0)} KiB (${built.inputs} source files)`);
+    console.log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (shared machine)`);
+    console.log(`node start against the embedded chain; ${nSessions} consumers x ${chunks} MiB; RSS in MiB (anonymous + file-backed)`);
+    console.log("variant                        idle RSS (anon+file)   threads   peak RSS with sessions   after   stop on SIGTERM");
+    for (const variant of variants) {
+      let cmd: string[];
+      let cwd = ROOT;
+      if (variant === "source") cmd = [join(ROOT, "src", "cli", "main.ts")];
+      else if (built === undefined) continue;
+      else {
+        // A directory of its own, as an operator installs it; "build" adds the native binding next to it.
+        cwd = join(work, variant);
+        await mkdir(cwd, { recursive: true });
+        await copyFile(built.path, join(cwd, "bandmint.mjs"));
+        if (variant === "build") {
+          await mkdir(join(cwd, "node_modules"), { recursive: true });
+          for (const pkg of ["secp256k1", "node-gyp-build", "node-addon-api"]) await symlink(join(ROOT, "node_modules", pkg), join(cwd, "node_modules", pkg));
+        }
+        cmd = [join(cwd, "bandmint.mjs")];
+      }
+      const config = join(work, `${variant}.json`);
+      await writeFile(config, JSON.stringify({
+        deployment: deploymentPath, rpcUrl: net.rpcUrl, privateKey: provider.privateKey, port: 0, dataDir: join(work, `data-${variant}`),
+        origins: [originUrl], pricePerGiB: price.toString(), redeem: { intervalSeconds: 3600 },
+        ...(JSON.parse(values["node-config"]!) as object),
+      }));
+      const flags = values["node-flags"]!.split(" ").filter((f) => f !== "");
+      const node = await startNode([...flags, ...cmd, "node", "start", "--config", config], cwd);
+      try {
+        await new Promise((r) => setTimeout(r, Number(values["idle-seconds"]) * 1000));
+        const idle = procStatus(node.proc.pid!);
+        const names = threadNames(node.proc.pid!);
+        const crypto = /secp256k1 \S+[^\n]*/.exec(node.out())?.[0] ?? "";
+        let peak = idle.rss;
+        const sampler = setInterval(() => (peak = Math.max(peak, procStatus(node.proc.pid!).rss)), 100);
+        const t0 = performance.now();
+        const job = {
+          listing: { provider: provider.address, endpoint: node.url, pricePerGiB: price.toString() },
+          keys: consumers.map((c) => c.privateKey), chainId: net.deployment.chainId, broker: net.deployment.contracts.broker,
+          contentId: manifest.contentId, path: file, durationMs: 0, workers: 2, once: chunks, stack: "fast",
+        };
+        const paid = await runPaidClients(job);
+        clearInterval(sampler);
+        const seconds = (performance.now() - t0) / 1000;
+        const status = (await (await fetch(`${node.url}/status`)).json()) as { sessions: number; tickets: number; paidBytes: string };
+        const after = procStatus(node.proc.pid!);
+        if (process.env.FOOTPRINT_DEBUG) console.log(node.out());
+        const t1 = performance.now();
+        const exited = new Promise((r) => node.proc.once("exit", r));
+        node.proc.kill("SIGTERM");
+        await exited;
+        const stopMs = performance.now() - t1;
+        console.log(
+          `${variant.padEnd(30)} ${fmt(idle.rss)} (${idle.anon.toFixed(0)}+${idle.file.toFixed(0)})   ${String(idle.threads).padStart(5)}   ${fmt(peak).padStart(22)}   ${fmt(after.rss)}   ${(stopMs / 1000).toFixed(1)} s (exit ${node.proc.exitCode})`,
+        );
+        console.log(`${"".padEnd(31)}threads: ${names}`);
+        console.log(`${"".padEnd(31)}${status.sessions} sessions, ${status.tickets} tickets, ${(Number(status.paidBytes) / MiB).toFixed(0)} MiB paid; ${(paid.bytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s, ${paid.errors.length} errors${paid.errors[0] ? ` (${paid.errors[0]})` : ""}${crypto ? `; ${crypto}` : ""}`);
+      } finally {
+        if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill("SIGKILL");
+      }
+    }
+  } finally {
+    await origin?.stop();
+    await net?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The paying consumers: bench/paid.ts's `paid` role (the client SDK), in a child process. */
+async function runPaidClients(job: unknown): Promise<{ bytes: number; errors: string[] }> {
+  const c = spawn(process.execPath, [join(ROOT, "bench", "paid.ts"), "--role", "paid", "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => c.once("exit", r));
+  if (code !== 0) throw new Error(`paying clients exited with ${code}: ${out}`);
+  return JSON.parse(out) as { bytes: number; errors: string[] };
+}
+
+if (values.only === undefined || values.only === "imports") await imports();
+if (values.only === undefined || values.only === "node") await nodes();

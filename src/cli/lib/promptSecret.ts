@@ -1,0 +1,42 @@
+import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
+
+/**
+ * Asks for a secret at a terminal without echoing it: readline writes what is typed to a muted
+ * stream, the question goes to `output` (stderr, so stdout stays clean for scripts).
+ */
+export function promptSecret(question: string, io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+  const input = io.input ?? process.stdin;
+  const output = io.output ?? process.stderr;
+  const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input, output: muted, terminal: true });
+  output.write(question);
+  return new Promise((resolve, reject) => {
+    rl.once("close", () => reject(new Error("no input: the prompt was closed")));
+    rl.question("", (answer) => {
+      rl.removeAllListeners("close");
+      rl.close();
+      output.write("\n");
+      resolve(answer);
+    });
+  });
+}
+
+/** A secret prompt when a person is at the terminal (stdin is a TTY), otherwise undefined. */
+export function terminalPrompt(): ((question: string) => Promise<string>) | undefined {
+  return process.stdin.isTTY ? (question) => promptSecret(question) : undefined;
+}
+
+/** Asks a question at a terminal (echoed) and resolves with the answer, or `fallback` for an empty one. */
+export function promptLine(question: string, fallback = "", io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+  const rl = createInterface({ input: io.input ?? process.stdin, output: io.output ?? process.stderr, terminal: false });
+  (io.output ?? process.stderr).write(fallback ? `${question} [${fallback}] ` : `${question} `);
+  return new Promise((resolve, reject) => {
+    rl.once("close", () => reject(new Error("no input: the prompt was closed")));
+    rl.question("", (answer) => {
+      rl.removeAllListeners("close");
+      rl.close();
+      resolve(answer.trim() || fallback);
+    });
+  });
+}
