@@ -6,7 +6,6 @@ import {
   COMPACT_GROUP_HEADER_SIZE,
   COMPACT_MAX_GROUP,
   COMPACT_TICKET_SIZE,
-  compactBatchSize,
   decodeCompactBatch,
   encodeCompactBatch,
   type RedeemItem,
@@ -82,11 +81,13 @@ const items: fc.Arbitrary<RedeemItem[]> = fc
     return out;
   });
 
-test("decode(encode(items)) gives back the items, and the size is the encoded length", () => {
+test("decode(encode(items)) gives back the items, in 149 bytes per group and 88 per ticket", () => {
   fc.assert(
     fc.property(items, (xs) => {
       const batch = encodeCompactBatch(xs);
-      assert.equal(size(batch), compactBatchSize(xs));
+      const groups = xs.filter((x, i) => i === 0 || x.ticket.sender !== xs[i - 1]!.ticket.sender || x.recipientRand !== xs[i - 1]!.recipientRand
+        || x.ticket.faceValue !== xs[i - 1]!.ticket.faceValue || x.ticket.winProb !== xs[i - 1]!.ticket.winProb || x.ticket.sessionId !== xs[i - 1]!.ticket.sessionId).length;
+      assert.equal(size(batch), groups * COMPACT_GROUP_HEADER_SIZE + xs.length * COMPACT_TICKET_SIZE);
       assert.deepEqual(decodeCompactBatch(batch, RECIPIENT), xs);
     }),
     { numRuns: 200 },

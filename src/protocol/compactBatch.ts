@@ -125,20 +125,6 @@ export function decodeCompactBatch(batch: Hex, recipient: Address): RedeemItem[]
   return items;
 }
 
-/** Bytes of the compact encoding of `items` (without encoding them), for fee estimates and logs. */
-export function compactBatchSize(items: readonly RedeemItem[]): number {
-  let groups = 0;
-  let run = 0;
-  items.forEach((item, i) => {
-    if (i > 0 && run < COMPACT_MAX_GROUP && sameGroup(items[i - 1]!, item)) run += 1;
-    else {
-      groups += 1;
-      run = 1;
-    }
-  });
-  return groups * COMPACT_GROUP_HEADER_SIZE + items.length * COMPACT_TICKET_SIZE;
-}
-
 function sameGroup(a: RedeemItem, b: RedeemItem): boolean {
   return (
     a.ticket.sender.toLowerCase() === b.ticket.sender.toLowerCase() &&
