@@ -1,14 +1,19 @@
 // Gas figures for the TicketBroker on the embedded EDR chain (osaka). Run: npm run bench:gas
 // Prints gas per ticket for batches of 1, 8, 32 and 128 winning tickets from 4 senders (grouped by
-// sender, nonces increasing, as the node's redeemer sorts them), both "first-ever" (a fresh broker:
-// every slot the call writes is zero before) and "steady" (the same recipient and senders redeemed
-// before, in the same epoch), the single-ticket transaction, the reserve path, and the sender and
-// registry operations; and the ratio of our per-ticket gas to the anchors' (Orchid ~33,000 in a
-// batch of 32, Livepeer ~71,000, as quoted in the issue). Gas is from the transaction receipts, so
-// it includes the 21,000 base and the calldata; figures are deterministic for a given compiler.
+// sender, nonces increasing, as the node's redeemer sorts them; each sender's tickets in a batch
+// share the session's recipientRand, which the node rotates once a redemption reveals it), both
+// "first-ever" (a fresh broker: every slot the call writes is zero before) and "steady" (the same
+// recipient and senders redeemed before, in the same epoch), through `redeemTickets` (full ABI
+// tickets) and `redeemTicketsCompact` (src/protocol/compactBatch.ts) on the same tickets, with the
+// calldata bytes per ticket (what rollups charge for); the single-ticket transaction, the reserve
+// path, and the sender and registry operations; and the ratio of our per-ticket gas to the
+// anchors' figures as quoted in the issue (Orchid ~33,000 in a batch of 32, Livepeer ~71,000; not
+// measured here). Gas is from the transaction receipts, so it includes the 21,000 base and the
+// calldata; figures are deterministic for a given compiler.
 import { network } from "hardhat";
 import { keccak256, encodePacked, toHex, type Address, type Hex } from "viem";
 import { devAccount } from "../src/chain/devAccounts.ts";
+import { encodeCompactBatch } from "../src/protocol/compactBatch.ts";
 import { signTicket } from "../src/protocol/signTicket.ts";
 import { ticketDomain, MAX_UINT256, type Ticket } from "../src/protocol/ticket.ts";
 
@@ -45,6 +50,13 @@ async function gasOf(hash: Hex): Promise<number> {
   return Number(receipt.gasUsed);
 }
 
+/** Gas and calldata bytes (selector included) of a mined transaction. */
+async function costOf(hash: Hex): Promise<{ gas: number; bytes: number }> {
+  const gas = await gasOf(hash);
+  const tx = await publicClient.getTransaction({ hash });
+  return { gas, bytes: (tx.input.length - 2) / 2 };
+}
+
 /** Moves the chain clock forward (test RPC methods are outside viem's public-client typing). */
 async function increaseTime(seconds: number): Promise<void> {
   const request = publicClient.request as unknown as (args: { method: string; params: unknown[] }) => Promise<unknown>;
@@ -66,9 +78,13 @@ const token = await viem.deployContract("BandToken", [
 ]);
 const registry = await viem.deployContract("ProviderRegistry", [token.address, 100n * TOKEN, 7n * 24n * 3600n]);
 
-const figures: { name: string; gas: number; perTicket?: number }[] = [];
-function record(name: string, gas: number, tickets?: number): void {
-  figures.push(tickets === undefined ? { name, gas } : { name, gas, perTicket: Math.round(gas / tickets) });
+type Figure = { name: string; gas: number; perTicket?: number; bytesPerTicket?: number };
+const figures: Figure[] = [];
+function record(name: string, gas: number, tickets?: number, bytes?: number): void {
+  const f: Figure = { name, gas };
+  if (tickets !== undefined) f.perTicket = Math.round(gas / tickets);
+  if (tickets !== undefined && bytes !== undefined) f.bytesPerTicket = bytes / tickets;
+  figures.push(f);
 }
 
 // Register the recipients as providers (so the reserve path is live); the first one is measured.
@@ -106,6 +122,7 @@ async function deployBroker() {
 }
 
 const nextNonce = new Map<string, bigint>();
+let batchCounter = 0;
 /** Builds and signs `n` certain-win tickets to `recipient`, spread over the senders, sorted. */
 async function makeBatch(broker: Broker, recipient: Address, n: number, senderCount = SENDERS, face = FACE) {
   const domain = ticketDomain(chainId, broker.address);
@@ -118,9 +135,12 @@ async function makeBatch(broker: Broker, recipient: Address, n: number, senderCo
     const s = senders[Math.floor(i / perSender)];
     if (!s) throw new Error("sender index");
     const key = `${broker.address}:${s.address}:${recipient}`;
-    const nonce = (nextNonce.get(key) ?? 0n) + 1n + BigInt(i % 7) * 13n; // sparse winners: gaps
+    const first = nextNonce.get(key) ?? 0n;
+    const nonce = first + 1n + BigInt(i % 7) * 13n; // sparse winners: gaps
     nextNonce.set(key, nonce);
-    const rand = BigInt(keccak256(toHex(`${key}:${nonce}`)));
+    // One recipientRand per sender and batch: the node rotates a session's rand once a redemption
+    // reveals it, so the winners redeemed together share it.
+    const rand = BigInt(keccak256(toHex(`${key}:${batchCounter}`)));
     const ticket: Ticket = {
       recipient,
       sender: s.address,
@@ -136,13 +156,21 @@ async function makeBatch(broker: Broker, recipient: Address, n: number, senderCo
     sigs.push(await signTicket({ ticket, domain, privateKey: s.privateKey }));
     rands.push(rand);
   }
+  batchCounter += 1;
   return { tickets, sigs, rands };
 }
 
 async function redeemBatch(broker: Broker, recipientWallet: number, n: number, senderCount = SENDERS, face = FACE) {
   const account = wallet(recipientWallet).account;
   const { tickets, sigs, rands } = await makeBatch(broker, account.address, n, senderCount, face);
-  return gasOf(await broker.write.redeemTickets([tickets, sigs, rands], { account }));
+  return costOf(await broker.write.redeemTickets([tickets, sigs, rands], { account }));
+}
+
+async function redeemCompact(broker: Broker, recipientWallet: number, n: number, senderCount = SENDERS, face = FACE) {
+  const account = wallet(recipientWallet).account;
+  const { tickets, sigs, rands } = await makeBatch(broker, account.address, n, senderCount, face);
+  const batch = encodeCompactBatch(tickets.map((ticket, i) => ({ ticket, signature: sigs[i]!, recipientRand: rands[i]! })));
+  return costOf(await broker.write.redeemTicketsCompact([batch], { account }));
 }
 
 async function redeemOne(broker: Broker, recipientWallet: number, face = FACE) {
@@ -153,12 +181,18 @@ async function redeemOne(broker: Broker, recipientWallet: number, face = FACE) {
   return gasOf(await broker.write.redeemTicket([t, sig, rand], { account }));
 }
 
-// Batches: a fresh broker per size gives the first-ever figure, a second batch the steady one.
+// Batches: a fresh broker per size and path gives the first-ever figure, a second batch the steady one.
+const steady = new Map<string, { gas: number; bytes: number }>();
 for (const n of BATCHES) {
-  const broker = await deployBroker();
   const senderCount = Math.min(n, SENDERS);
-  record(`redeemTickets x${n}, ${senderCount} senders, first-ever`, await redeemBatch(broker, recipientIndex, n, senderCount), n);
-  record(`redeemTickets x${n}, ${senderCount} senders, steady`, await redeemBatch(broker, recipientIndex, n, senderCount), n);
+  for (const [label, redeem] of [["redeemTickets", redeemBatch], ["redeemTicketsCompact", redeemCompact]] as const) {
+    const broker = await deployBroker();
+    const first = await redeem(broker, recipientIndex, n, senderCount);
+    record(`${label} x${n}, ${senderCount} senders, first-ever`, first.gas, n, first.bytes);
+    const again = await redeem(broker, recipientIndex, n, senderCount);
+    record(`${label} x${n}, ${senderCount} senders, steady`, again.gas, n, again.bytes);
+    steady.set(`${label} x${n}`, again);
+  }
 }
 
 // Single-ticket transaction.
@@ -209,10 +243,22 @@ for (const n of BATCHES) {
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (n: number) => n.toLocaleString("en-US").padStart(10);
 console.log(`TicketBroker gas (embedded EDR, osaka, solc optimizer 10,000 runs, face ${FACE} wei, winProb 2^256-1)`);
-console.log(`${pad("operation", 52)}${"tx gas".padStart(10)}${"per ticket".padStart(12)}${"/Orchid".padStart(9)}${"/Livepeer".padStart(10)}`);
+console.log(`${pad("operation", 58)}${"tx gas".padStart(10)}${"per ticket".padStart(12)}${"B/ticket".padStart(10)}${"/Orchid".padStart(9)}${"/Livepeer".padStart(10)}`);
 for (const f of figures) {
+  const perTicket = f.perTicket === undefined ? "" : num(f.perTicket).padStart(12);
+  const bytes = f.bytesPerTicket === undefined ? (f.perTicket === undefined ? "" : "".padStart(10)) : f.bytesPerTicket.toFixed(1).padStart(10);
   const ratios =
     f.perTicket === undefined ? "" : `${(f.perTicket / ORCHID).toFixed(2).padStart(9)}${(f.perTicket / LIVEPEER).toFixed(2).padStart(10)}`;
-  console.log(`${pad(f.name, 52)}${num(f.gas)}${f.perTicket === undefined ? "" : num(f.perTicket).padStart(12)}${ratios}`);
+  console.log(`${pad(f.name, 58)}${num(f.gas)}${perTicket}${bytes}${ratios}`);
 }
-console.log(`anchors: Orchid ${ORCHID.toLocaleString("en-US")} gas/ticket (batch of 32), Livepeer ${LIVEPEER.toLocaleString("en-US")}`);
+console.log(`anchors (quoted, not measured here): Orchid ${ORCHID.toLocaleString("en-US")} gas/ticket (batch of 32), Livepeer ${LIVEPEER.toLocaleString("en-US")}`);
+console.log("\ncompact vs full ABI, steady state, same tickets (gas per ticket / calldata bytes per ticket):");
+for (const n of BATCHES) {
+  const full = steady.get(`redeemTickets x${n}`)!;
+  const compact = steady.get(`redeemTicketsCompact x${n}`)!;
+  console.log(
+    `  x${String(n).padEnd(4)} full ${num(Math.round(full.gas / n))} gas ${(full.bytes / n).toFixed(1).padStart(7)} B` +
+      `   compact ${num(Math.round(compact.gas / n))} gas ${(compact.bytes / n).toFixed(1).padStart(7)} B` +
+      `   ratio ${(compact.gas / full.gas).toFixed(2)} gas, ${(compact.bytes / full.bytes).toFixed(2)} bytes`,
+  );
+}

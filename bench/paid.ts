@@ -38,7 +38,7 @@ import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest, type Nginx } from "./lib/nginx.ts";
 import { paidWrk } from "./lib/paidWrk.ts";
-import { median, rssMiB } from "./lib/processStats.ts";
+import { median, rssMiB, startProcess } from "./lib/processStats.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -236,18 +236,8 @@ async function child<T>(role: string, job: unknown): Promise<T> {
 
 /** Starts a long-lived process and waits for its "listening <url>" line. */
 async function startServer(args: string[], what: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], cwd: ROOT });
-  let out = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once("exit", (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
-  });
-  proc.stdout!.resume();
-  return { proc, url };
+  const { proc, match } = await startProcess(args, what, /listening (\S+)/, ROOT);
+  return { proc, url: match[1]! };
 }
 
 

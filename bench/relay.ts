@@ -15,7 +15,6 @@
 // Then the median time to first byte of a 1 KiB request on a new connection for each path, and
 // the node's RSS idle and with `--tunnels` open tunnels. Every client runs in a child process.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { get as httpGet, request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
@@ -26,6 +25,7 @@ import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
+import { median, rssMiB, startProcess as start } from "./lib/processStats.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -162,32 +162,6 @@ async function child<T>(role: string, job: unknown): Promise<T> {
   return JSON.parse(out) as T;
 }
 
-/** Starts a long-lived process and waits for a line matching `ready`. */
-async function startProcess(args: string[], what: string, ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], cwd: ROOT });
-  let out = "";
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) resolve(m);
-    });
-    proc.once("exit", (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
-  });
-  proc.stdout!.resume();
-  return { proc, match };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 async function main(): Promise<void> {
   const { localNetwork } = await import("../test/fixtures/localNetwork.ts");
   const { writeDeployment } = await import("../src/chain/deployment.ts");
@@ -213,7 +187,7 @@ async function main(): Promise<void> {
     }
     for (const c of net.accounts.consumers) await fundBroker(await net.clientsFor(c), net.deployment, { deposit: 10_000n * TOKEN, reserve: 100n * TOKEN });
 
-    const dest = await startProcess([new URL(import.meta.url).pathname, "--role", "destination"], "destination", /listening (\S+)/);
+    const dest = await start([new URL(import.meta.url).pathname, "--role", "destination"], "destination", /listening (\S+)/, ROOT);
     procs.push(dest.proc);
     const target = dest.match[1]!;
     const provider = net.accounts.providers[0]!;
@@ -228,10 +202,10 @@ async function main(): Promise<void> {
       pricePerGiB: price.toString(), bytesPerTicket: values["bytes-per-ticket"], creditWindowBytes: values["credit-window"],
       relay: { testTargets: [target], maxTunnelsPerSender: nTunnels },
     }));
-    const node = await startProcess([join(ROOT, "src/cli/main.ts"), "node", "start", "--config", config], "node", /listening (\S+)/);
+    const node = await start([join(ROOT, "src/cli/main.ts"), "node", "start", "--config", config], "node", /listening (\S+)/, ROOT);
     procs.push(node.proc);
     const proxyKey = net.accounts.consumers[rounds]!.privateKey;
-    const proxy = await startProcess([join(ROOT, "src/cli/main.ts"), "proxy", "--port", "0", "--deployment", deploymentPath, "--key", proxyKey, "--data-dir", join(work, "client")], "proxy", /bandmint proxy on (\S+)/);
+    const proxy = await start([join(ROOT, "src/cli/main.ts"), "proxy", "--port", "0", "--deployment", deploymentPath, "--key", proxyKey, "--data-dir", join(work, "client")], "proxy", /bandmint proxy on (\S+)/, ROOT);
     procs.push(proxy.proc);
     const nodeJob = { provider: provider.address, endpoint, pricePerGiB: price.toString() };
     const path = `/blob/${size}`;

@@ -5,7 +5,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -13,7 +12,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ITicketBroker, Ticket} from "./interfaces/ITicketBroker.sol";
 import {IEpochLedger} from "./interfaces/IEpochLedger.sol";
 import {IProviderRegistryView} from "./interfaces/IProviderRegistryView.sol";
-import {TicketLib} from "./libraries/TicketLib.sol";
+import {TICKET_BUFFER_WORDS, TicketLib} from "./libraries/TicketLib.sol";
+import {CompactBatchLib} from "./libraries/CompactBatchLib.sol";
 
 /// @title TicketBroker
 /// @notice Settlement core of bandmint: holds senders' deposits and reserves, redeems winning
@@ -67,6 +67,13 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
     struct EpochTotals {
         uint128 paid;
         uint128 burned;
+    }
+
+    /// @dev Running totals of a batch call.
+    struct Totals {
+        uint256 paid;
+        uint256 burned;
+        uint256 treasury;
     }
 
     /// @dev The sender being paid from, cached in memory while consecutive tickets share it, so
@@ -212,7 +219,8 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
     /// @inheritdoc ITicketBroker
     function redeemTicket(Ticket calldata ticket, bytes calldata sig, uint256 recipientRand) external nonReentrant {
         Cursor memory cursor;
-        uint256 paid = _redeem(ticket, sig, recipientRand, cursor);
+        bytes32[TICKET_BUFFER_WORDS] memory b = TicketLib.newBuffer(_domainSeparatorV4());
+        uint256 paid = _redeem(ticket, sig, recipientRand, b, cursor);
         _storeCursor(cursor);
         // Per-ticket rounding, same as the batch path: a ticket's split never depends on its batch.
         _settle(paid, paid * _burnBps / _BPS, paid * _treasuryBps / _BPS);
@@ -230,25 +238,31 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
             revert LengthMismatch(n, sigs.length, recipientRands.length);
         }
         Cursor memory cursor;
-        uint256 totalPaid;
-        uint256 totalBurned;
-        uint256 totalTreasury;
-        uint256 burnBps_ = _burnBps;
-        uint256 treasuryBps_ = _treasuryBps;
+        Totals memory totals;
+        bytes32[TICKET_BUFFER_WORDS] memory b = TicketLib.newBuffer(_domainSeparatorV4());
         for (uint256 i; i < n;) {
-            uint256 paid = _redeem(tickets[i], sigs[i], recipientRands[i], cursor);
-            // Each paid amount comes out of a uint128 balance, and the sum of all of them is at
-            // most the broker's token balance (<= the token's supply), so none of these sums can
-            // overflow; paid * bps < 2^128 * 2^14.
+            _tally(totals, _redeem(tickets[i], sigs[i], recipientRands[i], b, cursor));
             unchecked {
-                totalPaid += paid;
-                totalBurned += paid * burnBps_ / _BPS;
-                totalTreasury += paid * treasuryBps_ / _BPS;
                 ++i; // i < n <= calldata length
             }
         }
         _storeCursor(cursor);
-        _settle(totalPaid, totalBurned, totalTreasury);
+        _settle(totals.paid, totals.burned, totals.treasury);
+    }
+
+    /// @inheritdoc ITicketBroker
+    function redeemTicketsCompact(bytes calldata batch) external nonReentrant {
+        uint256 length = batch.length;
+        if (length == 0) revert EmptyBatch();
+        Cursor memory cursor;
+        Totals memory totals;
+        bytes32[TICKET_BUFFER_WORDS] memory b = TicketLib.newBuffer(_domainSeparatorV4());
+        b[1] = bytes32(uint256(uint160(msg.sender))); // the recipient: only the caller's tickets
+        for (uint256 offset; offset < length;) {
+            offset = _redeemGroup(batch, offset, b, cursor, totals);
+        }
+        _storeCursor(cursor);
+        _settle(totals.paid, totals.burned, totals.treasury);
     }
 
     /// @inheritdoc ITicketBroker
@@ -412,37 +426,127 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
         _token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @dev Checks one ticket, advances its pair's watermark and takes its payment from the
-    /// sender held in `cursor` (switching senders when it changes). Returns the amount paid.
-    function _redeem(Ticket calldata t, bytes calldata sig, uint256 recipientRand, Cursor memory cursor)
-        private
-        returns (uint256 paid)
-    {
+    /// @dev Checks one ticket given in full, advances its pair's watermark and takes its payment.
+    /// Returns the amount paid.
+    function _redeem(
+        Ticket calldata t,
+        bytes calldata sig,
+        uint256 recipientRand,
+        bytes32[TICKET_BUFFER_WORDS] memory b,
+        Cursor memory cursor
+    ) private returns (uint256 paid) {
         bytes32 ticketHash = TicketLib.hashStruct(t);
-        // Cheap checks first; the signature recovery (~3,000 gas) last.
+        // Cheap checks first; _verify then draws and recovers the signer (~3,000 gas).
         if (t.recipient != msg.sender) revert NotTicketRecipient(ticketHash, t.recipient, msg.sender);
         if (TicketLib.recipientRandHash(recipientRand) != t.recipientRandHash) {
             revert InvalidRecipientRand(ticketHash, recipientRand, t.recipientRandHash);
         }
-        if (block.timestamp > t.expiry) revert TicketExpired(ticketHash, t.expiry, block.timestamp);
-        // ECDSA also rejects other lengths, but the length must be checked before the win draw,
-        // which hashes the signature bytes: one signature, one encoding, one draw.
+        // Only a 65-byte r ‖ s ‖ v is a signature here, and the length must be checked before the
+        // win draw, which hashes the signature bytes: one signature, one encoding, one draw.
         if (sig.length != 65) revert InvalidSignatureLength(ticketHash, sig.length);
-        if (!TicketLib.isWinning(sig, recipientRand, t.winProb)) revert TicketNotWinning(ticketHash, t.winProb);
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(_hashTypedDataV4(ticketHash), sig);
-        if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(ticketHash);
-        address sender = t.sender;
-        if (signer != sender) revert InvalidSigner(ticketHash, signer, sender);
+        TicketLib.loadTicket(b, t, sig, recipientRand);
+        _verify(b, ticketHash);
+        _switchTo(cursor, t.sender);
+        paid = _take(b, ticketHash, cursor);
+        emit TicketRedeemed(ticketHash, t.sender, t.senderNonce, paid);
+    }
 
+    /// @dev Redeems the compact group at `offset` (CompactBatchLib): writes the words its tickets
+    /// share into buffer `b` once, then rebuilds, checks and pays each ticket as `_redeem` does,
+    /// and emits the group's TicketGroupRedeemed. Returns the offset just past the group.
+    function _redeemGroup(
+        bytes calldata batch,
+        uint256 offset,
+        bytes32[TICKET_BUFFER_WORDS] memory b,
+        Cursor memory cursor,
+        Totals memory totals
+    ) private returns (uint256 groupEnd) {
+        uint256 ticketAt;
+        uint256 count;
+        (ticketAt, count, groupEnd) = CompactBatchLib.readGroup(batch, offset, b);
+        _switchTo(cursor, address(uint160(uint256(b[2]))));
+        // TicketGroupRedeemed's data (faceValue, lastPaid, bytes32[] ticketHashes), ABI-encoded
+        // in place as the tickets are paid: faceValue, lastPaid (written last), the array's head
+        // (0x60) and length, then one hash per ticket. The event then costs the LOG's own gas and
+        // no array copy.
+        uint256 data;
+        bytes32 faceValue = b[3];
+        assembly ("memory-safe") {
+            data := mload(0x40)
+            mstore(0x40, add(data, add(0x80, shl(5, count))))
+            mstore(data, faceValue)
+            mstore(add(data, 0x40), 0x60)
+            mstore(add(data, 0x60), count)
+        }
+        uint256 paid;
+        // Tickets paid their whole faceValue (all but at most the last) are tallied together at
+        // the end: the same per-ticket rounding, computed once.
+        uint256 full;
+        for (uint256 entry = data + 0x80; ticketAt < groupEnd;) {
+            bytes32 ticketHash = CompactBatchLib.readTicket(batch, ticketAt, b);
+            _verify(b, ticketHash);
+            paid = _take(b, ticketHash, cursor);
+            if (paid == uint256(faceValue)) {
+                // full < count < 2^8.
+                unchecked {
+                    ++full;
+                }
+            } else {
+                _tally(totals, paid);
+            }
+            assembly ("memory-safe") {
+                mstore(entry, ticketHash)
+            }
+            // ticketAt < groupEnd <= batch.length; entry stays inside the allocation above.
+            unchecked {
+                ticketAt += CompactBatchLib.TICKET_SIZE;
+                entry += 0x20;
+            }
+        }
+        _tallyFull(totals, uint256(faceValue), full);
+        bytes32 topic = TicketGroupRedeemed.selector;
+        bytes32 sender = b[2];
+        assembly ("memory-safe") {
+            mstore(add(data, 0x20), paid) // lastPaid
+            log2(data, add(0x80, shl(5, count)), topic, sender)
+        }
+    }
+
+    /// @dev The checks every ticket passes, whichever way it arrived, on the ticket held in buffer
+    /// `b` (struct hash `ticketHash`): not expired, winning (the draw hashes the 65-byte r ‖ s ‖ v
+    /// and the recipientRand), and a canonical signature (low s, v in {27, 28}, recoverable:
+    /// TicketLib.winAndSigner) by the ticket's sender.
+    function _verify(bytes32[TICKET_BUFFER_WORDS] memory b, bytes32 ticketHash) private view {
+        (bool wins, address signer) = TicketLib.winAndSigner(b, ticketHash);
+        uint64 expiry = uint64(uint256(b[7]));
+        if (block.timestamp > expiry) revert TicketExpired(ticketHash, expiry, block.timestamp);
+        if (!wins) revert TicketNotWinning(ticketHash, uint256(b[4]));
+        if (signer == address(0)) revert InvalidSignature(ticketHash);
+        address sender = address(uint160(uint256(b[2])));
+        if (signer != sender) revert InvalidSigner(ticketHash, signer, sender);
+    }
+
+    /// @dev Makes `sender` the one `cursor` holds, writing the previous one back.
+    function _switchTo(Cursor memory cursor, address sender) private {
         if (sender != cursor.sender) {
             _storeCursor(cursor);
             _loadCursor(cursor, sender);
         }
-        uint256 nonce = t.senderNonce;
+    }
+
+    /// @dev Advances the (sender, caller) watermark past the nonce of the ticket in buffer `b` and
+    /// takes up to its face value from its sender, whom `cursor` holds (`_switchTo`). Returns the
+    /// amount paid; the caller emits the event.
+    function _take(bytes32[TICKET_BUFFER_WORDS] memory b, bytes32 ticketHash, Cursor memory cursor)
+        private
+        returns (uint256 paid)
+    {
+        address sender = cursor.sender;
+        uint256 nonce = uint256(b[5]);
         if (nonce <= cursor.lastNonce) revert TicketNonceUsed(sender, msg.sender, nonce, cursor.lastNonce);
         cursor.lastNonce = nonce;
 
-        uint256 faceValue = t.faceValue;
+        uint256 faceValue = uint256(b[3]);
         uint256 deposit = cursor.deposit;
         if (deposit >= faceValue) {
             // Checked just above.
@@ -458,7 +562,32 @@ contract TicketBroker is ITicketBroker, IEpochLedger, EIP712, ReentrancyGuardTra
             }
             if (paid == 0) revert SenderFundsExhausted(sender, ticketHash);
         }
-        emit TicketRedeemed(ticketHash, sender, nonce, paid);
+    }
+
+    /// @dev Adds one ticket's payment to a batch's totals, its shares rounded down per ticket (a
+    /// ticket's split never depends on its batch).
+    function _tally(Totals memory totals, uint256 paid) private view {
+        // Each paid amount comes out of a uint128 balance, and the sum of all of them is at most
+        // the broker's token balance (<= the token's supply), so none of these sums can overflow;
+        // paid * bps < 2^128 * 2^14.
+        unchecked {
+            totals.paid += paid;
+            totals.burned += paid * _burnBps / _BPS;
+            totals.treasury += paid * _treasuryBps / _BPS;
+        }
+    }
+
+    /// @dev Adds `n` tickets that each paid their whole `faceValue` to a batch's totals: the same
+    /// as n `_tally(totals, faceValue)` calls, rounding included, in one step.
+    function _tallyFull(Totals memory totals, uint256 faceValue, uint256 n) private view {
+        if (n == 0) return;
+        // faceValue was paid whole, so it is at most a uint128 balance, and n * faceValue is what
+        // the n tickets paid: the bounds of `_tally` hold.
+        unchecked {
+            totals.paid += n * faceValue;
+            totals.burned += n * (faceValue * _burnBps / _BPS);
+            totals.treasury += n * (faceValue * _treasuryBps / _BPS);
+        }
     }
 
     /// @dev Takes up to `needed` from the cursor sender's reserve for the caller, within the

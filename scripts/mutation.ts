@@ -48,6 +48,7 @@ export type MutantResult = {
 
 const BROKER = "contracts/TicketBroker.sol";
 const LIB = "contracts/libraries/TicketLib.sol";
+const COMPACT = "contracts/libraries/CompactBatchLib.sol";
 const REGISTRY = "contracts/ProviderRegistry.sol";
 const TOKEN = "contracts/BandToken.sol";
 
@@ -57,6 +58,7 @@ const BROKER_TESTS = [
   "contracts/test/TicketBrokerInvariant.t.sol",
   "contracts/test/TicketVectors.t.sol",
   "contracts/test/TicketBrokerMutants.t.sol",
+  "contracts/test/TicketBrokerCompact.t.sol",
 ];
 const REGISTRY_TESTS = [
   "contracts/test/ProviderRegistry.t.sol",
@@ -71,6 +73,12 @@ const b = (id: string, what: string, from: string, to: string, extra: Partial<Mu
 const r = (id: string, what: string, from: string, to: string, extra: Partial<Mutant> = {}): Mutant => ({
   id, what, file: REGISTRY, from, to, tests: REGISTRY_TESTS, ...extra,
 });
+const l = (id: string, what: string, from: string, to: string, extra: Partial<Mutant> = {}): Mutant => ({
+  id, what, file: LIB, from, to, tests: BROKER_TESTS, ...extra,
+});
+const c = (id: string, what: string, from: string, to: string, extra: Partial<Mutant> = {}): Mutant => ({
+  id, what, file: COMPACT, from, to, tests: BROKER_TESTS, ...extra,
+});
 const t = (id: string, what: string, from: string, to: string, extra: Partial<Mutant> = {}): Mutant => ({
   id, what, file: TOKEN, from, to, tests: TOKEN_TESTS, ...extra,
 });
@@ -81,13 +89,15 @@ export const MUTANTS: readonly Mutant[] = [
   b("B01", "redeem: recipient check removed", "if (t.recipient != msg.sender) revert", "if (false) revert"),
   b("B02", "redeem: recipientRand hash check removed",
     "if (TicketLib.recipientRandHash(recipientRand) != t.recipientRandHash) {", "if (false) {"),
-  b("B03", "redeem: expiry `>` -> `>=` (rejects at the expiry second)",
-    "if (block.timestamp > t.expiry)", "if (block.timestamp >= t.expiry)"),
-  b("B04", "redeem: expiry check removed", "if (block.timestamp > t.expiry)", "if (false)"),
+  b("B03", "verify: expiry `>` -> `>=` (rejects at the expiry second)",
+    "if (block.timestamp > expiry)", "if (block.timestamp >= expiry)"),
+  b("B04", "verify: expiry check removed", "if (block.timestamp > expiry)", "if (false)"),
   b("B05", "redeem: signature length 65 check removed", "if (sig.length != 65)", "if (false)"),
-  b("B06", "redeem: win check removed", "if (!TicketLib.isWinning(sig, recipientRand, t.winProb))", "if (false)"),
-  b("B07", "redeem: ECDSA error ignored", "if (err != ECDSA.RecoverError.NoError)", "if (false)"),
-  b("B08", "redeem: signer == sender check removed", "if (signer != sender) revert", "if (false) revert"),
+  b("B06", "verify: win check removed", "if (!wins) revert TicketNotWinning", "if (false) revert TicketNotWinning"),
+  b("B07", "verify: unrecoverable signature (signer 0) not refused as such",
+    "if (signer == address(0)) revert InvalidSignature", "if (false) revert InvalidSignature"),
+  b("B08", "verify: signer == sender check removed", "if (signer != sender) revert", "if (false) revert"),
+  b("B16", "redeem: full ticket not loaded into the buffer", "TicketLib.loadTicket(b, t, sig, recipientRand);", ""),
   b("B09", "redeem: nonce `<=` -> `<` (replay of the watermark nonce)",
     "if (nonce <= cursor.lastNonce)", "if (nonce < cursor.lastNonce)"),
   b("B10", "redeem: watermark advance removed", "cursor.lastNonce = nonce;", ""),
@@ -101,12 +111,62 @@ export const MUTANTS: readonly Mutant[] = [
     equivalent: "the cursor is stored before it is reloaded, so reloading reads back the same values (gas only)",
   }),
   // ---- TicketLib
-  { id: "L01", what: "isWinning: `<` -> `<=`", file: LIB, from: "return draw < winProb;", to: "return draw <= winProb;",
-    tests: BROKER_TESTS },
-  { id: "L02", what: "isWinning: draw ignores recipientRand", file: LIB,
-    from: "draw := keccak256(m, add(sig.length, 0x20))", to: "draw := keccak256(m, sig.length)", tests: BROKER_TESTS },
-  { id: "L03", what: "hashStruct: dirty high bits accepted", file: LIB, from: "if dirty { revert(0, 0) }", to: "",
-    tests: BROKER_TESTS },
+  l("L01", "isWinning: `<` -> `<=`", "return draw < winProb;", "return draw <= winProb;"),
+  l("L02", "isWinning: draw ignores recipientRand", "draw := keccak256(m, add(sig.length, 0x20))",
+    "draw := keccak256(m, sig.length)"),
+  l("L03", "hashStruct: dirty high bits accepted", "if dirty { revert(0, 0) }", ""),
+  l("L04", "winAndSigner: high-s (malleable twin) accepted", "if iszero(gt(s, _HALF_N)) {", "if 1 {"),
+  l("L05", "winAndSigner: `<` -> `<=` (the draw equal to winProb wins)",
+    "wins := lt(keccak256(add(b, _R_AT), 0x61), mload(add(b, _WIN_PROB_AT)))",
+    "wins := iszero(gt(keccak256(add(b, _R_AT), 0x61), mload(add(b, _WIN_PROB_AT))))"),
+  l("L06", "winAndSigner: draw ignores recipientRand", "keccak256(add(b, _R_AT), 0x61)", "keccak256(add(b, _R_AT), 0x41)"),
+  l("L07", "winAndSigner: draw ignores v", "keccak256(add(b, _R_AT), 0x61)",
+    "xor(keccak256(add(b, _R_AT), 0x40), keccak256(add(b, 0x1e1), 0x20))"),
+  l("L08", "winAndSigner: output word not zeroed (a failed recovery reads stale memory)", "mstore(0x00, 0)", ""),
+  l("L09", "winAndSigner: v not passed (always 27)", "mstore(add(m, 0x20), byte(0, mload(add(b, _V_AT))))",
+    "mstore(add(m, 0x20), 27)"),
+  l("L10", "winAndSigner: digest without the domain separator",
+    "let digest := keccak256(add(b, _DIGEST_INPUT_AT), 0x42)", "let digest := mload(add(b, _STRUCT_HASH_AT))"),
+  l("L11", "loadTicket: v byte not copied", "calldatacopy(add(b, _R_AT), sig.offset, 65)",
+    "calldatacopy(add(b, _R_AT), sig.offset, 64)"),
+  l("L12", "loadTicket: recipientRand not copied (draw over a stale rand)", "mstore(add(b, _RAND_AT), recipientRand)", ""),
+  // ---- compact batches: the reader and the group loop
+  c("C01", "readGroup: header bounds check removed", "if (ticketsAt > length) revert ITicketBroker.MalformedBatch(offset, length);", "", {
+    equivalent: "count >= 1 is required, so a header that runs past the end makes its group run past it too and the check after it reverts with the same MalformedBatch(offset, length); this check only keeps the header reads inside the batch",
+  }),
+  c("C02", "readGroup: empty group accepted", "if (count == 0 || groupEnd > length)", "if (groupEnd > length)"),
+  c("C03", "readGroup: group end unchecked (tickets read past the end)", "if (count == 0 || groupEnd > length)", "if (count == 0)"),
+  c("C04", "readGroup: group one ticket short", "groupEnd = ticketsAt + count * TICKET_SIZE;",
+    "groupEnd = ticketsAt + (count - 1) * TICKET_SIZE;"),
+  c("C05", "readGroup: recipientRandHash not derived from recipientRand", "b[6] = TicketLib.recipientRandHash(recipientRand);",
+    "b[6] = bytes32(recipientRand);"),
+  c("C06", "readGroup: recipientRand not in the draw", "mstore(add(b, 0x1e1), recipientRand)", "mstore(add(b, 0x1e1), 0)"),
+  c("C07", "readGroup: sessionId not read", "mstore(add(b, 0x100), calldataload(add(p, 117)))", "mstore(add(b, 0x100), 0)"),
+  c("C08", "readTicket: parity bit ignored", "mstore8(add(b, 0x1e0), add(27, shr(255, vs)))", "mstore8(add(b, 0x1e0), 27)"),
+  c("C09", "readTicket: parity bit left in s", "mstore(add(b, 0x1c0), and(vs, _S_MASK))", "mstore(add(b, 0x1c0), vs)"),
+  c("C10", "readTicket: nonce read at the wrong place", "mstore(add(b, 0xa0), shr(192, w))", "mstore(add(b, 0xa0), shr(200, w))"),
+  c("C11", "readTicket: expiry not masked", "mstore(add(b, 0xe0), and(shr(128, w), _U64_MASK))", "mstore(add(b, 0xe0), shr(128, w))"),
+  c("C12", "readTicket: cumulativeBytes not masked", "mstore(add(b, 0x120), and(shr(64, w), _U64_MASK))",
+    "mstore(add(b, 0x120), shr(64, w))"),
+  b("B17", "redeemTicketsCompact: empty batch accepted", "if (length == 0) revert EmptyBatch();", ""),
+  b("B18", "redeemTicketsCompact: recipient is not the caller",
+    "b[1] = bytes32(uint256(uint160(msg.sender)));", "b[1] = bytes32(uint256(uint160(tx.origin)));"),
+  b("B19", "redeemGroup: cursor not switched to the group's sender",
+    "_switchTo(cursor, address(uint160(uint256(b[2]))));", ""),
+  b("B38", "redeemGroup: a partly paid ticket tallied as paid in full", "if (paid == uint256(faceValue)) {", "if (true) {"),
+  b("B39", "redeemGroup: event's lastPaid is the face value", "mstore(add(data, 0x20), paid) // lastPaid",
+    "mstore(add(data, 0x20), faceValue) // lastPaid"),
+  b("B56", "redeemGroup: event lists one hash over and over", "entry += 0x20;", ""),
+  b("B57", "redeemGroup: event carries the header only", "log2(data, add(0x80, shl(5, count)), topic, sender)",
+    "log2(data, 0x80, topic, sender)"),
+  b("B58", "tallyFull: shares rounded per group, not per ticket", "totals.burned += n * (faceValue * _burnBps / _BPS);",
+    "totals.burned += n * faceValue * _burnBps / _BPS;"),
+  b("B59", "tallyFull: treasury share rounded per group", "totals.treasury += n * (faceValue * _treasuryBps / _BPS);",
+    "totals.treasury += n * faceValue * _treasuryBps / _BPS;"),
+  b("B73", "tallyFull: paid not added", "totals.paid += n * faceValue;", ""),
+  b("B74", "tallyFull: n == 0 shortcut removed", "if (n == 0) return;", "", {
+    equivalent: "with n == 0 every product below is multiplied by 0 (a wrapped faceValue * bps included), so nothing is added either way",
+  }),
   // ---- deposit / reserve accounting in redeem
   b("B20", "redeem: deposit -= faceValue removed", "cursor.deposit = deposit - faceValue;", "cursor.deposit = deposit;"),
   b("B21", "redeem: deposit `>=` -> `>` (exact deposit goes the reserve path)",
@@ -136,14 +196,14 @@ export const MUTANTS: readonly Mutant[] = [
     "_settle(paid, (paid * _burnBps + _BPS - 1) / _BPS,"),
   b("B41", "redeemTicket: treasury share rounds up", "paid * _treasuryBps / _BPS);",
     "(paid * _treasuryBps + _BPS - 1) / _BPS);"),
-  b("B42", "redeemTickets: burn share rounds up", "totalBurned += paid * burnBps_ / _BPS;",
-    "totalBurned += (paid * burnBps_ + _BPS - 1) / _BPS;"),
-  b("B43", "redeemTickets: treasury share rounds up", "totalTreasury += paid * treasuryBps_ / _BPS;",
-    "totalTreasury += (paid * treasuryBps_ + _BPS - 1) / _BPS;"),
-  b("B44", "redeemTickets: split rounded per batch, not per ticket", "totalBurned += paid * burnBps_ / _BPS;",
-    "totalBurned = (totalPaid * burnBps_) / _BPS;"),
-  b("B45", "redeemTickets: treasury share uses burnBps", "totalTreasury += paid * treasuryBps_ / _BPS;",
-    "totalTreasury += paid * burnBps_ / _BPS;"),
+  b("B42", "tally: burn share rounds up", "totals.burned += paid * _burnBps / _BPS;",
+    "totals.burned += (paid * _burnBps + _BPS - 1) / _BPS;"),
+  b("B43", "tally: treasury share rounds up", "totals.treasury += paid * _treasuryBps / _BPS;",
+    "totals.treasury += (paid * _treasuryBps + _BPS - 1) / _BPS;"),
+  b("B44", "tally: split rounded per batch, not per ticket", "totals.burned += paid * _burnBps / _BPS;",
+    "totals.burned = (totals.paid * _burnBps) / _BPS;"),
+  b("B45", "tally: treasury share uses burnBps", "totals.treasury += paid * _treasuryBps / _BPS;",
+    "totals.treasury += paid * _burnBps / _BPS;"),
   b("B46", "settle: recipient also gets the treasury share", "toRecipient = paid - burned - toTreasury;",
     "toRecipient = paid - burned;"),
   b("B47", "settle: recipient's epoch account overwritten", "_epochAccounts[epoch][msg.sender] += paid | (burned << 128);",

@@ -52,6 +52,10 @@ interface ITicketBroker {
     error LengthMismatch(uint256 tickets, uint256 signatures, uint256 recipientRands);
     /// @notice A batch holds no ticket.
     error EmptyBatch();
+    /// @notice A compact batch (`redeemTicketsCompact`) does not parse at byte `offset` of its
+    /// `length` bytes: a group header or one of its tickets would run past the end, or a group
+    /// declares zero tickets. Nothing is read beyond the end.
+    error MalformedBatch(uint256 offset, uint256 length);
     /// @notice The caller is not the ticket's recipient; only the recipient can redeem it.
     error NotTicketRecipient(bytes32 ticketHash, address recipient, address caller);
     /// @notice keccak256(recipientRand) does not match the ticket's commitment.
@@ -103,6 +107,14 @@ interface ITicketBroker {
     event ReserveDrawn(address indexed sender, address indexed recipient, uint256 amount);
     /// @notice A ticket was redeemed and `paid` (<= faceValue) taken from its sender. One per ticket.
     event TicketRedeemed(bytes32 indexed ticketHash, address indexed sender, uint256 nonce, uint256 paid);
+    /// @notice The tickets of one group of a compact batch (`redeemTicketsCompact`), all from
+    /// `sender` with face value `faceValue`, were redeemed, in the order of `ticketHashes` (their
+    /// EIP-712 struct hashes). Each paid `faceValue` except the last, which paid `lastPaid`
+    /// (<= faceValue): a ticket is paid only partly when its sender's funds run out, and then no
+    /// later ticket of that sender can be paid in the same call (it reverts SenderFundsExhausted),
+    /// so only a group's last ticket can be short. One per group, in place of a TicketRedeemed per
+    /// ticket: 32 bytes of log per ticket instead of a 2,000-gas LOG3.
+    event TicketGroupRedeemed(address indexed sender, uint256 faceValue, uint256 lastPaid, bytes32[] ticketHashes);
     /// @notice Totals of one redeem call: gross `paid`, of which `burned` was burned, `treasury`
     /// accrued to the treasury and the rest transferred to `recipient`; recorded in `epoch`.
     event TicketsRedeemed(address indexed recipient, uint256 indexed epoch, uint256 paid, uint256 burned, uint256 treasury);
@@ -160,6 +172,25 @@ interface ITicketBroker {
         bytes[] calldata sigs,
         uint256[] calldata recipientRands
     ) external;
+
+    /// @notice Redeems a batch like `redeemTickets`, from a compact encoding that sends the fields
+    /// tickets of one sender share once (docs/protocol/broker.md "Compact batches"). The tickets
+    /// and their signatures are the ordinary EIP-712 ones: the broker rebuilds each ticket (its
+    /// recipient is the caller, its recipientRandHash is keccak256 of the group's recipientRand)
+    /// and each 65-byte r ‖ s ‖ v signature, then checks, draws and pays exactly as
+    /// `redeemTickets` does on the same tickets in the same order. Layout, big-endian, packed:
+    ///   batch  = group+
+    ///   group  = sender (20) ‖ count (1, >= 1) ‖ faceValue (32) ‖ winProb (32) ‖
+    ///            recipientRand (32) ‖ sessionId (32) ‖ ticket × count
+    ///   ticket = r (32) ‖ yParityAndS (32: v - 27 in the top bit, s below) ‖ senderNonce (8) ‖
+    ///            expiry (8) ‖ cumulativeBytes (8)
+    /// Reverts with EmptyBatch for no bytes, MalformedBatch if the bytes do not parse exactly, and
+    /// otherwise with the same errors as `redeemTickets` (a wrong recipientRand or a ticket of
+    /// another recipient surfaces as InvalidSigner, since the rebuilt ticket is not the signed one).
+    /// Emits one TicketGroupRedeemed per group instead of a TicketRedeemed per ticket, and the
+    /// call's TicketsRedeemed.
+    /// @param batch The encoded batch (src/protocol/compactBatch.ts writes it).
+    function redeemTicketsCompact(bytes calldata batch) external;
 
     /// @notice Sends the accrued treasury share to the treasury. Anyone may call.
     function flushTreasury() external;

@@ -7,6 +7,7 @@ import {BandToken} from "../BandToken.sol";
 import {TicketBroker} from "../TicketBroker.sol";
 import {Ticket} from "../interfaces/ITicketBroker.sol";
 import {BrokerMockRegistry} from "./handlers/BrokerMockRegistry.sol";
+import {CompactBatchEncoder} from "./utils/CompactBatchEncoder.sol";
 
 /// @notice Shared fixture for the TicketBroker tests: a BandToken, a mock registry, a broker, two
 /// funded senders with known keys, and helpers that build and sign tickets. The EIP-712 hashing
@@ -120,6 +121,25 @@ abstract contract TicketBrokerBase is Test {
     function _sign(uint256 key, Ticket memory t) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(t));
         return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev Like `_ticket`, committing to `rand` instead: the tickets of one session share it.
+    function _ticketWithRand(uint256 key, address to, uint256 face, uint256 nonce, uint256 rand)
+        internal
+        view
+        returns (Ticket memory t)
+    {
+        t = _ticket(key, to, face, nonce);
+        t.recipientRandHash = keccak256(abi.encodePacked(rand));
+    }
+
+    /// @dev The compact batch encoding (CompactBatchEncoder) of tickets, signatures and rands.
+    function _compact(Ticket[] memory ts, bytes[] memory sigs, uint256[] memory rands)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return CompactBatchEncoder.encode(ts, sigs, rands);
     }
 
     /// @dev Redeems one ticket signed by `key` as its recipient.

@@ -45,8 +45,15 @@ contract TicketBrokerInvariantTest is Test {
     function test_handler_exercisesRedeemReplayAndWithdraw() public {
         handler.fund(0, 5 ether, 1 ether);
         handler.redeem(0, 0, 1 ether, 3);
-        assertEq(handler.redeemCalls(), 1);
-        assertGt(handler.ghostPaid(), 0);
+        assertEq(handler.redeemCalls(), 1, "redeemed");
+        uint256 paid = handler.ghostPaid();
+        assertGt(paid, 0);
+        handler.replay(1 ether);
+        assertEq(handler.ghostDoublePay(), 0);
+        handler.fund(0, 5 ether, 0);
+        handler.redeemCompact(0, 0, 1 ether, 3);
+        assertEq(handler.compactCalls(), 1, "redeemed compact");
+        assertGt(handler.ghostPaid(), paid);
         handler.replay(1 ether);
         assertEq(handler.ghostDoublePay(), 0);
         handler.unlock(0);

@@ -1758,6 +1758,22 @@ export const ticketBrokerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "offset",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "MalformedBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "ticketHash",
         "type": "bytes32"
@@ -2071,6 +2087,37 @@ export const ticketBrokerAbi = [
       }
     ],
     "name": "ReserveFunded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "faceValue",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "lastPaid",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32[]",
+        "name": "ticketHashes",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "TicketGroupRedeemed",
     "type": "event"
   },
   {
@@ -2811,6 +2858,19 @@ export const ticketBrokerAbi = [
       }
     ],
     "name": "redeemTickets",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes",
+        "name": "batch",
+        "type": "bytes"
+      }
+    ],
+    "name": "redeemTicketsCompact",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -95,7 +95,9 @@ const headerTimers = new WeakMap<Socket, NodeJS.Timeout>();
 
 /**
  * Closes connections whose request headers take longer than `ms` to arrive (slowloris): from the
- * connection's start, and again from the end of each response on a kept-alive connection. Node's
+ * connection's start, and, on a kept-alive connection, `keepAliveTimeout + ms` after each response
+ * (an idle keep-alive connection is Node's to close, at its keepAliveTimeout: closing it sooner
+ * would race a client reusing it, which then fails with ECONNRESET). Node's
  * own `headersTimeout` is checked by a timer that, in our measurements, did not fire reliably for
  * half-sent heads (CONNECT or GET) unless `requestTimeout` was small, which would also cut long
  * uploads; this guard owns the one rule we need.
@@ -106,20 +108,20 @@ export function dropSlowHeaders(server: Server | HttpsServer, ms: number): void 
     if (t !== undefined) clearTimeout(t);
     headerTimers.delete(socket);
   };
-  const arm = (socket: Socket) => {
+  const arm = (socket: Socket, after: number) => {
     clear(socket);
     if (socket.destroyed) return;
-    headerTimers.set(socket, setTimeout(() => socket.destroy(), ms).unref());
+    headerTimers.set(socket, setTimeout(() => socket.destroy(), after).unref());
   };
   // A TLS server's requests arrive on the TLS socket, not on the TCP socket "connection" gives.
   server.on(server instanceof HttpsServer ? "secureConnection" : "connection", (socket: Socket) => {
-    arm(socket);
+    arm(socket, ms);
     socket.once("close", () => clear(socket));
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     clear(req.socket);
     res.once("finish", () => {
-      if (!req.socket.destroyed && res.shouldKeepAlive) arm(req.socket);
+      if (!req.socket.destroyed && res.shouldKeepAlive) arm(req.socket, server.keepAliveTimeout + ms);
     });
   });
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => clear(socket as Socket));

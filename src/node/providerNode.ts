@@ -42,6 +42,8 @@ import { openOperatorStore, type OperatorStore } from "./operatorStore.ts";
 import { createTrafficMeter, type TrafficMeter } from "./trafficMeter.ts";
 /** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
 export const HEADERS_TIMEOUT_MS = 15_000;
+/** How long an idle keep-alive connection stays open (longer than clients keep theirs). */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 /** The on-chain listing's price differs from the configured one: clients would refuse the node. */
 export class ListingMismatchError extends BaseError {
@@ -263,6 +265,10 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         : createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler);
       if (config.tls) stopTlsWatch = watchTlsFiles(s as HttpsServer, config.tls, { log });
       dropSlowHeaders(s, HEADERS_TIMEOUT_MS);
+      // Clients close idle keep-alive sockets first (undici after 4 s): a server closing at Node's
+      // default 5 s races them, and a request sent on a socket the server is closing dies with
+      // ECONNRESET (seen under load in tests).
+      s.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       // CONNECT: tunnels for relay sessions, or a clear refusal where the node offers no relay.
       s.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (relay !== undefined) return relay.handleConnect(req, socket, head);

@@ -169,6 +169,22 @@ export class InvalidRecipientRandError extends BaseError {
   }
 }
 
+/**
+ * Tickets that the compact batch encoding (compactBatch.ts) cannot carry exactly, or bytes that
+ * are not a well-formed compact batch. `index` is the offending ticket (encoding) or byte offset
+ * (decoding). Redeem such tickets with the full `redeemTickets` call instead.
+ */
+export class CompactBatchError extends BaseError {
+  override name = "CompactBatchError";
+  index: number;
+  reason: string;
+  constructor({ index, reason, cause }: { index: number; reason: string; cause?: unknown }) {
+    super(`Not a compact batch: ${reason} (at ${index}).`, { cause });
+    this.index = index;
+    this.reason = reason;
+  }
+}
+
 /** Inputs to `ticketParams` / `priceOfBytes` are out of range (zero, negative, too large). */
 export class TicketParamsError extends BaseError {
   override name = "TicketParamsError";

@@ -46,6 +46,16 @@ export function writeUint256(out: Uint8Array, offset: number, value: bigint): vo
   }
 }
 
+/** Writes `value` (caller checked 0 <= value < 2^64) as 8 big-endian bytes at `offset`. */
+export function writeUint64(out: Uint8Array, offset: number, value: bigint): void {
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(offset, value);
+}
+
+/** Reads 8 big-endian bytes at `offset` as a bigint. */
+export function readUint64(bytes: Uint8Array, offset: number): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset);
+}
+
 /** Encodes bytes as lowercase 0x hex. */
 export function toHexString(bytes: Uint8Array): Hex {
   let s = "0x";

@@ -14,6 +14,7 @@ test("the public API exports the agreed names", () => {
     "ticketTypedData", "ticketTypedDataJson", "keccak256Bytes", "assertWinningTicket", "assertRecipientRand",
     "sessionRequestTypes", "SESSION_REQUEST_TYPE_STRING", "hashSessionRequest", "signSessionRequest", "verifySessionRequest",
     "parseTokenAmount", "formatTokenAmount", "InvalidAmountError",
+    "encodeCompactBatch", "decodeCompactBatch", "CompactBatchError",
   ];
   for (const name of names) assert.ok(name in protocol, name);
   assert.equal(protocol.MAX_WIN_PROB, 2n ** 256n - 1n);

@@ -20,5 +20,6 @@ export * from "./recoverTicketSigner.ts";
 export * from "./winningTicket.ts";
 export * from "./ticketParams.ts";
 export * from "./checkTicket.ts";
+export * from "./compactBatch.ts";
 export * from "./sessionRequest.ts";
 export * from "./tokenAmount.ts";

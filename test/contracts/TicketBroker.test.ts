@@ -3,18 +3,23 @@
 // treasury) checked against balances and total supply.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { network } from "hardhat";
 import { concat, getAddress, maxUint256, numberToHex, parseEther, parseSignature, size, slice, toHex, type Address, type Hex } from "viem";
 import {
   MAX_WIN_PROB,
+  SECP256K1_HALF_N,
   SECP256K1_N,
+  decodeCompactBatch,
   domainSeparator,
+  encodeCompactBatch,
   hashTicket,
   isWinningTicket,
   recipientRandHash,
   signTicketWith,
   ticketDomain,
   ticketStructHash,
+  type RedeemItem,
   type Ticket,
 } from "../../src/protocol/index.ts";
 import { expectRevert, findEvent, increaseTime, latestTimestamp, receiptEvents, type DecodedEvent } from "./helpers.ts";
@@ -80,14 +85,13 @@ type Fixture = Awaited<ReturnType<typeof deploy>>;
 
 let randCounter = 1000n;
 
-/** A ticket from `from` to `to` with a fresh recipientRand; certain to win unless winProb says otherwise. */
+/** A ticket from `from` to `to` with a fresh recipientRand (or `rand`); certain to win unless winProb says otherwise. */
 async function makeTicket(
   f: Fixture,
-  overrides: Partial<Ticket> & { nonce: bigint },
+  overrides: Partial<Ticket> & { nonce: bigint; rand?: bigint },
   signerW = senderW!,
 ): Promise<{ ticket: Ticket; sig: Hex; rand: bigint }> {
-  const rand = ++randCounter;
-  const { nonce, ...rest } = overrides;
+  const { nonce, rand = ++randCounter, ...rest } = overrides;
   const ticket: Ticket = {
     recipient: provider,
     sender,
@@ -624,6 +628,113 @@ describe("TicketBroker", () => {
       );
       assert.equal(findEvent(events, "TicketsRedeemed").paid, parseEther("1.5"));
       assert.deepEqual(await f.broker.read.getSender([sender]), [0n, 0n, 0n]);
+    });
+  });
+
+  describe("redeemTicketsCompact", () => {
+    const item = (t: { ticket: Ticket; sig: Hex; rand: bigint }): RedeemItem => ({ ticket: t.ticket, signature: t.sig, recipientRand: t.rand });
+
+    /** Everything a redemption changes, as the tests compare it between the two paths. */
+    async function state(f: Fixture) {
+      const epoch = await f.broker.read.currentEpoch();
+      return {
+        senders: [await f.broker.read.getSender([sender]), await f.broker.read.getSender([sender2])],
+        nonces: [await f.broker.read.lastNonce([sender, provider]), await f.broker.read.lastNonce([sender2, provider])],
+        provider: await f.token.read.balanceOf([provider]),
+        supply: await f.token.read.totalSupply(),
+        treasury: await f.broker.read.treasuryAccrued(),
+        account: await f.broker.read.epochAccount([epoch, provider]),
+        totals: await f.broker.read.epochTotals([epoch]),
+      };
+    }
+
+    it("redeems a batch encoded by src/protocol exactly as redeemTickets does, with one event per group", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("20")], { account: senderW.account });
+      await f.broker.write.fundDeposit([parseEther("1.25")], { account: sender2W.account });
+      const tickets = [
+        await makeTicket(f, { nonce: 1n, rand: 7n }),
+        await makeTicket(f, { nonce: 4n, rand: 7n }),
+        await makeTicket(f, { nonce: 1n, rand: 8n, sender: sender2 }, sender2W),
+        await makeTicket(f, { nonce: 2n, rand: 8n, sender: sender2 }, sender2W), // paid 0.25 of 1
+      ];
+      const request = (m: string) => publicClient.request({ method: m as never, params: [] as never }) as Promise<Hex>;
+      const snapshot = await request("evm_snapshot");
+      await f.broker.write.redeemTickets([tickets.map((t) => t.ticket), tickets.map((t) => t.sig), tickets.map((t) => t.rand)], { account: providerW.account });
+      const full = await state(f);
+      await publicClient.request({ method: "evm_revert" as never, params: [snapshot] as never });
+
+      const batch = encodeCompactBatch(tickets.map(item));
+      assert.equal(size(batch), 2 * 149 + 4 * 88);
+      const hash = await f.broker.write.redeemTicketsCompact([batch], { account: providerW.account });
+      assert.deepEqual(await state(f), full);
+      const groups = (await receiptEvents(publicClient, hash, f.broker.abi)).filter((e) => e.eventName === "TicketGroupRedeemed");
+      assert.deepEqual(
+        groups.map((g) => g.args),
+        [
+          { sender, faceValue: parseEther("1"), lastPaid: parseEther("1"), ticketHashes: [ticketStructHash(tickets[0]!.ticket), ticketStructHash(tickets[1]!.ticket)] },
+          { sender: sender2, faceValue: parseEther("1"), lastPaid: parseEther("0.25"), ticketHashes: [ticketStructHash(tickets[2]!.ticket), ticketStructHash(tickets[3]!.ticket)] },
+        ],
+      );
+    });
+
+    it("reverts with the broker's errors: EmptyBatch, MalformedBatch, and InvalidSigner for a changed byte", async () => {
+      const f = await deploy();
+      await f.broker.write.fundDeposit([parseEther("10")], { account: senderW.account });
+      const t = await makeTicket(f, { nonce: 1n });
+      const batch = encodeCompactBatch([item(t)]);
+      await expectRevert(f.broker.write.redeemTicketsCompact(["0x"], { account: providerW.account }), "EmptyBatch");
+      await expectRevert(f.broker.write.redeemTicketsCompact([slice(batch, 0, 200)], { account: providerW.account }), "MalformedBatch", { args: [0n, 200n] });
+      await expectRevert(f.broker.write.redeemTicketsCompact([concat([batch, "0x00"])], { account: providerW.account }), "MalformedBatch", {
+        args: [BigInt(size(batch)), BigInt(size(batch) + 1)],
+      });
+      // cumulativeBytes is the batch's last 8 bytes: a provider claiming more bytes than signed.
+      const bumped = concat([slice(batch, 0, size(batch) - 1), numberToHex(Number(slice(batch, size(batch) - 1)) ^ 1, { size: 1 })]);
+      const [, signer] = await expectRevert(f.broker.write.redeemTicketsCompact([bumped], { account: providerW.account }), "InvalidSigner");
+      assert.notEqual(signer, sender);
+      // Another provider sending these bytes rebuilds tickets of its own, which nobody signed.
+      await expectRevert(f.broker.write.redeemTicketsCompact([batch], { account: provider2W.account }), "InvalidSigner");
+      await f.broker.write.redeemTicketsCompact([batch], { account: providerW.account });
+      assert.equal(await f.broker.read.lastNonce([sender, provider]), 1n);
+    });
+
+    it("the broker's reader (CompactBatchLib) rebuilds exactly what the TypeScript writer encoded", async () => {
+      const harness = await viem.deployContract("CompactBatchHarness");
+      const word = (n: bigint) => numberToHex(n, { size: 32 });
+      const arb = fc.array(
+        fc.record({
+          sender: fc.constantFrom(sender, sender2, stranger),
+          face: fc.bigInt({ min: 0n, max: maxUint256 }),
+          rand: fc.bigInt({ min: 0n, max: maxUint256 }),
+          nonce: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          expiry: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          bytes: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          r: fc.bigInt({ min: 1n, max: SECP256K1_N - 1n }),
+          s: fc.bigInt({ min: 1n, max: SECP256K1_HALF_N }),
+          v: fc.constantFrom(27, 28),
+        }),
+        { minLength: 1, maxLength: 6 },
+      );
+      await fc.assert(
+        fc.asyncProperty(arb, async (rows) => {
+          const items: RedeemItem[] = rows.map((x) => ({
+            ticket: {
+              recipient: provider, sender: x.sender, faceValue: x.face % 3n, winProb: MAX_WIN_PROB, senderNonce: x.nonce,
+              recipientRandHash: recipientRandHash(x.rand % 2n), expiry: x.expiry, sessionId: SESSION, cumulativeBytes: x.bytes,
+            },
+            signature: concat([word(x.r), word(x.s), numberToHex(x.v, { size: 1 })]),
+            recipientRand: x.rand % 2n,
+          }));
+          const batch = encodeCompactBatch(items);
+          const [tickets, sigs, rands, hashes] = await harness.read.decode([batch, provider]);
+          assert.deepEqual(tickets.map((t) => ({ ...t, recipient: getAddress(t.recipient), sender: getAddress(t.sender) })), items.map((i) => i.ticket));
+          assert.deepEqual(sigs, items.map((i) => i.signature));
+          assert.deepEqual(rands, items.map((i) => i.recipientRand));
+          assert.deepEqual(hashes, items.map((i) => ticketStructHash(i.ticket)));
+          assert.deepEqual(decodeCompactBatch(batch, provider), items);
+        }),
+        { numRuns: 25 },
+      );
     });
   });
 });

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { decodeFunctionData, type Hex } from "viem";
+import { ticketBrokerAbi } from "../../src/chain/abis.ts";
 import type { BrokerClient } from "../../src/node/brokerClient.ts";
 import { loadNodeConfig } from "../../src/node/config.ts";
 import { createProviderNode, type ProviderNodeDeps } from "../../src/node/providerNode.ts";
@@ -24,6 +26,12 @@ describe("redeemer on a real chain", () => {
   });
 
   const domain = () => ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
+
+  /** The broker function a mined redemption transaction called. */
+  async function calledFunction(txHash: Hex): Promise<string> {
+    const { input } = await deps.publicClient.getTransaction({ hash: txHash });
+    return decodeFunctionData({ abi: ticketBrokerAbi, data: input }).functionName;
+  }
 
   async function sellTickets(url: string, mibs: number) {
     const session = await openSession(url, w.consumer);
@@ -71,6 +79,25 @@ describe("redeemer on a real chain", () => {
     });
   }
 
+  test("winners go out as one compact batch, and each ticket's pay is booked from TicketGroupRedeemed", async () => {
+    const config = await loadNodeConfig({ file: await w.writeConfig("compact") });
+    const node = createProviderNode(config, deps);
+    const url = await node.start();
+    try {
+      const { tickets } = await sellTickets(url, 3);
+      const r = await node.redeemNow();
+      assert.equal(r.confirmed, 3, JSON.stringify(r));
+      assert.equal(await calledFunction(r.submitted[0]!), "redeemTicketsCompact");
+      const face = tickets[0]!.ticket.faceValue;
+      for (const t of node.store.winnersInState("confirmed").filter((x) => x.txHash === r.submitted[0])) {
+        assert.equal(t.paidValue, face, t.hash);
+      }
+      assert.equal(node.store.winnersInState("confirmed").filter((x) => x.txHash === r.submitted[0]).length, 3);
+    } finally {
+      await node.stop();
+    }
+  });
+
   test("simulation drops a ticket the broker would refuse and redeems the rest", async () => {
     const config = await loadNodeConfig({ file: await w.writeConfig("drop") });
     const node = createProviderNode(config, deps);
@@ -85,7 +112,10 @@ describe("redeemer on a real chain", () => {
       const r = await node.redeemNow();
       assert.equal(r.confirmed, 2, JSON.stringify(r));
       assert.equal(r.dropped.length, 1);
+      // The compact encoding cannot carry a ticket whose recipientRand does not match: the full
+      // call names it, and the rest goes out compact.
       assert.match(r.dropped[0]!.reason, /^InvalidRecipientRand/);
+      assert.equal(await calledFunction(r.submitted[0]!), "redeemTicketsCompact");
       assert.equal(node.store.getTicket(`0x${"cd".repeat(32)}`)?.state, "failed");
       assert.equal((await w.tokenBalance(w.provider.address)) - balance0, 2n * perTicket);
     } finally {

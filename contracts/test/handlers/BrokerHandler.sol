@@ -6,10 +6,12 @@ import {BandToken} from "../../BandToken.sol";
 import {TicketBroker} from "../../TicketBroker.sol";
 import {Ticket} from "../../interfaces/ITicketBroker.sol";
 import {BrokerMockRegistry} from "./BrokerMockRegistry.sol";
+import {CompactBatchEncoder} from "../utils/CompactBatchEncoder.sol";
 
 /// @notice Bounded actions on a TicketBroker for the invariant runner (Morpho Blue style): a few
 /// senders with known keys fund, unlock, cancel, withdraw; a few recipients redeem fresh batches
-/// and try to replay old tickets; time moves forward. Ghost variables record what each call
+/// (through redeemTickets and redeemTicketsCompact) and try to replay old tickets through either;
+/// time moves forward. Ghost variables record what each call
 /// observably moved, and counters record any violation the invariants then assert are zero.
 contract BrokerHandler {
     uint256 internal constant SENDERS = 3;
@@ -39,6 +41,7 @@ contract BrokerHandler {
     uint256 public ghostEarlyWithdraw;
     uint256 public ghostWithdrawWrongAmount;
     uint256 public redeemCalls;
+    uint256 public compactCalls;
 
     constructor(TicketBroker broker_, BandToken token_, BrokerMockRegistry registry_, uint256[SENDERS] memory keys) {
         broker = broker_;
@@ -81,23 +84,52 @@ contract BrokerHandler {
 
     /// @notice A recipient redeems a fresh batch of 1-4 winning tickets from one sender.
     function redeem(uint256 senderSeed, uint256 recipientSeed, uint256 face, uint256 count) external {
+        _redeem(senderSeed, recipientSeed, face, count, false);
+    }
+
+    /// @notice The same through redeemTicketsCompact.
+    function redeemCompact(uint256 senderSeed, uint256 recipientSeed, uint256 face, uint256 count) external {
+        _redeem(senderSeed, recipientSeed, face, count, true);
+    }
+
+    function _redeem(uint256 senderSeed, uint256 recipientSeed, uint256 face, uint256 count, bool compact) internal {
         uint256 key = _keys[senderSeed % SENDERS];
         address recipient = recipientAt(recipientSeed);
         count = 1 + count % 4;
         face = 1 + face % 10 ether;
         (Ticket[] memory ts, bytes[] memory sigs, uint256[] memory rands) = _build(key, recipient, face, count);
         Snapshot memory before = _snapshot(vm.addr(key), recipient);
-        vm.prank(recipient);
-        try broker.redeemTickets(ts, sigs, rands) {
+        if (_send(recipient, ts, sigs, rands, compact)) {
             uint256 last = count - 1;
             _nextNonce[vm.addr(key)][recipient] = ts[last].senderNonce;
-            ++redeemCalls;
+            if (compact) ++compactCalls;
+            else ++redeemCalls;
             _account(before, _snapshot(vm.addr(key), recipient), face * count);
             _lastTicket = ts[last];
             _lastSig = sigs[last];
             _lastRand = rands[last];
             _haveLast = true;
-        } catch {}
+        }
+    }
+
+    /// @dev Redeems through either path; true if the call went through.
+    function _send(address recipient, Ticket[] memory ts, bytes[] memory sigs, uint256[] memory rands, bool compact)
+        internal
+        returns (bool)
+    {
+        vm.prank(recipient);
+        if (compact) {
+            try broker.redeemTicketsCompact(CompactBatchEncoder.encode(ts, sigs, rands)) {
+                return true;
+            } catch {
+                return false;
+            }
+        }
+        try broker.redeemTickets(ts, sigs, rands) {
+            return true;
+        } catch {
+            return false;
+        }
     }
 
     function _build(uint256 key, address recipient, uint256 face, uint256 count)
@@ -112,7 +144,8 @@ contract BrokerHandler {
         uint256 nonce = _nextNonce[sender][recipient];
         for (uint256 i; i < count; ++i) {
             nonce += 1 + (face >> 3) % 5; // gaps, as sparse winners have
-            rands[i] = uint256(keccak256(abi.encode(sender, recipient, nonce)));
+            // Winners of one session share its rand: a batch here spans one or two sessions.
+            rands[i] = uint256(keccak256(abi.encode(sender, recipient, _nextNonce[sender][recipient], i / 3)));
             ts[i] = Ticket({
                 recipient: recipient,
                 sender: sender,
@@ -147,16 +180,22 @@ contract BrokerHandler {
         ghostTreasury += toTreasury;
     }
 
-    /// @notice The recipient of the last redeemed ticket tries to redeem it again (after a refill).
+    /// @notice The recipient of the last redeemed ticket tries to redeem it again (after a refill),
+    /// through either path.
     function replay(uint256 refill) external {
         if (!_haveLast) return;
         address sender = _lastTicket.sender;
         vm.prank(sender);
         broker.fundDeposit(1 + refill % 10 ether);
+        Ticket[] memory ts = new Ticket[](1);
+        bytes[] memory sigs = new bytes[](1);
+        uint256[] memory rands = new uint256[](1);
+        (ts[0], sigs[0], rands[0]) = (_lastTicket, _lastSig, _lastRand);
         vm.prank(_lastTicket.recipient);
         try broker.redeemTicket(_lastTicket, _lastSig, _lastRand) {
             ++ghostDoublePay;
         } catch {}
+        if (_send(_lastTicket.recipient, ts, sigs, rands, true)) ++ghostDoublePay;
     }
 
     /// @notice A sender starts unlocking.

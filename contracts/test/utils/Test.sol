@@ -45,6 +45,10 @@ abstract contract Test {
         if (condition) revert("assertFalse: true");
     }
 
+    function assertFalse(bool condition, string memory message) internal pure {
+        if (condition) revert(message);
+    }
+
     function assertEq(uint256 a, uint256 b) internal pure {
         if (a != b) revert(string.concat("assertEq(uint256): ", vm.toString(a), " != ", vm.toString(b)));
     }
