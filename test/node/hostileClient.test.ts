@@ -35,9 +35,9 @@ import {
   type Session,
   type TicketPayment,
 } from "../../src/protocol/wire.ts";
-import { startBlobServer, type BlobServer } from "../fixtures/blobServer.ts";
+import { blobSha256, startBlobServer, type BlobServer } from "../fixtures/blobServer.ts";
 import { holdSockets, rawRequest } from "../fixtures/hostileClients.ts";
-import { connectThrough } from "../fixtures/proxyClients.ts";
+import { connectThrough, requestOver } from "../fixtures/proxyClients.ts";
 import { MiB, startWorld, TOKEN, type NodeWorld } from "./chainSetup.ts";
 import { fetchRange, getSession, makeTicket, postSessionRequest, postTickets, sessionRequestBody } from "./harness.ts";
 
@@ -319,10 +319,11 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
     }
   });
 
-  test("relay: idle tunnels stay within the per-sender cap even when requested at once, and the node-wide cap holds", async () => {
+  test("relay: idle tunnels stay within the per-sender cap even when requested at once; at the node-wide cap, a consumer holding fewer displaces the heaviest holder's", async () => {
     const proxy = url.slice("http://".length);
     const bearer = (s: OpenedSession) => ({ "Proxy-Authorization": `Bearer ${s.sessionToken}` });
     const burst = async (s: OpenedSession, k: number) => Promise.all(Array.from({ length: k }, () => connectThrough(proxy, blob.host, bearer(s))));
+    const statuses = (rs: { status: number }[]) => rs.map((r) => r.status).sort();
     const a = await open(attacker(1), "relay");
     // Twice the per-sender cap, all at once: exactly the cap is admitted.
     const first = await burst(a, 40);
@@ -332,16 +333,26 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
       assert.equal(r.status, 429);
       assert.deepEqual(JSON.parse(r.body.toString()).details, { reason: "too-many-tunnels", limit: 20, retryAfterSeconds: 1 });
     }
-    // Two more senders fill the node (50): the last ten get 503 node-busy.
-    const more = [...(await burst(await open(attacker(2), "relay"), 20)), ...(await burst(await open(attacker(3), "relay"), 20))];
-    assert.equal(more.filter((r) => r.status === 200).length, 30);
-    const busy = more.filter((r) => r.status === 503);
-    assert.equal(busy.length, 10);
-    assert.deepEqual(JSON.parse(busy[0]!.body.toString()).details, { reason: "node-busy", limit: 50, retryAfterSeconds: 30 });
-    // Idle tunnels carry nothing, so nothing was served or paid on them; content is still served.
+    // A second sender: 40 of the node's 50. A third gets 10, then displaces the heaviest holders'
+    // tunnels one at a time until it holds one fewer than they do (17, 17, 16): 503 for the rest.
+    const second = await burst(await open(attacker(2), "relay"), 20);
+    assert.deepEqual(statuses(second), Array(20).fill(200));
+    const third = await burst(await open(attacker(3), "relay"), 20);
+    assert.deepEqual(statuses(third), [...Array(16).fill(200), ...Array(4).fill(503)]);
+    assert.deepEqual(JSON.parse(third.find((r) => r.status === 503)!.body.toString()).details, { reason: "node-busy", limit: 50, retryAfterSeconds: 30 });
     assert.equal(node.status().relay?.tunnels.open, 50);
+    assert.equal(node.status().relay?.closed.displaced, 6);
+    // An honest consumer still gets a tunnel (the node stays at 50) and fetches through it.
+    const h = await open(honest, "relay");
+    const [mine] = await burst(h, 1);
+    assert.equal(mine!.status, 200);
+    const got = await requestOver(mine!.socket, blob.host, "/blob/1000000");
+    assert.equal(got.sha256, blobSha256(1_000_000));
+    assert.equal(node.status().relay?.tunnels.open, 50);
+    assert.equal(node.status().relay?.closed.displaced, 7);
+    // Idle tunnels carry nothing, so nothing was served or paid on them; content is still served.
     assert.equal(await honestDownload(2), 2 * Number(MiB));
-    for (const r of [...first, ...more]) r.socket.destroy();
+    for (const r of [...first, ...second, ...third, mine!]) r.socket.destroy();
   });
 
   test("a sender whose deposit was spent by another provider's winners is refused once the node reads its funds", async () => {

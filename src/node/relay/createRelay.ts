@@ -83,7 +83,8 @@ export type Relay = ReturnType<typeof createRelay>;
 /** What a tunnel destroys when it closes: its sockets, or the upstream request of a forwarded one. */
 type Closable = { destroy(): unknown; on(event: "error", listener: () => void): unknown; setTimeout?(ms: number, listener: () => void): unknown };
 
-type Tunnel = { session: SessionState; close(reason: TunnelCloseReason): void };
+/** An open tunnel; `lastActive` is when it last carried a byte (or opened). */
+type Tunnel = { session: SessionState; lastActive: number; close(reason: TunnelCloseReason): void };
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
@@ -105,7 +106,7 @@ export function createRelay(p: RelayParameters) {
   const buckets = new Map<Address, { tokens: number; at: number }>();
   const all = new Set<Tunnel>();
   let opened = 0;
-  const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, error: 0, stopped: 0 };
+  const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, displaced: 0, error: 0, stopped: 0 };
   const refusals: Partial<Record<RelayRefusalReason, number>> = {};
   let stopped = false;
 
@@ -127,15 +128,34 @@ export function createRelay(p: RelayParameters) {
   const pending = new Map<Address, number>();
   let pendingTotal = 0;
 
+  /** Tunnels `sender` holds: open, and admitted but not open yet. */
+  const holding = (sender: Address): number => (bySender.get(sender)?.size ?? 0) + (pending.get(sender) ?? 0);
+
+  /**
+   * At the node-wide cap, the tunnel a new one of `sender` replaces: the least recently active
+   * tunnel of the sender holding the most open tunnels, if that sender holds at least two more
+   * than `sender` (so two senders never take tunnels back and forth). Otherwise undefined, and the
+   * request is refused. Without this, a few funded senders holding idle tunnels up to their
+   * per-sender cap would keep every other consumer out of the relay.
+   */
+  function displaceable(sender: Address): Tunnel | undefined {
+    let heaviest: Set<Tunnel> | undefined;
+    for (const set of bySender.values()) if (heaviest === undefined || set.size > heaviest.size) heaviest = set;
+    if (heaviest === undefined || heaviest.size < holding(sender) + 2) return undefined;
+    let oldest: Tunnel | undefined;
+    for (const t of heaviest) if (oldest === undefined || t.lastActive < oldest.lastActive) oldest = t;
+    return oldest;
+  }
+
   /**
    * Per-sender and node-wide tunnel limits; takes one connection token from the sender's bucket
    * and holds a slot until the returned release is called (once the tunnel is open, or refused).
    * Tunnels still resolving or connecting count: otherwise a burst of CONNECTs would all pass
-   * before the first one opened.
+   * before the first one opened. At the node-wide cap a sender holding fewer tunnels than the
+   * heaviest holder displaces one of its tunnels (`displaceable`).
    */
   function admitTunnel(sender: Address): () => void {
-    if (all.size + pendingTotal >= options.maxTunnels) throw new RelayBusyError({ limit: options.maxTunnels });
-    if ((bySender.get(sender)?.size ?? 0) + (pending.get(sender) ?? 0) >= options.maxTunnelsPerSender) {
+    if (holding(sender) >= options.maxTunnelsPerSender) {
       throw new TunnelLimitError({ reason: "too-many-tunnels", limit: options.maxTunnelsPerSender, retryAfterSeconds: 1 });
     }
     const rate = options.connectsPerMinutePerSender;
@@ -145,6 +165,11 @@ export function createRelay(p: RelayParameters) {
     b.at = now;
     if (b.tokens < 1) {
       throw new TunnelLimitError({ reason: "rate-limited", limit: rate, retryAfterSeconds: Math.ceil(((1 - b.tokens) * 60) / rate) });
+    }
+    if (all.size + pendingTotal >= options.maxTunnels) {
+      const victim = displaceable(sender);
+      if (victim === undefined) throw new RelayBusyError({ limit: options.maxTunnels });
+      victim.close("displaced");
     }
     b.tokens -= 1;
     buckets.set(sender, b);
@@ -194,8 +219,9 @@ export function createRelay(p: RelayParameters) {
     });
   }
 
-  /** A meter over `session`'s sender's credit window; its waits end with the tunnel's signal. */
-  function meterFor(session: SessionState, signal: AbortSignal): TunnelMeter {
+  /** A meter of `tunnel` over its session's sender's credit window; its waits end with the tunnel's signal. */
+  function meterFor(tunnel: Tunnel, signal: AbortSignal): TunnelMeter {
+    const { session } = tunnel;
     let stalledSince: number | undefined;
     return {
       admit(n) {
@@ -216,7 +242,7 @@ export function createRelay(p: RelayParameters) {
         session.inFlightBytes -= BigInt(admitted);
         if (written > 0) {
           session.servedBytes += BigInt(written);
-          session.lastActive = clock.now();
+          session.lastActive = tunnel.lastActive = clock.now();
           session.dirty = true;
           p.onServed?.(written);
         }
@@ -238,6 +264,7 @@ export function createRelay(p: RelayParameters) {
     const controller = new AbortController();
     const tunnel: Tunnel = {
       session,
+      lastActive: clock.now(),
       close(reason) {
         if (controller.signal.aborted) return;
         controller.abort();
@@ -264,7 +291,7 @@ export function createRelay(p: RelayParameters) {
 
   /** Meters `from` into `to`; resolves when done, closes the tunnel if it fails. */
   function pump(tunnel: Tunnel, signal: AbortSignal, from: Readable, to: Writable): Promise<boolean> {
-    return pumpMetered(from, to, meterFor(tunnel.session, signal), p.pacer).then(
+    return pumpMetered(from, to, meterFor(tunnel, signal), p.pacer).then(
       () => true,
       (error: unknown) => {
         tunnel.close(error instanceof UnpaidTunnelError ? "unpaid" : signal.aborted ? "stopped" : "error");
