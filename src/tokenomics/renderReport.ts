@@ -89,6 +89,28 @@ function payoutSections(model: Model, payouts: Payouts): { sections: string[]; c
         `The spread is the ticket lottery alone: every provider of the cohort carries the same traffic. ${worstZero > 0 ? `In the worst month ${pct(worstZero, 2)} of them won no ticket at all.` : "No provider went a whole month without a winning ticket."}`,
     );
   });
+  // The same spreads side by side, relative to each class's median: how much the lottery alone
+  // moves a month's pay, and how it shrinks with size and traffic growth.
+  const palette = ["#dc2626", "#2563eb", "#059669"];
+  const relative = (m: PayoutMonth, v: bigint) => (m.providers === 0 || m.p50 === 0n ? NaN : tokens(v) / tokens(m.p50) - 1);
+  const spreadChart = lineChart({
+    title: "Spread of monthly earnings across providers: p10 and p90 relative to the median, by class",
+    x: x(classes[0]?.months ?? []),
+    xLabel,
+    yLabel: "vs the median",
+    formatY: percentTick,
+    series: classes.flatMap((c, i) => [
+      { name: `${c.cohort} p90`, values: c.months.map((m) => relative(m, m.p90)), color: palette[i % palette.length] ?? "#2563eb" },
+      { name: `${c.cohort} p10`, values: c.months.map((m) => relative(m, m.p10)), color: palette[i % palette.length] ?? "#2563eb", dashed: true },
+    ]),
+  });
+  const spreadOf = (c: PayoutClass, m: PayoutMonth | undefined) => (m === undefined ? "" : `${c.cohort} ${pct(relative(m, m.p10), 0)} / +${pct(relative(m, m.p90), 0)}`);
+  sections.push(
+    chartCard(
+      spreadChart,
+      `In month 1: ${classes.map((c) => spreadOf(c, c.months[0])).join(", ")}; in month ${classes[0]?.months.length ?? 0}: ${classes.map((c) => spreadOf(c, c.months.at(-1))).join(", ")}. A provider with λ winning tickets a month sees a relative spread of about ±1.28/√λ: more traffic, or a lower ticket face value, means steadier pay.`,
+    ),
+  );
   const small = classes.find((c) => c.sizes.includes("small"));
   const lastSmall = small?.months.at(-1);
   const cards: [string, string][] =

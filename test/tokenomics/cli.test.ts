@@ -113,7 +113,8 @@ test("sim --mode individual simulates every provider: p10/p50/p90 of monthly ear
     }
   }
   const html = await readFile(join(out, "report.html"), "utf8");
-  assert.equal((html.match(/<svg /g) ?? []).length, 11);
+  assert.equal((html.match(/<svg /g) ?? []).length, 12);
+  assert.ok(html.includes("Spread of monthly earnings across providers"));
   for (const cls of ["small provider (home, weight 1)", "median provider (pro, weight 10)", "large provider (datacenter, weight 100)"]) {
     assert.ok(html.includes(`Monthly earnings of ${cls}: spread across providers`), cls);
   }
