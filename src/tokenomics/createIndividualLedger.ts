@@ -197,7 +197,7 @@ export function createIndividualLedger(model: Model, options: IndividualLedgerOp
     }
   };
 
-  /** Tickets of `gib` GiB as a whole number and a fraction (for stochastic rounding). */
+  /** num / den tickets as a whole number and a fraction (for stochastic rounding). */
   const ticketsOf = (num: bigint, den: bigint, what: string): [number, number] => {
     const whole = num / den;
     if (whole > BigInt(Number.MAX_SAFE_INTEGER)) limit(`${what} sends more than 2^53 tickets in an epoch`);
