@@ -241,7 +241,19 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       server = s;
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
-      flushTimer = setInterval(() => sessions.flush(), 1000);
+      // A failed flush (a full disk) keeps the counters dirty for the next one; thrown from a
+      // timer it would end the process, which would lose them for good.
+      let flushFailing = false;
+      flushTimer = setInterval(() => {
+        try {
+          sessions.flush();
+          if (flushFailing) log("node: session counters are being written again");
+          flushFailing = false;
+        } catch (error) {
+          if (!flushFailing) log(`node: cannot write session counters (will retry): ${(error as BaseError).shortMessage ?? (error as Error).message}`);
+          flushFailing = true;
+        }
+      }, 1000);
       // Idle sessions (7 days) are forgotten; checking every ten minutes is plenty at that scale.
       idleTimer = setInterval(() => {
         const n = sessions.forgetIdle();
@@ -296,13 +308,26 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       parts?.relay?.stop();
       if (s !== undefined) await closeServer(s, { drainMs });
       if (parts !== undefined) {
-        await parts.redeemer.stop();
-        await parts.edge.stop();
-        await parts.intake.close();
-        await parts.signers?.close();
-        parts.sessions.flush();
-        parts.store.close();
+        const p = parts;
         parts = undefined;
+        // Every step runs whatever the one before did (a full cache disk must not keep the ticket
+        // store from closing); the first failure is rethrown at the end.
+        let failure: unknown;
+        const step = async (what: string, f: () => unknown) => {
+          try {
+            await f();
+          } catch (error) {
+            log(`node: stopping: ${what} failed: ${(error as BaseError).shortMessage ?? (error as Error).message}`);
+            failure ??= error;
+          }
+        };
+        await step("redeemer", () => p.redeemer.stop());
+        await step("edge", () => p.edge.stop());
+        await step("ticket intake", () => p.intake.close());
+        await step("signer threads", () => p.signers?.close());
+        await step("session counters", () => p.sessions.flush());
+        await step("ticket store", () => p.store.close());
+        if (failure !== undefined) throw failure;
       }
     },
     status,

@@ -34,6 +34,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   ReplayedSessionRequestError: 409,
   SessionServiceMismatchError: 409,
   ChainUnavailableError: 503,
+  StorageFullError: 507,
   // The relay (docs/protocol/relay.md §5).
   ProxyAuthError: 407,
   EgressRefusedError: 403,
