@@ -15,6 +15,7 @@ import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
 import { buildOffer } from "./payments/buildOffer.ts";
 import { createFundsCache } from "./payments/fundsCache.ts";
+import { isChainOutage } from "./toChainUnavailable.ts";
 import { createPaymentApi } from "./payments/paymentApi.ts";
 import { createPaymentGate } from "./payments/paymentGate.ts";
 import { createSessionBook, type Clock, type SessionBook } from "./payments/sessionBook.ts";
@@ -169,7 +170,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         ...(idleMs !== undefined ? { writerIdleMs: idleMs } : {}),
       });
       const sessions = createSessionBook({ store, clock, creditWindowBytes: offer.creditWindowBytes });
-      const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
+      const funds = createFundsCache({
+        read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000,
+        // During an RPC outage sessions go on with the funds last read (fundsCache.ts says why that is safe).
+        staleMs: config.fundsStaleSeconds * 1000, isOutage: isChainOutage,
+      });
       const outstanding = store.outstandingWinners();
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
       const backend = secp256k1Backend();
