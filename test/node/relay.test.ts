@@ -148,10 +148,13 @@ describe("relay on the node", { timeout: 120_000 }, () => {
     assert.equal(res.status, 200, await res.clone().text());
     const second = await readUntilQuiet(t.socket, 400);
     assert.ok(second.bytes > 0, "the tunnel resumed after the ticket");
-    // Now stop paying: the node closes the tunnel after the grace time (1.5 s here).
+    // Now stop paying: the node closes the tunnel after the grace time (1.5 s here), with a reset:
+    // a plain close would pass the truncated response off as a whole one.
     const stalledAt = Date.now();
+    const reset = new Promise<string | undefined>((resolve) => t.socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code)));
     const rest = await readUntilQuiet(t.socket, 5_000);
     assert.ok(rest.closed, "the tunnel was closed");
+    assert.equal(await Promise.race([reset, new Promise((r) => setTimeout(() => r("a plain close"), 200))]), "ECONNRESET");
     assert.ok(Date.now() - stalledAt >= 1_000, "not before the grace time");
     assert.ok(h.relay!.stats().closed.unpaid >= 1);
   });
