@@ -66,7 +66,7 @@ type Fault = { kind: "kill" | "term" | "chain-outage" | "data-disk-full" | "cach
 
 // Error kinds each fault explains (consumerWorker.ts names them: the client's typed error, plus
 // the node's error name or the socket error code).
-const CONNECTION = /^(fetch \S+|ProviderRequestError (ECONN\w+|EPIPE|UND_ERR_\w+|connection)|RelayRefusedError 50[23].*|relay tunnel broke|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|ProviderTimeoutError)$/;
+const CONNECTION = /^(fetch \S+|ProviderRequestError (ECONN\w+|EPIPE|UND_ERR_\w+|connection)|RelayRefusedError 50[23].*|relay tunnel broke|relay body truncated|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|ProviderTimeoutError)$/;
 const EXPECTED: Record<Fault["kind"], RegExp> = {
   kill: CONNECTION,
   term: CONNECTION,
@@ -310,6 +310,19 @@ async function main(): Promise<number> {
     })();
     const outage: { cutAt?: number; restoredAt?: number; during: Record<number, { servedBefore: bigint; servedAfter: bigint; ticketsBefore: number; ticketsAfter: number }>; newSession?: string; caughtUpMs?: number } = { during: {} };
     const statusOf = async (i: number) => (await (await fetch(`${endpoints[i]}/status`, { signal: AbortSignal.timeout(10_000) })).json()) as import("./soak/accounting.ts").NodeStatus & { ticketsByState: Record<string, number> };
+    /** POST /sessions to a running node (or `node`) as `who`: "<status> <body>" (a node being killed meanwhile: try again). */
+    const probeSession = async (who: (typeof consumers)[number], node?: number): Promise<string> => {
+      for (let attempt = 0; ; attempt++) {
+        const i = node ?? nodes.find((n) => n.running && !busy.has(n.index))?.index ?? 0;
+        try {
+          const res = await postSessionRequest(endpoints[i]!, await sessionRequestBody(endpoints[i]!, who));
+          return `${res.status} ${(await res.text()).slice(0, 300)}`;
+        } catch (error) {
+          if (attempt >= 10) return `0 ${String(error)}`;
+          await sleep(500);
+        }
+      }
+    };
     const outageLoop = (async () => {
       if (outageMs <= 0) return;
       await sleep(startAt + rampMs + (durationMs - rampMs) * 0.3 - Date.now());
@@ -320,8 +333,7 @@ async function main(): Promise<number> {
       log(`chain endpoint cut for ${outageMs / 1000} s`);
       // A new session while the chain is away: the node cannot check the sender's funds.
       await sleep(Math.min(5000, outageMs / 2));
-      const probe = await postSessionRequest(endpoints[0]!, await sessionRequestBody(endpoints[0]!, consumers[0]!)).catch((e: unknown) => ({ status: 0, text: async () => String(e) }));
-      outage.newSession = `${probe.status} ${(await probe.text()).slice(0, 200)}`;
+      outage.newSession = await probeSession(consumers[0]!);
       await sleep(from + outageMs - Date.now());
       const after = await Promise.all(nodes.map((n) => statusOf(n.index).catch(() => undefined)));
       for (let i = 0; i < N_NODES; i++) {
@@ -357,8 +369,7 @@ async function main(): Promise<number> {
       dataFull.filledAt = from;
       log(`node ${DATA_NODE}'s data disk is full (${statfsSync(dir).bavail} blocks free) for ${dataFullMs / 1000} s`);
       await sleep(Math.min(5000, dataFullMs / 2));
-      const probe = await postSessionRequest(endpoints[DATA_NODE]!, await sessionRequestBody(endpoints[DATA_NODE]!, consumers[1]!)).catch((e: unknown) => ({ status: 0, text: async () => String(e) }));
-      dataFull.newSession = `${probe.status} ${(await probe.text()).slice(0, 300)}`;
+      dataFull.newSession = await probeSession(consumers[1]!, DATA_NODE);
       await sleep(from + dataFullMs - Date.now());
       dataFull.nodeAlive = nodes[DATA_NODE]!.running;
       unlinkSync(filler);
@@ -429,7 +440,9 @@ async function main(): Promise<number> {
     }
     if (dataFull.filledAt !== undefined) {
       checks.push({ name: `node ${DATA_NODE}: alive through a full data disk`, ok: dataFull.nodeAlive === true, detail: `new session while full: ${dataFull.newSession}` });
-      checks.push({ name: `node ${DATA_NODE}: a new session on a full data disk is refused with 507 StorageFullError`, ok: /^507 .*StorageFullError/.test(dataFull.newSession ?? ""), detail: dataFull.newSession ?? "" });
+      // SQLite may still fit a write in pages its files already hold (a WAL reset by a checkpoint is
+      // rewritten from its start): then the session is recorded. Either that, or a clear 507; never a 500.
+      checks.push({ name: `node ${DATA_NODE}: a new session on a full data disk is recorded or refused with 507 StorageFullError`, ok: /^(201 |507 .*StorageFullError)/.test(dataFull.newSession ?? ""), detail: (dataFull.newSession ?? "").slice(0, 120) });
     }
     if (outage.cutAt !== undefined) {
       checks.push({ name: "chain outage: a new session is refused with 503 ChainUnavailableError", ok: /^503 .*ChainUnavailableError/.test(outage.newSession ?? ""), detail: outage.newSession ?? "" });
