@@ -315,7 +315,8 @@ async function main(): Promise<number> {
       for (let attempt = 0; ; attempt++) {
         const i = node ?? nodes.find((n) => n.running && !busy.has(n.index))?.index ?? 0;
         try {
-          const res = await postSessionRequest(endpoints[i]!, await sessionRequestBody(endpoints[i]!, who));
+          const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 15 s")), 15_000).unref());
+          const res = await Promise.race([(async () => postSessionRequest(endpoints[i]!, await sessionRequestBody(endpoints[i]!, who)))(), timeout]);
           return `${res.status} ${(await res.text()).slice(0, 300)}`;
         } catch (error) {
           if (attempt >= 10) return `0 ${String(error)}`;
@@ -331,9 +332,9 @@ async function main(): Promise<number> {
       const from = Date.now();
       outage.cutAt = from;
       log(`chain endpoint cut for ${outageMs / 1000} s`);
-      // A new session while the chain is away: the node cannot check the sender's funds.
-      await sleep(Math.min(5000, outageMs / 2));
-      outage.newSession = await probeSession(consumers[0]!);
+      // A new session while the chain is away: the node cannot check the sender's funds. The
+      // probe runs beside the outage, whose length never depends on it.
+      const probe = sleep(Math.min(5000, outageMs / 2)).then(() => probeSession(consumers[0]!));
       await sleep(from + outageMs - Date.now());
       const after = await Promise.all(nodes.map((n) => statusOf(n.index).catch(() => undefined)));
       for (let i = 0; i < N_NODES; i++) {
@@ -341,6 +342,7 @@ async function main(): Promise<number> {
       }
       await proxy.restore();
       outage.restoredAt = Date.now();
+      outage.newSession = await probe;
       faults.push({ kind: "chain-outage", node: undefined, from, to: Date.now(), note: `chain JSON-RPC unreachable for ${outageMs / 1000} s` });
       log("chain endpoint back");
     })();
@@ -368,11 +370,11 @@ async function main(): Promise<number> {
       const from = Date.now();
       dataFull.filledAt = from;
       log(`node ${DATA_NODE}'s data disk is full (${statfsSync(dir).bavail} blocks free) for ${dataFullMs / 1000} s`);
-      await sleep(Math.min(5000, dataFullMs / 2));
-      dataFull.newSession = await probeSession(consumers[1]!, DATA_NODE);
+      const probe = sleep(Math.min(5000, dataFullMs / 2)).then(() => probeSession(consumers[1]!, DATA_NODE));
       await sleep(from + dataFullMs - Date.now());
       dataFull.nodeAlive = nodes[DATA_NODE]!.running;
       unlinkSync(filler);
+      dataFull.newSession = await probe;
       dataFull.freedAt = Date.now();
       faults.push({ kind: "data-disk-full", node: DATA_NODE, from, to: Date.now(), note: `node ${DATA_NODE}'s data disk full for ${dataFullMs / 1000} s` });
       busy.delete(DATA_NODE);
@@ -397,7 +399,9 @@ async function main(): Promise<number> {
     })();
 
     const results = await Promise.all(workers);
-    await Promise.all([killLoop, termLoop, outageLoop, dataFullLoop]);
+    // A fault that could not be carried out is a failed soak, not a crash of this script.
+    const faultFailures: string[] = [];
+    await Promise.all([killLoop, termLoop, outageLoop, dataFullLoop].map((p, i) => p.catch((e: unknown) => faultFailures.push(`${["kills", "graceful stops", "chain outage", "full data disk"][i]}: ${(e as Error).message}`))));
     log(`consumers done; ${killsDone} kills, ${termResults.length} graceful stops; waiting for the redeemers to catch up`);
 
     // --- catch-up: every winner redeemed --------------------------------------------------------
@@ -431,8 +435,11 @@ async function main(): Promise<number> {
     });
     const checks = [...acc.checks];
     for (const s of finalStops) checks.push({ name: `node ${s.node}: final SIGTERM exits 0 and closes cleanly`, ok: s.code === 0 && s.stoppedCleanly && s.ms < 10_000, detail: `exit ${s.code ?? s.signal} in ${Math.round(s.ms)} ms` });
-    for (const t of termResults) checks.push({ name: `graceful stop of node ${t.node} under load`, ok: t.code === 0 && t.clean && t.walEmpty && t.integrity === "ok" && t.ms < 10_000, detail: `exit ${t.code ?? t.signal} in ${t.ms} ms, WAL ${t.walEmpty ? "checkpointed" : "left behind"}, integrity ${t.integrity}` });
+    // The WAL is part of the database (its commits are durable and the accounting reads them);
+    // whether the last close checkpointed it is reported, not required.
+    for (const t of termResults) checks.push({ name: `graceful stop of node ${t.node} under load`, ok: t.code === 0 && t.clean && t.integrity === "ok" && t.ms < 10_000, detail: `exit ${t.code ?? t.signal} in ${t.ms} ms, WAL ${t.walEmpty ? "checkpointed" : "left behind (not checkpointed)"}, integrity ${t.integrity}` });
     checks.push({ name: "no node exited on its own", ok: unexpected.length === 0, detail: unexpected.join(" | ") || "none" });
+    checks.push({ name: "every fault was carried out", ok: faultFailures.length === 0, detail: faultFailures.join(" | ") || "yes" });
     if (kills > 0) checks.push({ name: `${kills} SIGKILLs done`, ok: killsDone === kills, detail: `${killsDone} done` });
     if (mounts.includes(join(work, `node${CACHE_NODE}`, "cache"))) {
       const left = readdirSync(join(work, `node${CACHE_NODE}`, "cache", "chunks")).filter((f) => f.endsWith(".tmp"));
@@ -508,7 +515,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    for (const m of mounts) spawnSync("umount", [m], { stdio: "ignore" });
+    for (const m of mounts) spawnSync("umount", ["-l", m], { stdio: "ignore" });
     if (!values.keep) await rm(work, { recursive: true, force: true }).catch(() => undefined);
   }
 }
