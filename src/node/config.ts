@@ -112,6 +112,8 @@ const fileSchema = z
     creditWindowBytes: positive(bytes).default(4n << 20n),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
+    /** While the chain is unreachable, a sender's last funds read stand in for this long after that read (0: never). */
+    fundsStaleSeconds: z.number().int().min(0).default(300),
     /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default follows the host (hostDefaults.ts). */
     signerThreads: z.number().int().min(0).max(64).optional(),
     /** Ask the router for a port forward (UPnP IGD or NAT-PMP), renewed while the node runs. */
