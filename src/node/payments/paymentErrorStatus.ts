@@ -37,6 +37,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   TooManySessionsError: 429,
   ChainUnavailableError: 503,
   LimitReachedError: 503,
+  StorageFullError: 507,
   // The relay (docs/protocol/relay.md §5).
   ProxyAuthError: 407,
   EgressRefusedError: 403,

@@ -26,6 +26,15 @@ export type SessionState = {
    * the gate never lets served - paid exceed it).
    */
   slackBytes: bigint;
+  /**
+   * Bytes the credit window counts as paid even before tickets cover them: the served count a
+   * session was loaded with after a restart (0 for sessions opened in this process). Bytes a
+   * crashed node counted as served may never have reached the consumer (a response cut by the
+   * crash), and a consumer pays only what it verified; without this, those bytes would hold the
+   * sender's window here for good (402 on every new session). The node forgoes at most one window
+   * per sender per restart (the gate never let more be unpaid), and tickets may still pay them.
+   */
+  creditBaseBytes: bigint;
   lastActive: number;
   dirty: boolean;
   /** sha256 of the secret session token; undefined for a session from before tokens (unusable). */
@@ -82,19 +91,19 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     if (rest.length > 0) bySender.set(s.sender, rest);
     else bySender.delete(s.sender);
   };
-  for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
+  for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, creditBaseBytes: r.servedBytes, dirty: false });
   /**
    * The session of `sender` a new one replaces when the sender is at the cap: its least recently
-   * active session that owes nothing and has nothing in flight (letting go of one that owes bytes
-   * would hand the sender a fresh window). Undefined below the cap; TooManySessionsError when every
-   * session still owes bytes.
+   * active session that holds nothing of the sender's credit window (letting go of one that owes
+   * bytes would hand the sender a fresh window; bytes a restart forgave, `creditBaseBytes`, are
+   * not owed). Undefined below the cap; TooManySessionsError when every session still owes bytes.
    */
   const replaceable = (sender: Address): SessionState | undefined => {
     const list = bySender.get(sender) ?? [];
     if (list.length < maxPerSender) return undefined;
     let oldest: SessionState | undefined;
     for (const s of list) {
-      if (s.servedBytes > s.paidBytes || s.inFlightBytes > 0n) continue;
+      if (s.inFlightBytes > 0n || s.servedBytes > (s.paidBytes > s.creditBaseBytes ? s.paidBytes : s.creditBaseBytes)) continue;
       if (oldest === undefined || s.lastActive < oldest.lastActive) oldest = s;
     }
     if (oldest === undefined) throw new TooManySessionsError({ sender, limit: maxPerSender });
@@ -117,7 +126,7 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}), ...(replaced ? { forget: [replaced.id] } : {}) });
     if (replaced !== undefined) unindex(replaced);
     const session: SessionState = {
-      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
+      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, creditBaseBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
     };
     index(session);
     return { session, token };
@@ -158,12 +167,13 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     },
     /**
      * Unpaid bytes (served + in flight - paid) over all sessions of `sender`. The credit window
-     * applies per sender, not per session: opening more sessions buys no more unpaid bytes.
+     * applies per sender, not per session: opening more sessions buys no more unpaid bytes. Bytes
+     * served before a restart and still unpaid are not counted (`creditBaseBytes`).
      */
     unpaidBytesOf(sender: Address): bigint {
       let unpaid = 0n;
       for (const s of bySender.get(sender) ?? []) {
-        const u = s.servedBytes + s.inFlightBytes - s.paidBytes;
+        const u = s.servedBytes + s.inFlightBytes - (s.paidBytes > s.creditBaseBytes ? s.paidBytes : s.creditBaseBytes);
         if (u > 0n) unpaid += u;
       }
       return unpaid;
