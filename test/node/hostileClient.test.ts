@@ -21,14 +21,17 @@ import { signTicket } from "../../src/protocol/signTicket.ts";
 import { MAX_WIN_PROB, ticketDomain, type Ticket, type TicketDomain } from "../../src/protocol/ticket.ts";
 import { priceOfBytes } from "../../src/protocol/ticketParams.ts";
 import { recipientRandHash } from "../../src/protocol/winningTicket.ts";
+import { REFUSAL_BURST } from "../../src/node/payments/refusalBudget.ts";
 import {
   MAX_REQUEST_BODY_BYTES,
+  MAX_TICKETS_PER_BATCH,
   MAX_REQUEST_HEAD_BYTES,
   REQUEST_BODY_TIMEOUT_SECONDS,
   parseOffer,
   parseOpenedSession,
   parseSession,
   serializeSessionRequest,
+  serializeTicketPayment,
   type Offer,
   type OpenedSession,
   type Service,
@@ -58,11 +61,13 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
   let domain: TicketDomain;
   let path: string;
   // The node's clock runs with the chain's: `advance` moves both (unlock and funds-cache tests).
-  const clock = { offset: 0, now: () => Date.now() + clock.offset };
+  // `frozen` stops it (the refusal-budget test counts exactly).
+  const clock = { offset: 0, frozen: undefined as number | undefined, now: (): number => clock.frozen ?? Date.now() + clock.offset };
   const nowS = (): bigint => BigInt(Math.floor(clock.now() / 1000));
   const advance = async (seconds: number): Promise<void> => {
     await w.net.increaseTime(seconds);
     clock.offset += seconds * 1000;
+    if (clock.frozen !== undefined) clock.frozen += seconds * 1000;
   };
   // Accounts: consumer 0 is the honest one; each attack uses its own sender (nonces and the
   // credit window are per sender), so one attack's state never explains another's answer.
@@ -84,7 +89,7 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    w = await startWorld({ size: 8n * MiB, providers: 3, consumers: 10 });
+    w = await startWorld({ size: 8n * MiB, providers: 3, consumers: 11 });
     blob = await startBlobServer();
     honest = w.consumer;
     // Three listed providers: the node and two others (the reserve is shared three ways).
@@ -95,8 +100,11 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
         listing: { endpoint: "http://127.0.0.1:7070", pricePerGiB: TOKEN, capacityMbps: 100, region: "eu", services: ["cdn", "relay"] },
       });
     }
+    // Dev accounts past the first twenty (attacker 10) have no ether for gas: the deployer sends some.
+    const deployer = await w.net.clientsFor(w.net.accounts.deployer);
+    await deployer.publicClient.waitForTransactionReceipt({ hash: await deployer.walletClient!.sendTransaction({ to: attacker(10).address, value: 10n ** 18n } as never) });
     // Every attacker but 4 (the unfunded one), 6 and 7 (the exhausted ones, funded in their tests) has a deposit.
-    for (const i of [1, 2, 3, 5, 8, 9]) await fundBroker(await w.net.clientsFor(attacker(i)), w.net.deployment, { deposit: 100n * TOKEN, reserve: 0n });
+    for (const i of [1, 2, 3, 5, 8, 9, 10]) await fundBroker(await w.net.clientsFor(attacker(i)), w.net.deployment, { deposit: 100n * TOKEN, reserve: 0n });
     ({ n: node, url } = await startNode(await nodeConfig("attacked")));
     offer = parseOffer(await (await fetch(`${url}/offer`)).json());
     domain = ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
@@ -226,6 +234,39 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
     const fresh = await state(s);
     assert.notEqual(fresh.recipientRandHash, s.recipientRandHash);
     await refused(s, async () => postTickets(url, s, [await sign(s, c, n + 1n, 2n * MiB)]), { status: 409, error: "StaleRecipientRandError", details: { recipientRandHash: fresh.recipientRandHash, actual: s.recipientRandHash } }, "stale recipientRandHash after rotation");
+  });
+
+  test("a sender whose tickets keep being refused is answered 429 before its batches are read, then heard again; others are served", async () => {
+    const t = attacker(10);
+    const s = await open(t);
+    await serve(s, MiB);
+    clock.frozen = clock.now();
+    try {
+      const forged = await sign(s, attacker(1), s.nextNonce, MiB);
+      const post = () => fetch(`${url}/sessions/${s.sessionId}/tickets`, { method: "POST", headers: { "content-type": "application/json", "x-bandmint-session": s.sessionToken }, body: JSON.stringify({ tickets: Array(MAX_TICKETS_PER_BATCH).fill(serializeTicketPayment(forged)) }) });
+      for (let i = 0; i < REFUSAL_BURST; i++) assert.deepEqual(await answerOf(await post()), { status: 401, error: "SignerMismatchError" }, `batch ${i}`);
+      const throttled = await post();
+      assert.equal(throttled.headers.get("retry-after"), "1");
+      assert.equal(throttled.headers.get("connection"), "close");
+      assert.deepEqual(await answerOf(throttled), { status: 429, error: "TooManyRefusalsError", details: { sender: t.address, limit: `${REFUSAL_BURST}`, retryAfterSeconds: 1 } });
+      // Not read: a head announcing a body that never comes is answered at once (not 408 after 30 s).
+      const unread = await rawRequest(url, `POST /sessions/${s.sessionId}/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Bandmint-Session: ${s.sessionToken}\r\nContent-Length: 100000\r\n\r\n`);
+      assert.equal(unread.status, 429);
+      // Tickets in a content request's header: the same allowance, and nothing is served.
+      assert.deepEqual(await answerOf(await fetchRange(url, s, 0n, MiB, [forged], path)), { status: 429, error: "TooManyRefusalsError", details: { sender: t.address, limit: `${REFUSAL_BURST}`, retryAfterSeconds: 1 } });
+      assert.equal((await state(s)).servedBytes, MiB);
+      // Its content requests without tickets, and everyone else, are served as usual.
+      await serve(s, 1n, MiB);
+      assert.equal(await honestDownload(1), Number(MiB));
+      // A second later one batch is read again; a good ticket is taken.
+      await advance(1);
+      assert.deepEqual(await answerOf(await post()), { status: 401, error: "SignerMismatchError" });
+      assert.equal((await answerOf(await post())).status, 429);
+      await advance(1);
+      assert.equal((await postTickets(url, s, [await sign(s, t, s.nextNonce, MiB)])).status, 200);
+    } finally {
+      clock.frozen = undefined;
+    }
   });
 
   test("session requests: unfunded, in another sender's name, for another provider or broker", async () => {

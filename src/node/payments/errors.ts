@@ -168,6 +168,21 @@ export class TooManySessionsError extends PaymentLayerError {
   }
 }
 
+/**
+ * The sender's tickets were refused so often lately that the node no longer reads them for a while
+ * (HTTP 429, `Retry-After`): a client sending bad tickets in a loop would otherwise cost the node a
+ * parse of every batch (refusalBudget.ts).
+ */
+export class TooManyRefusalsError extends PaymentLayerError {
+  override name = "TooManyRefusalsError";
+  retryAfterSeconds: number;
+  constructor({ sender, limit, retryAfterSeconds }: { sender: Address; limit: number; retryAfterSeconds: number }) {
+    super(`Sender ${sender} had ${limit} tickets or batches refused in a short time: fix them, then retry after ${retryAfterSeconds} s.`);
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.wireDetails = { sender, limit: limit.toString(), retryAfterSeconds };
+  }
+}
+
 /** The session's credit window is used up: the client must acknowledge more bytes first. */
 export class PaymentRequiredError extends PaymentLayerError {
   override name = "PaymentRequiredError";

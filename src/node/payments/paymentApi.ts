@@ -23,6 +23,7 @@ import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySes
 import { ticketDomain } from "../../protocol/ticket.ts";
 import { InsufficientFundsError, RequestBodyTooLargeError, RequestTimeoutError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
+import type { RefusalBudget } from "./refusalBudget.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
 import { expiryBounds, WITHDRAW_MARGIN_SECONDS, type TicketIntake } from "./ticketIntake.ts";
@@ -46,6 +47,8 @@ export type PaymentApiParameters = {
   admitSession?: () => void;
   /** Called with every error the API answers with (refusal metrics). */
   onRefusal?: (error: unknown) => void;
+  /** Per-sender allowance of refused ticket batches (shared with the payment gate); none: unlimited. */
+  refusalBudget?: RefusalBudget;
 };
 
 /** Headers a browser page may send and read cross-origin (HLS players, web clients). */
@@ -185,11 +188,18 @@ export function createPaymentApi(p: PaymentApiParameters) {
 
   async function postTickets(req: IncomingMessage, id: string): Promise<{ accepted: number; session: Session }> {
     const session = getSession(req, id);
-    const { tickets } = parseTicketBatch(await readJson(req));
-    // Checked in order, committed together; tickets before a bad one stay accepted.
-    const { accepted, error } = await intake.acceptAll(session, tickets);
-    if (error !== undefined) throw accepted.length === 0 ? error : new TicketBatchError({ cause: error as Error, accepted: accepted.length });
-    return { accepted: accepted.length, session: sessionBody(session) };
+    // Before the body is read: a sender whose batches keep being refused costs no parse.
+    p.refusalBudget?.assertAllowed(session.sender);
+    try {
+      const { tickets } = parseTicketBatch(await readJson(req));
+      // Checked in order, committed together; tickets before a bad one stay accepted.
+      const { accepted, error } = await intake.acceptAll(session, tickets);
+      if (error !== undefined) throw accepted.length === 0 ? error : new TicketBatchError({ cause: error as Error, accepted: accepted.length });
+      return { accepted: accepted.length, session: sessionBody(session) };
+    } catch (error) {
+      p.refusalBudget?.charge(session.sender, error);
+      throw error;
+    }
   }
 
   return {
@@ -220,7 +230,8 @@ export function createPaymentApi(p: PaymentApiParameters) {
       } catch (error) {
         p.onRefusal?.(error);
         const { status, body, headers } = paymentErrorResponse(error);
-        send(res, status, body, headers);
+        // A body left unread (refused before it was read) is not worth draining: close after the answer.
+        send(res, status, body, req.method === "POST" && !req.complete ? { ...headers, Connection: "close" } : headers);
       }
       return true;
     },

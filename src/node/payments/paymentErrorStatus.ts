@@ -35,6 +35,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   ReplayedSessionRequestError: 409,
   SessionServiceMismatchError: 409,
   TooManySessionsError: 429,
+  TooManyRefusalsError: 429,
   ChainUnavailableError: 503,
   LimitReachedError: 503,
   StorageFullError: 507,
