@@ -1,6 +1,7 @@
 import type { Address } from "viem";
-import { paymentErrorStatus } from "./paymentErrorStatus.ts";
+import { createKeyedBuckets } from "../limits/keyedBuckets.ts";
 import { TooManyRefusalsError } from "./errors.ts";
+import { paymentErrorStatus } from "./paymentErrorStatus.ts";
 
 /** Refused ticket requests a sender may have at once before the node stops reading its tickets. */
 export const REFUSAL_BURST = 32;
@@ -21,25 +22,19 @@ export type RefusalBudget = ReturnType<typeof createRefusalBudget>;
  * up to 256 tickets each time.
  */
 export function createRefusalBudget({ clock, burst = REFUSAL_BURST, perSecond = REFUSALS_PER_SECOND }: { clock: { now(): number }; burst?: number; perSecond?: number }) {
-  const buckets = new Map<Address, { tokens: number; at: number }>();
-  const current = (sender: Address, now: number): number => {
-    const b = buckets.get(sender);
-    return b === undefined ? burst : Math.min(burst, b.tokens + ((now - b.at) * perSecond) / 1000);
-  };
+  const buckets = createKeyedBuckets<Address>({ burst, perSecond, clock });
   return {
     /** Throws TooManyRefusalsError if `sender` used up its allowance. */
     assertAllowed(sender: Address): void {
-      const tokens = current(sender, clock.now());
-      if (tokens < 1) throw new TooManyRefusalsError({ sender, limit: burst, retryAfterSeconds: Math.ceil((1 - tokens) / perSecond) });
+      const retryAfterSeconds = buckets.retryAfterSeconds(sender);
+      if (retryAfterSeconds > 0) throw new TooManyRefusalsError({ sender, limit: burst, retryAfterSeconds });
     },
     /** Counts `error` against `sender` if it is a refusal for the client's fault (4xx); others (5xx: the node's) are free. */
     charge(sender: Address, error: unknown): void {
-      const status = paymentErrorStatus[(error as { name?: string } | undefined)?.name ?? ""];
-      if (status === undefined || status < 400 || status >= 500 || (error as Error).name === "TooManyRefusalsError") return;
-      const now = clock.now();
-      buckets.set(sender, { tokens: current(sender, now) - 1, at: now });
-      // Full buckets carry no information: drop them so the map follows the misbehaving senders.
-      if (buckets.size > 10_000) for (const [k, v] of buckets) if (current(k, now) >= burst) buckets.delete(k);
+      const name = (error as { name?: string } | undefined)?.name ?? "";
+      const status = paymentErrorStatus[name];
+      if (status === undefined || status < 400 || status >= 500 || name === "TooManyRefusalsError") return;
+      buckets.take(sender);
     },
   };
 }

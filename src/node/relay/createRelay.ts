@@ -22,6 +22,7 @@ import {
 } from "./errors.ts";
 import { pumpMetered, type TunnelMeter } from "./pumpMetered.ts";
 import type { Pacer } from "../limits/createLimits.ts";
+import { createKeyedBuckets } from "../limits/keyedBuckets.ts";
 
 /** Operator settings of the relay (node config `relay`; defaults in `defaultRelayOptions`). */
 export type RelayOptions = {
@@ -103,7 +104,8 @@ export function createRelay(p: RelayParameters) {
   const window = p.offer.creditWindowBytes;
   const log = p.log ?? (() => {});
   const bySender = new Map<Address, Set<Tunnel>>();
-  const buckets = new Map<Address, { tokens: number; at: number }>();
+  /** New tunnels per sender: `connectsPerMinutePerSender` at once, refilled evenly over a minute. */
+  const connects = createKeyedBuckets<Address>({ burst: options.connectsPerMinutePerSender, perSecond: options.connectsPerMinutePerSender / 60, clock });
   const all = new Set<Tunnel>();
   let opened = 0;
   const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, displaced: 0, error: 0, stopped: 0 };
@@ -158,23 +160,14 @@ export function createRelay(p: RelayParameters) {
     if (holding(sender) >= options.maxTunnelsPerSender) {
       throw new TunnelLimitError({ reason: "too-many-tunnels", limit: options.maxTunnelsPerSender, retryAfterSeconds: 1 });
     }
-    const rate = options.connectsPerMinutePerSender;
-    const now = clock.now();
-    const b = buckets.get(sender) ?? { tokens: rate, at: now };
-    b.tokens = Math.min(rate, b.tokens + ((now - b.at) * rate) / 60_000);
-    b.at = now;
-    if (b.tokens < 1) {
-      throw new TunnelLimitError({ reason: "rate-limited", limit: rate, retryAfterSeconds: Math.ceil(((1 - b.tokens) * 60) / rate) });
-    }
+    const wait = connects.retryAfterSeconds(sender);
+    if (wait > 0) throw new TunnelLimitError({ reason: "rate-limited", limit: options.connectsPerMinutePerSender, retryAfterSeconds: wait });
     if (all.size + pendingTotal >= options.maxTunnels) {
       const victim = displaceable(sender);
       if (victim === undefined) throw new RelayBusyError({ limit: options.maxTunnels });
       victim.close("displaced");
     }
-    b.tokens -= 1;
-    buckets.set(sender, b);
-    // Full buckets carry no information: drop them so the map follows the active senders.
-    if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.tokens + ((now - v.at) * rate) / 60_000 >= rate) buckets.delete(k);
+    connects.take(sender);
     pending.set(sender, (pending.get(sender) ?? 0) + 1);
     pendingTotal++;
     let held = true;
