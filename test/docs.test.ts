@@ -15,6 +15,7 @@ import { clientErrorStatus, expectationFailed, malformedRequest } from "../src/h
 import { loadNodeConfig } from "../src/node/config.ts";
 import { HEADERS_TIMEOUT_MS } from "../src/node/providerNode.ts";
 import { REFUSAL_BURST, REFUSALS_PER_SECOND } from "../src/node/payments/refusalBudget.ts";
+import { SESSION_OPEN_BURST, SESSION_OPENS_PER_MINUTE } from "../src/node/payments/sessionBook.ts";
 import { buildOffer } from "../src/node/payments/buildOffer.ts";
 import { PaymentRequiredError, TicketNonceError } from "../src/node/payments/errors.ts";
 import { paymentErrorResponse, paymentErrorStatus } from "../src/node/payments/paymentErrorStatus.ts";
@@ -217,6 +218,7 @@ test("payments.md §4.1 and §2.2 state the limits the code enforces", () => {
     [row("time to receive the body"), `${wire.REQUEST_BODY_TIMEOUT_SECONDS} s`, "REQUEST_BODY_TIMEOUT_SECONDS"],
     [row("time to receive a whole request"), `${server.requestTimeout / 1000} s`, "node:http requestTimeout"],
     [row("refused ticket requests per sender"), `${REFUSAL_BURST} at once, then one a second`, "REFUSAL_BURST, REFUSALS_PER_SECOND"],
+    [row("sessions a sender opens"), `${SESSION_OPEN_BURST} at once, then ${SESSION_OPENS_PER_MINUTE} a minute`, "SESSION_OPEN_BURST, SESSION_OPENS_PER_MINUTE"],
   ] as const;
   for (const [text, value, source] of expect) assert.ok(text.includes(value), `payments.md §4.1 "${text}" should say ${value} (${source})`);
   assert.equal(REFUSALS_PER_SECOND, 1, "payments.md §4.1 says one refused ticket request a second comes back");

@@ -18,8 +18,9 @@ import { createFundsCache } from "./payments/fundsCache.ts";
 import { isChainOutage } from "./toChainUnavailable.ts";
 import { createPaymentApi } from "./payments/paymentApi.ts";
 import { createPaymentGate } from "./payments/paymentGate.ts";
-import { createSessionBook, type Clock, type SessionBook } from "./payments/sessionBook.ts";
+import { createSessionBook, SESSION_OPEN_BURST, SESSION_OPENS_PER_MINUTE, type Clock, type SessionBook } from "./payments/sessionBook.ts";
 import { createRefusalBudget } from "./payments/refusalBudget.ts";
+import { createKeyedBuckets } from "./limits/keyedBuckets.ts";
 import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
@@ -215,6 +216,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const api = createPaymentApi({
         offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status,
         availability: limits.availability, admitSession: () => limits.admit("session"), onRefusal: refusals.record, refusalBudget,
+        sessionOpens: createKeyedBuckets({ burst: SESSION_OPEN_BURST, perSecond: SESSION_OPENS_PER_MINUTE / 60, clock }),
       });
       const maxMemoryBytes = Math.min(Number(config.memoryCacheBytes ?? BigInt(defaults.memoryCacheBytes)), Number(config.maxCacheBytes));
       const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), maxMemoryBytes, origins: config.origins, gate, pacer: limits.pacer, meter });

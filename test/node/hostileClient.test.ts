@@ -12,7 +12,7 @@ import { toHex, type Abi, type Address, type Hex } from "viem";
 import { fundBroker } from "../../src/client/brokerFunds.ts";
 import type { DevAccount } from "../../src/chain/devAccounts.ts";
 import { loadNodeConfig } from "../../src/node/config.ts";
-import { MAX_SESSIONS_PER_SENDER } from "../../src/node/payments/sessionBook.ts";
+import { MAX_SESSIONS_PER_SENDER, SESSION_OPEN_BURST, SESSION_OPENS_PER_MINUTE } from "../../src/node/payments/sessionBook.ts";
 import { ticketWorth } from "../../src/node/payments/ticketIntake.ts";
 import { createProviderNode } from "../../src/node/providerNode.ts";
 import { registerProvider } from "../../src/node/registerProvider.ts";
@@ -289,11 +289,26 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
     assert.equal(node.status().sessions, sessionsBefore, "no session was opened");
   });
 
-  test("a thousand sessions from one funded sender: its sessions stay bounded, its window stays one window", async () => {
+  test("sessions from one funded sender: opened at a bounded rate, held up to the cap, its window stays one window", async () => {
     const h = attacker(8);
     const opened: OpenedSession[] = [];
-    const total = 1_024;
-    for (let i = 0; i < total; i += 32) opened.push(...(await Promise.all(Array.from({ length: Math.min(32, total - i) }, () => open(h)))));
+    clock.frozen = clock.now();
+    try {
+      // SESSION_OPEN_BURST at once; the next is refused before any chain read or write.
+      opened.push(...(await Promise.all(Array.from({ length: SESSION_OPEN_BURST }, () => open(h)))));
+      const sessionsBefore = node.status().sessions;
+      const refused = await postSessionRequest(url, await sessionRequestBody(url, h, { timestamp: nowS() }));
+      assert.equal(refused.headers.get("retry-after"), `${60 / SESSION_OPENS_PER_MINUTE}`);
+      assert.deepEqual(await answerOf(refused), { status: 429, error: "TooManySessionRequestsError", details: { sender: h.address, limit: `${SESSION_OPEN_BURST}`, retryAfterSeconds: 60 / SESSION_OPENS_PER_MINUTE } });
+      assert.equal(node.status().sessions, sessionsBefore);
+      // Then SESSION_OPENS_PER_MINUTE a minute: five more bursts, 96 in all, half again the cap.
+      for (let burst = 0; burst < 5; burst++) {
+        await advance((SESSION_OPEN_BURST * 60) / SESSION_OPENS_PER_MINUTE);
+        opened.push(...(await Promise.all(Array.from({ length: SESSION_OPEN_BURST }, () => open(h)))));
+      }
+    } finally {
+      clock.frozen = undefined;
+    }
     const mine = opened.filter((s) => node.store.getSession(s.sessionId) !== undefined);
     assert.equal(mine.length, MAX_SESSIONS_PER_SENDER, "the sender holds at most the cap; the least recently used settled sessions were let go");
     // The newest survive; an evicted session answers like a forgotten one.
@@ -302,6 +317,7 @@ describe("hostile clients against a running node", { timeout: 300_000 }, () => {
     // Unpaid bytes in every held session: nothing can be let go, so the next request is refused.
     const live = opened.slice(-MAX_SESSIONS_PER_SENDER);
     for (const s of live) await serve(s, 1n);
+    await advance(60 / SESSION_OPENS_PER_MINUTE); // room to open one more, as far as the rate goes
     assert.deepEqual(await answerOf(await postSessionRequest(url, await sessionRequestBody(url, h, { timestamp: nowS() }))), {
       status: 429, error: "TooManySessionsError", details: { sender: h.address, limit: `${MAX_SESSIONS_PER_SENDER}` },
     });

@@ -169,6 +169,20 @@ export class TooManySessionsError extends PaymentLayerError {
 }
 
 /**
+ * The sender opened sessions faster than the node lets one sender do (HTTP 429, `Retry-After`):
+ * each new session is a durable write and chain reads, and a client needs one per node and service.
+ */
+export class TooManySessionRequestsError extends PaymentLayerError {
+  override name = "TooManySessionRequestsError";
+  retryAfterSeconds: number;
+  constructor({ sender, limit, retryAfterSeconds }: { sender: Address; limit: number; retryAfterSeconds: number }) {
+    super(`Sender ${sender} opened ${limit} sessions here in a short time: use the ones it has, or retry after ${retryAfterSeconds} s.`);
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.wireDetails = { sender, limit: limit.toString(), retryAfterSeconds };
+  }
+}
+
+/**
  * The sender's tickets were refused so often lately that the node no longer reads them for a while
  * (HTTP 429, `Retry-After`): a client sending bad tickets in a loop would otherwise cost the node a
  * parse of every batch (refusalBudget.ts).

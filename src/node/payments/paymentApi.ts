@@ -21,7 +21,8 @@ import {
 import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
 import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
 import { ticketDomain } from "../../protocol/ticket.ts";
-import { InsufficientFundsError, RequestBodyTooLargeError, RequestTimeoutError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
+import type { KeyedBuckets } from "../limits/keyedBuckets.ts";
+import { InsufficientFundsError, RequestBodyTooLargeError, RequestTimeoutError, ServiceNotOfferedError, TicketBatchError, TooManySessionRequestsError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
 import type { RefusalBudget } from "./refusalBudget.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
@@ -49,6 +50,8 @@ export type PaymentApiParameters = {
   onRefusal?: (error: unknown) => void;
   /** Per-sender allowance of refused ticket batches (shared with the payment gate); none: unlimited. */
   refusalBudget?: RefusalBudget;
+  /** Sessions a sender may open (SESSION_OPEN_BURST, then SESSION_OPENS_PER_MINUTE); none: unlimited. */
+  sessionOpens?: KeyedBuckets<Address>;
 };
 
 /** Headers a browser page may send and read cross-origin (HLS players, web clients). */
@@ -165,6 +168,10 @@ export function createPaymentApi(p: PaymentApiParameters) {
     // open sessions in a funded sender's name and fill its per-sender credit window.
     const digest = verifySessionRequest(request, { domain: separator, recipient: offer.recipient, nowSeconds: BigInt(Math.floor(clock.now() / 1000)) });
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
+    // Counted once the request is the sender's own and fresh (a replay spends nothing of its
+    // allowance), before the chain reads and the durable write a new session costs.
+    const opens = p.sessionOpens;
+    if (opens !== undefined && !opens.take(sender)) throw new TooManySessionRequestsError({ sender, limit: opens.burst, retryAfterSeconds: opens.retryAfterSeconds(sender) });
     // Before any chain read: a sender at its session cap costs the node no RPC.
     sessions.assertRoom(sender);
     funds.invalidate(sender);

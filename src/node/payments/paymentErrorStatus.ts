@@ -36,6 +36,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   SessionServiceMismatchError: 409,
   TooManySessionsError: 429,
   TooManyRefusalsError: 429,
+  TooManySessionRequestsError: 429,
   ChainUnavailableError: 503,
   LimitReachedError: 503,
   StorageFullError: 507,

@@ -60,6 +60,11 @@ export const SESSION_IDLE_MS = 7 * 24 * 3600 * 1000;
  */
 export const MAX_SESSIONS_PER_SENDER = 64;
 
+/** Sessions one sender may open on a node at once, before `SESSION_OPENS_PER_MINUTE` applies. */
+export const SESSION_OPEN_BURST = 16;
+/** How fast a sender may open sessions after its burst (payments.md §4.1). */
+export const SESSION_OPENS_PER_MINUTE = 6;
+
 /**
  * Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack,
  * `maxPerSender` caps each sender's sessions.
