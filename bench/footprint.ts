@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { runRole } from "./lib/processStats.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1 << 20;
@@ -244,12 +245,7 @@ async function nodes(): Promise<void> {
 
 /** The paying consumers: bench/paid.ts's `paid` role (the client SDK), in a child process. */
 async function runPaidClients(job: unknown): Promise<{ bytes: number; errors: string[] }> {
-  const c = spawn(process.execPath, [join(ROOT, "bench", "paid.ts"), "--role", "paid", "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => c.once("exit", r));
-  if (code !== 0) throw new Error(`paying clients exited with ${code}: ${out}`);
-  return JSON.parse(out) as { bytes: number; errors: string[] };
+  return runRole(join(ROOT, "bench", "paid.ts"), "paid", job);
 }
 
 if (values.only === undefined || values.only === "imports") await imports();

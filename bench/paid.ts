@@ -25,7 +25,7 @@
 //
 // The load generators run in child processes (roles below), so the server under test never
 // shares an event loop with its load.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Agent, get as httpGet } from "node:http";
@@ -38,7 +38,7 @@ import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest, type Nginx } from "./lib/nginx.ts";
 import { paidWrk } from "./lib/paidWrk.ts";
-import { median, rssMiB, startProcess } from "./lib/processStats.ts";
+import { median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -226,12 +226,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
 /** Runs this script in another role; resolves with its parsed stdout. */
 async function child<T>(role: string, job: unknown): Promise<T> {
   const prof = values["prof-dir"] !== undefined && role === "paid" ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
-  const c = spawn(process.execPath, [...prof, new URL(import.meta.url).pathname, "--role", role, "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => c.once("exit", r));
-  if (code !== 0) throw new Error(`${role} child exited with ${code}: ${out}`);
-  return JSON.parse(out) as T;
+  return runRole<T>(new URL(import.meta.url).pathname, role, job, prof);
 }
 
 /** Starts a long-lived process and waits for its "listening <url>" line. */
@@ -427,8 +422,7 @@ async function main(): Promise<void> {
     console.log(summary.join("\n"));
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   } finally {
-    for (const p of procs) p.kill("SIGTERM");
-    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : undefined)));
+    await stopProcesses(procs);
     await origin?.stop();
     await net?.stop();
     await rm(work, { recursive: true, force: true });

@@ -14,7 +14,7 @@
 //       `curl -x http://127.0.0.1:PORT` does.
 // Then the median time to first byte of a 1 KiB request on a new connection for each path, and
 // the node's RSS idle and with `--tunnels` open tunnels. Every client runs in a child process.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { get as httpGet, request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
-import { median, rssMiB, startProcess as start } from "./lib/processStats.ts";
+import { median, rssMiB, runRole, startProcess as start } from "./lib/processStats.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -153,14 +153,7 @@ async function load(job: Job): Promise<Result> {
   return r;
 }
 
-async function child<T>(role: string, job: unknown): Promise<T> {
-  const c = spawn(process.execPath, [new URL(import.meta.url).pathname, "--role", role, "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => c.once("exit", r));
-  if (code !== 0) throw new Error(`${role} child exited with ${code}: ${out}`);
-  return JSON.parse(out) as T;
-}
+const child = <T>(role: string, job: unknown): Promise<T> => runRole<T>(new URL(import.meta.url).pathname, role, job);
 
 async function main(): Promise<void> {
   const { localNetwork } = await import("../test/fixtures/localNetwork.ts");

@@ -31,3 +31,33 @@ export async function startProcess(args: string[], what: string, ready: RegExp, 
   proc.stdout!.resume();
   return { proc, match };
 }
+
+/**
+ * Runs `script` in another process as `--role <role> --job <json>` (a load generator, a client;
+ * `execArgv` goes before the script, e.g. --cpu-prof) and resolves with its stdout parsed as JSON,
+ * so the server under test never shares an event loop with its load.
+ */
+export async function runRole<T>(script: string, role: string, job: unknown, execArgv: string[] = []): Promise<T> {
+  const c = spawn(process.execPath, [...execArgv, script, "--role", role, "--job", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => c.once("exit", r));
+  if (code !== 0) throw new Error(`${role} child exited with ${code}: ${out}`);
+  return JSON.parse(out) as T;
+}
+
+/** Stops processes with SIGTERM and waits for each to exit. */
+export async function stopProcesses(procs: readonly ChildProcess[]): Promise<void> {
+  const live = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  const exited = live.map((p) => new Promise((r) => p.once("exit", r)));
+  for (const p of live) p.kill("SIGTERM");
+  await Promise.all(exited);
+}
+
+/** CPU time (user + system) a process has used so far, in seconds (Linux, 100 ticks a second). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces), from field 3: utime and stime are 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}

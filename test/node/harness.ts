@@ -114,10 +114,11 @@ export type SessionSigner = { address: Address; privateKey: Hex };
 
 /**
  * A signed `POST /sessions` body for `who` at the node at `url` (terms from its GET /offer);
- * `over` changes fields after signing (tests of forged and stale requests).
+ * `over` changes fields after signing (tests of forged and stale requests); `over.offer` skips the
+ * GET /offer (a load generator signing many).
  */
-export async function sessionRequestBody(url: string, who: SessionSigner, over: { sender?: Address; timestamp?: bigint; signWith?: Hex; service?: Service } = {}): Promise<Record<string, unknown>> {
-  const offer = parseOffer(await (await fetch(`${url}/offer`)).json());
+export async function sessionRequestBody(url: string, who: SessionSigner, over: { sender?: Address; timestamp?: bigint; signWith?: Hex; service?: Service; offer?: Offer } = {}): Promise<Record<string, unknown>> {
+  const offer = over.offer ?? parseOffer(await (await fetch(`${url}/offer`)).json());
   const message = {
     sender: over.sender ?? who.address,
     recipient: offer.recipient,
