@@ -438,6 +438,7 @@ async function main(): Promise<number> {
       sessions, accepted,
       terms: { pricePerGiB: BigInt(offer.pricePerGiB), faceValue: BigInt(offer.faceValue), winProb: BigInt(offer.winProb), creditWindowBytes: BigInt(offer.creditWindowBytes) },
       publicClient: publicClient as unknown as PublicClient, broker: net.deployment.contracts.broker, fromBlock: 0n,
+      restartsOf: (node, from, to) => faults.filter((f) => f.node === node && (f.kind === "kill" || f.kind === "term" || f.kind === "unexpected-exit") && f.from >= from && f.from <= to).length,
     });
     const checks = [...acc.checks];
     for (const s of finalStops) checks.push({ name: `node ${s.node}: final SIGTERM exits 0 and closes cleanly`, ok: s.code === 0 && s.stoppedCleanly && s.ms < 10_000, detail: `exit ${s.code ?? s.signal} in ${Math.round(s.ms)} ms` });
@@ -464,7 +465,7 @@ async function main(): Promise<number> {
     // --- errors ---------------------------------------------------------------------------------
     const errors = results.flatMap((r) => r.errors);
     const samples = Object.assign({}, ...results.map((r) => r.samples)) as Record<string, string>;
-    const byKind = new Map<string, { expected: number; unexpected: number; why: Set<string>; at: string[] }>();
+    const byKind = new Map<string, { expected: number; unexpected: number; why: Set<string>; at: string[]; sample?: string }>();
     for (const e of errors) {
       const f = faults.find((f) => (f.node === undefined || e.node === undefined || f.node === e.node) && e.at >= f.from - 1000 && e.at <= f.to + GRACE_MS && EXPECTED[f.kind].test(e.kind));
       const k = byKind.get(e.kind) ?? { expected: 0, unexpected: 0, why: new Set<string>(), at: [] };
@@ -477,12 +478,14 @@ async function main(): Promise<number> {
         k.why.add(f.kind);
       } else {
         k.unexpected++;
-        if (k.at.length < 8) k.at.push(`+${((e.at - t0) / 1000).toFixed(1)}s node ${e.node ?? "?"}`);
+        // Each unexpected error with its own message: a kind's sample may be an expected one.
+        k.sample ??= e.detail;
+        if (k.at.length < 8) k.at.push(`+${((e.at - t0) / 1000).toFixed(1)}s node ${e.node ?? "?"}: ${e.detail.slice(0, 200)}`);
       }
       byKind.set(e.kind, k);
     }
     const unexplained = [...byKind.entries()].filter(([, k]) => k.unexpected > 0);
-    checks.push({ name: "every error is explained by a fault in progress", ok: unexplained.length === 0, detail: unexplained.map(([kind, k]) => `${kind} x${k.unexpected}: ${samples[kind]}`).join(" | ") || "none unexplained" });
+    checks.push({ name: "every error is explained by a fault in progress", ok: unexplained.length === 0, detail: unexplained.map(([kind, k]) => `${kind} x${k.unexpected}: ${k.sample ?? samples[kind]}`).join(" | ") || "none unexplained" });
     const finished = results.reduce((s, r) => s + r.counters.consumersFinished, 0);
     checks.push({ name: "every consumer finished (verified bytes, settled)", ok: finished === nSessions, detail: `${finished} of ${nSessions}` });
 
