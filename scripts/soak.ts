@@ -66,15 +66,22 @@ type Fault = { kind: "kill" | "term" | "chain-outage" | "data-disk-full" | "cach
 
 // Error kinds each fault explains (consumerWorker.ts names them: the client's typed error, plus
 // the node's error name or the socket error code).
-const CONNECTION = /^(fetch \S+|ProviderRequestError (ECONN\w+|EPIPE|UND_ERR_\w+|connection)|RelayRefusedError 50[23].*|relay tunnel broke|relay body truncated|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|ProviderTimeoutError)$/;
+// A pool's "no provider left" errors (NoProviderAvailableError, ManifestUnavailableError for the
+// manifest, NoRelayAvailableError) come when every provider failed or cools down after failing
+// (30 s): their messages list each provider's failure (ECONNREFUSED / ECONNRESET of a killed node,
+// 503 ChainUnavailableError in the outage), and a consumer retries every second meanwhile.
+const CONNECTION = /^(fetch \S+|ProviderRequestError (ECONN\w+|EPIPE|UND_ERR_\w+|connection)|RelayRefusedError 50[23].*|relay tunnel broke|relay body truncated|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|ProviderTimeoutError)$/;
 const EXPECTED: Record<Fault["kind"], RegExp> = {
   kill: CONNECTION,
   term: CONNECTION,
   "unexpected-exit": /^$/,
   // New sessions need the chain (funds, the nonce watermark): 503 ChainUnavailableError, and
   // tickets of senders whose cached funds expired likewise; clients fail over or give up the session.
-  "chain-outage": /^(http 503 ChainUnavailableError|ProviderRequestError 503 ChainUnavailableError|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|RelayRefusedError .*)$/,
-  "data-disk-full": /^(http 507 StorageFullError|ProviderRequestError 507 StorageFullError|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|RelayRefusedError .*)$/,
+  // A relay tunnel whose tickets are refused so stays unpaid, and the node closes it after
+  // relay.unpaidGraceMs (30 s; seen: 503s on a node's ticket POSTs from +200 s, its tunnels reset
+  // from +237 s, no other fault on it): "relay tunnel broke" / "relay body truncated".
+  "chain-outage": /^(http 503 ChainUnavailableError|ProviderRequestError 503 ChainUnavailableError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*|relay tunnel broke|relay body truncated)$/,
+  "data-disk-full": /^(http 507 StorageFullError|ProviderRequestError 507 StorageFullError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*)$/,
   "cache-disk-full": /^$/,
 };
 /**

@@ -23,6 +23,13 @@ import { ticketDomain } from "../../src/protocol/ticket.ts";
 import type { AcceptedTicket, ConsumerSpec, SoakError, WorkerJob, WorkerResult } from "./types.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Control requests (offer, new session, tickets, manifest) may take this long, not the SDK's 10 s:
+ * on a shared 2-core box under this load a live node can take longer than that to answer (seen:
+ * "no answer within 10000 ms" from nodes no fault touched), and a fail-over for slowness is not
+ * what the soak looks for (kills and outages are). Chunks get as long (the pool's `timeouts`).
+ */
+const CONTROL_TIMEOUT_MS = 60_000;
 
 /** The error kind the soak classifies: the typed name, plus the node's error name or socket code. */
 export function errorKind(error: unknown): string {
@@ -121,7 +128,7 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
       stats: createProviderStats(),
       openSession: async (listing, signal) => {
         const session = await openProviderSession({
-          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal,
+          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal, requestTimeoutMs: CONTROL_TIMEOUT_MS,
           signSession: (message) => signSessionRequest({ message, domain, privateKey: spec.key }),
         });
         const t: Tracked = { node: nodeOfUrl(listing.endpoint)!, service: "cdn", session, openedAt: Date.now(), lastUsedAt: Date.now() };
@@ -198,7 +205,7 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
       stats: createProviderStats(),
       openSession: async (listing, signal) => {
         const session = await openRelaySession({
-          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal,
+          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal, requestTimeoutMs: CONTROL_TIMEOUT_MS,
           signSession: (message) => signSessionRequest({ message, domain, privateKey: spec.key }),
         });
         track({ node: nodeOfUrl(listing.endpoint)!, service: "relay", session, openedAt: Date.now(), lastUsedAt: Date.now() });
