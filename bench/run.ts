@@ -32,8 +32,9 @@ type BenchSpec = {
 };
 
 // Quick arguments were chosen by timing each script on this 2-core machine while other jobs ran:
-// together they stay under 3 minutes. crypto is left out of --quick: its 1 MiB keccak cases alone
-// take ~30 s and it has no goal.
+// together they stay under 3 minutes. limits runs 4 s per setting because the bucket's
+// quarter-second burst adds 0.25 / seconds to the measured rate. crypto is left out of --quick: its
+// 1 MiB keccak cases alone take ~30 s and it has no goal.
 const BENCHES: BenchSpec[] = [
   { name: "gas", script: "bench/gas.ts", full: [], quick: [], deterministic: true },
   { name: "paid", script: "bench/paid.ts", full: ["--rounds", "1"], quick: ["--rounds", "1", "--duration", "1", "--connections", "8", "--sessions", "0"] },
@@ -71,6 +72,7 @@ const repeats = Number(values.repeats ?? (values.quick ? 1 : 3));
 if (!Number.isInteger(repeats) || repeats < 1) usage(`--repeats must be a whole number >= 1, not "${values.repeats}"`);
 const available = BENCHES.filter((b) => existsSync(join(ROOT, b.script)));
 const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+if (only?.length === 0) usage("--only needs bench names, e.g. --only paid,relay");
 for (const name of only ?? []) {
   if (!available.some((b) => b.name === name)) usage(`no bench "${name}"; there are ${available.map((b) => b.name).join(", ")}`);
 }
@@ -118,11 +120,13 @@ async function runScript(spec: BenchSpec, args: string[], log: string): Promise<
     signalGroup(child.pid, "SIGTERM");
     setTimeout(() => signalGroup(child.pid, "SIGKILL"), 10_000).unref();
   }, TIMEOUT_MS[mode]);
-  const [exitCode, signal] = await new Promise<[number | null, string | null]>((r) => child.once("close", (code, sig) => r([code, sig])));
+  const closed = new Promise((r) => child.once("close", r));
+  const [exitCode, signal] = await new Promise<[number | null, string | null]>((r) => child.once("exit", (code, sig) => r([code, sig])));
   clearTimeout(timer);
   current = undefined;
-  // Whatever the script left in its group (a server it did not stop) goes with it.
+  // Whatever the script left in its group (a server it did not stop, holding its stdout) goes with it.
   signalGroup(child.pid, "SIGTERM");
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000).unref())]);
   await new Promise<void>((r) => file.end(r));
   return { stdout, stderr, exitCode, signal, timedOut };
 }
