@@ -37,10 +37,10 @@ type BenchSpec = {
 // 1 MiB keccak cases alone take ~30 s and it has no goal.
 const BENCHES: BenchSpec[] = [
   { name: "gas", script: "bench/gas.ts", full: [], quick: [], deterministic: true },
-  { name: "paid", script: "bench/paid.ts", full: ["--rounds", "1"], quick: ["--rounds", "1", "--duration", "1", "--connections", "8", "--sessions", "0"] },
+  { name: "paid", script: "bench/paid.ts", full: ["--rounds", "1"], quick: ["--rounds", "1", "--duration", "1", "--connections", "4", "--clients", "2", "--sessions", "0"] },
   { name: "client", script: "bench/client.ts", full: [], quick: ["32"] },
   { name: "relay", script: "bench/relay.ts", full: ["--rounds", "1"], quick: ["--rounds", "1", "--size-mib", "32", "--ttfb-samples", "10", "--tunnels", "20"] },
-  { name: "sim", script: "bench/sim.ts", full: [], quick: [] },
+  { name: "sim", script: "bench/sim.ts", full: ["--runs", "1"], quick: ["--runs", "1"] },
   { name: "footprint", script: "bench/footprint.ts", full: ["--only", "node"], quick: ["--only", "node", "--variants", "build", "--chunks", "1", "--idle-seconds", "2"] },
   { name: "limits", script: "bench/limits.ts", full: [], quick: ["--seconds", "4", "--settings", "16"] },
   { name: "edge", script: "bench/edge.ts", full: [], quick: ["--duration", "2"] },
