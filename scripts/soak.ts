@@ -22,7 +22,7 @@
 // At the end (after the consumers settled and the nodes redeemed every winner, then stopped with
 // SIGTERM): per session, served (node), acknowledged (client) and ticket value agree within one
 // credit window; every ticket a client saw accepted is stored; every winner is redeemed exactly
-// once; TicketRedeemed / TicketsRedeemed events equal each store and /status; PRAGMA
+// once; TicketRedeemed (or TicketGroupRedeemed) / TicketsRedeemed events equal each store and /status; PRAGMA
 // integrity_check on every store; latencies (p50/p99) and every error by kind, each one either
 // explained by a fault in progress or counted as unexpected. Exit code 0 iff everything holds.
 import { spawn, spawnSync } from "node:child_process";

@@ -3,6 +3,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Abi, Address, Hex, PublicClient } from "viem";
 import { ticketBrokerAbi } from "../../src/chain/abis.ts";
+import { redeemedTicketsInLogs } from "../../src/chain/redeemedTickets.ts";
 import { ticketWorth } from "../../src/node/payments/ticketIntake.ts";
 import { ticketStructHash } from "../../src/protocol/hashTicket.ts";
 import { parseTicket } from "../../src/protocol/ticket.ts";
@@ -76,19 +77,19 @@ export async function account(p: {
   const window = terms.creditWindowBytes;
   const worth = ticketWorth(terms.faceValue, terms.winProb);
 
-  // The chain: every TicketRedeemed (one per ticket) and TicketsRedeemed (one per transaction).
+  // The chain: every redeemed ticket (TicketRedeemed, or one of a compact batch's
+  // TicketGroupRedeemed) and TicketsRedeemed (one per transaction).
   const abi = ticketBrokerAbi as Abi;
-  const perTicket = await p.publicClient.getContractEvents({ address: p.broker, abi, eventName: "TicketRedeemed", fromBlock: p.fromBlock });
+  const perTicket = redeemedTicketsInLogs(await p.publicClient.getLogs({ address: p.broker, fromBlock: p.fromBlock }), p.broker);
   const perTx = await p.publicClient.getContractEvents({ address: p.broker, abi, eventName: "TicketsRedeemed", fromBlock: p.fromBlock });
   const redeemedOnChain = new Map<string, { paid: bigint; tx: Hex }[]>();
-  for (const e of perTicket) {
-    const a = (e as unknown as { args: { ticketHash: Hex; paid: bigint } }).args;
-    const list = redeemedOnChain.get(a.ticketHash.toLowerCase()) ?? [];
-    list.push({ paid: a.paid, tx: e.transactionHash! });
-    redeemedOnChain.set(a.ticketHash.toLowerCase(), list);
+  for (const t of perTicket) {
+    const list = redeemedOnChain.get(t.ticketHash) ?? [];
+    list.push({ paid: t.paid, tx: t.txHash });
+    redeemedOnChain.set(t.ticketHash, list);
   }
   const twice = [...redeemedOnChain.entries()].filter(([, l]) => l.length > 1);
-  check("no ticket redeemed twice on chain", twice.length === 0, `${perTicket.length} TicketRedeemed events, ${redeemedOnChain.size} distinct tickets${twice.length ? `; twice: ${twice.slice(0, 3).map(([h]) => h).join(", ")}` : ""}`);
+  check("no ticket redeemed twice on chain", twice.length === 0, `${perTicket.length} tickets in redemption events, ${redeemedOnChain.size} distinct tickets${twice.length ? `; twice: ${twice.slice(0, 3).map(([h]) => h).join(", ")}` : ""}`);
 
   const totals: NodeTotals[] = [];
   const storeSessions = new Map<string, { node: number; served: bigint; paid: bigint; service: string; tickets: Row[] }>();
@@ -130,7 +131,7 @@ export async function account(p: {
     const unredeemed = (byState.pending ?? 0) + (byState.submitted ?? 0);
     check(`node ${n.index}: every winner redeemed (none pending, submitted or failed)`, unredeemed === 0 && (byState.failed ?? 0) === 0,
       `${winners} winners: ${JSON.stringify(byState)}${(byState.failed ?? 0) > 0 ? ` failed: ${s.tickets.filter((t) => t.state === "failed").slice(0, 3).map((t) => t.error).join(" | ")}` : ""}`);
-    check(`node ${n.index}: every confirmed winner has its TicketRedeemed event, same tx and amount`, missingOnChain === 0 && paidMismatch === 0, `${byState.confirmed ?? 0} confirmed; missing on chain ${missingOnChain}; amount/tx mismatches ${paidMismatch}`);
+    check(`node ${n.index}: every confirmed winner has its redemption event, same tx and amount`, missingOnChain === 0 && paidMismatch === 0, `${byState.confirmed ?? 0} confirmed; missing on chain ${missingOnChain}; amount/tx mismatches ${paidMismatch}`);
 
     // Per provider on chain: TicketsRedeemed (recipient indexed) against the store's redemptions and /status.
     const mine = perTx.filter((e) => ((e as unknown as { args: { recipient: Address } }).args.recipient.toLowerCase() === n.provider.toLowerCase()));
@@ -142,7 +143,7 @@ export async function account(p: {
       chain.burned += a.burned;
       chain.treasury += a.treasury;
     }
-    for (const e of perTicket) if (myTxs.has(e.transactionHash!.toLowerCase())) chain.tickets++;
+    for (const e of perTicket) if (myTxs.has(e.txHash.toLowerCase())) chain.tickets++;
     const confirmedTx = s.redemptions.filter((r) => r.state === "confirmed");
     const store = { transactions: confirmedTx.length, paid: 0n, burned: 0n, treasury: 0n };
     for (const r of confirmedTx) {
@@ -170,7 +171,7 @@ export async function account(p: {
     totals.push({ node: n.index, integrity: s.integrity, sessions: s.sessions.length, servedBytes: served, paidBytes: paid, tickets: s.tickets.length, winners, byState, redemptions: store.transactions, paid: store.paid, chain });
   }
   const strays = [...redeemedOnChain.keys()].filter((h) => !matchedOnChain.has(h));
-  check("every TicketRedeemed event is a confirmed winner of a node's store", strays.length === 0, `${strays.length} events without a confirmed winner in any store`);
+  check("every ticket redeemed on chain is a confirmed winner of a node's store", strays.length === 0, `${strays.length} events without a confirmed winner in any store`);
 
   // Every ticket a client saw accepted is in that node's store (nothing acknowledged was lost).
   const lost = p.accepted.filter((a) => !signaturesByNode.get(a.node)?.has(a.signature.toLowerCase()));
