@@ -78,11 +78,17 @@ const EXPECTED: Record<Fault["kind"], RegExp> = {
   "cache-disk-full": /^$/,
 };
 /**
- * Kinds that are the protocol working as designed, whatever the faults: when the redeemer submits
- * a winner it rotates that session's recipientRand (payments.md §1.2), so tickets the client had
- * already signed with the old hash are refused with 409 and re-signed with the new one.
+ * Kinds that are the protocol working as designed, whatever the faults, with why:
+ * - when the redeemer submits a winner it rotates that session's recipientRand (payments.md §1.2),
+ *   so tickets the client had already signed with the old hash are refused with 409 and re-signed;
+ * - a sender's nonces are one sequence per node across its sessions, so when a pool holds two
+ *   sessions with one node (a replacement opened while the old one still pays), one session's
+ *   tickets can take a nonce the other signed: 409 TicketNonceError, re-signed (ticketPayer.ts).
  */
-const PROTOCOL = /^http 409 StaleRecipientRandError$/;
+const PROTOCOL: readonly [RegExp, string][] = [
+  [/^http 409 StaleRecipientRandError$/, "protocol (recipientRand rotated after a winner was submitted)"],
+  [/^http 409 TicketNonceError$/, "protocol (a nonce another session of the same sender took; re-signed)"],
+];
 /** How long after a fault ends its errors still count as its own (sessions notice, pools cool down). */
 const GRACE_MS = 20_000;
 
@@ -462,9 +468,10 @@ async function main(): Promise<number> {
     for (const e of errors) {
       const f = faults.find((f) => (f.node === undefined || e.node === undefined || f.node === e.node) && e.at >= f.from - 1000 && e.at <= f.to + GRACE_MS && EXPECTED[f.kind].test(e.kind));
       const k = byKind.get(e.kind) ?? { expected: 0, unexpected: 0, why: new Set<string>(), at: [] };
-      if (PROTOCOL.test(e.kind)) {
+      const protocol = PROTOCOL.find(([kind]) => kind.test(e.kind));
+      if (protocol !== undefined) {
         k.expected++;
-        k.why.add("protocol (recipientRand rotated after a winner was submitted)");
+        k.why.add(protocol[1]);
       } else if (f !== undefined) {
         k.expected++;
         k.why.add(f.kind);
