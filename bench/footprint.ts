@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { reportResult } from "./lib/benchResult.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1 << 20;
@@ -231,6 +232,9 @@ async function nodes(): Promise<void> {
         );
         console.log(`${"".padEnd(31)}threads: ${names}`);
         console.log(`${"".padEnd(31)}${status.sessions} sessions, ${status.tickets} tickets, ${(Number(status.paidBytes) / MiB).toFixed(0)} MiB paid; ${(paid.bytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s, ${paid.errors.length} errors${paid.errors[0] ? ` (${paid.errors[0]})` : ""}${crypto ? `; ${crypto}` : ""}`);
+        // Headline figures for `npm run bench` (issue 11's goals; RSS in MiB, as /proc reports it).
+        reportResult({ name: `footprint idle RSS (${variant})`, ours: idle.rss, unit: "MiB", goal: "<= 64", lowerIsBetter: true });
+        reportResult({ name: `footprint peak RSS, ${nSessions} paid sessions (${variant})`, ours: peak, unit: "MiB", goal: nSessions === 100 ? "<= 128" : undefined, lowerIsBetter: true });
       } finally {
         if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill("SIGKILL");
       }
