@@ -100,6 +100,20 @@ describe("createHttpFetch", () => {
     await assert.rejects(res.arrayBuffer(), (e: Error) => e instanceof TypeError && e.message === "terminated");
   });
 
+  test("a body over maxBodyBytes, announced or streamed, fails like a cut one, without buffering it", async () => {
+    const small = createHttpFetch({ maxBodyBytes: 150_000 });
+    try {
+      // Announced: 3 MiB in Content-Length; streamed: 200,000 bytes chunked.
+      for (const path of ["/", "/chunked"]) {
+        const res = await small(`${base}${path}`);
+        await assert.rejects(res.arrayBuffer(), (e: TypeError) => e.message === "terminated" && /larger than 150000 bytes/.test(String((e.cause as Error).message)), path);
+      }
+      assert.equal((await (await small(`${base}/echo`, { method: "POST", body: "x" })).json() as { got: string }).got, "x");
+    } finally {
+      small.close();
+    }
+  });
+
   test("a refused connection rejects with the socket error as cause", async () => {
     const s = createServer();
     await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));

@@ -16,6 +16,12 @@ export type CreateHttpFetchParameters = {
    * system store applies (NODE_EXTRA_CA_CERTS adds to it).
    */
   ca?: string | Buffer | (string | Buffer)[];
+  /**
+   * Largest body read (default 256 MiB, well above a 64 MiB chunk or any manifest): a longer one,
+   * announced or streamed, fails like a body cut short, with nothing allocated for it beforehand.
+   * Providers are untrusted; without a cap one could make the client buffer without end.
+   */
+  maxBodyBytes?: number;
 };
 
 /**
@@ -34,6 +40,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
   const tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) });
   const fallback = p.fallback ?? globalThis.fetch;
+  const maxBodyBytes = p.maxBodyBytes ?? 256 * 1024 * 1024;
   const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const href = typeof input === "string" ? input : input instanceof URL ? input.href : undefined;
     const body = init.body;
@@ -64,7 +71,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
       });
       req.once("response", (res) => {
         settled = true;
-        const response = new HttpResponse(res, href, (init.method ?? "GET").toUpperCase() === "HEAD");
+        const response = new HttpResponse(res, href, (init.method ?? "GET").toUpperCase() === "HEAD", maxBodyBytes);
         // From here on a failure belongs to the body: readers of the body see it.
         fail = (error) => response.failBody(error);
         res.once("end", done);
@@ -188,7 +195,7 @@ class HttpResponse {
   #reject!: (error: unknown) => void;
   #used = false;
 
-  constructor(res: IncomingMessage, url: string, head: boolean) {
+  constructor(res: IncomingMessage, url: string, head: boolean, maxBodyBytes: number) {
     this.status = res.statusCode ?? 0;
     this.statusText = res.statusMessage ?? "";
     this.ok = this.status >= 200 && this.status < 300;
@@ -198,11 +205,17 @@ class HttpResponse {
       this.#reject = reject;
       // HEAD, 204 and 304 announce a length but carry no body.
       const length = head || this.status === 204 || this.status === 304 ? 0 : Number(res.headers["content-length"] ?? NaN);
+      const tooLarge = () => {
+        reject(new TypeError("terminated", { cause: new RangeError(`the body is larger than ${maxBodyBytes} bytes`) }));
+        res.destroy();
+      };
+      if (length > maxBodyBytes) return tooLarge();
       // Known length: one allocation of exactly the body (its ArrayBuffer is the body, no offset).
       let buf = Number.isSafeInteger(length) && length >= 0 ? Buffer.allocUnsafeSlow(length) : undefined;
       const parts: Buffer[] = [];
       let received = 0;
       res.on("data", (chunk: Buffer) => {
+        if (received + chunk.length > maxBodyBytes) return tooLarge();
         if (buf !== undefined && received + chunk.length <= buf.length) chunk.copy(buf, received);
         else {
           // More than announced (or no length): keep everything, the caller judges the size.

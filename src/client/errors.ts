@@ -63,12 +63,59 @@ export class ProviderRequestError extends BaseError {
   url: string;
   status: number | undefined;
   errorName: string | undefined;
-  constructor({ provider, url, status, errorName, reason, cause }: { provider: Address; url: string; status?: number; errorName?: string; reason: string; cause?: unknown }) {
+  /** The provider answered, but not in the protocol's form (not JSON, or fields that do not parse). */
+  malformed: boolean;
+  constructor({ provider, url, status, errorName, reason, cause, malformed = false }: { provider: Address; url: string; status?: number; errorName?: string; reason: string; cause?: unknown; malformed?: boolean }) {
     super(`Request to provider ${provider} failed: ${reason}.`, { cause, metaMessages: [`URL: ${url}`] });
     this.provider = provider;
     this.url = url;
     this.status = status;
     this.errorName = errorName;
+    this.malformed = malformed;
+  }
+}
+
+/**
+ * A provider reported a session counter it cannot have honestly: more bytes served than we ever
+ * asked it for (`servedBytes`), or more bytes paid than our tickets cover (`paidBytes`). We stop
+ * paying it: the claim is false on its face, so it is dropped like a provider that served bad data.
+ */
+export class ProviderClaimError extends BaseError {
+  override name = "ProviderClaimError";
+  provider: Address;
+  field: "servedBytes" | "paidBytes";
+  claimed: bigint;
+  actual: bigint;
+  constructor({ provider, field, claimed, actual }: { provider: Address; field: "servedBytes" | "paidBytes"; claimed: bigint; actual: bigint }) {
+    super(
+      field === "servedBytes"
+        ? `Provider ${provider} claims servedBytes ${claimed} in a session in which we asked for ${actual} bytes: not paying it further.`
+        : `Provider ${provider} claims paidBytes ${claimed}, but our tickets to it cover ${actual} bytes: not paying it further.`,
+    );
+    this.provider = provider;
+    this.field = field;
+    this.claimed = claimed;
+    this.actual = actual;
+  }
+}
+
+/**
+ * A provider made us sign tickets over again (each signature is one more lottery draw for the same
+ * bytes) more often than an honest node can: it rotates its recipientRandHash only after one of our
+ * tickets won, and refuses a nonce only when another of our sessions used it.
+ */
+export class TicketRedrawError extends BaseError {
+  override name = "TicketRedrawError";
+  provider: Address;
+  redraws: number;
+  allowed: number;
+  constructor({ provider, redraws, allowed, accepted }: { provider: Address; redraws: number; allowed: number; accepted: number }) {
+    super(
+      `Provider ${provider} refused tickets it had been sent and asked for new signatures ${redraws} times (rotating its recipientRandHash or skipping nonces; at most ${allowed} expected after ${accepted} accepted tickets): not signing for it again.`,
+    );
+    this.provider = provider;
+    this.redraws = redraws;
+    this.allowed = allowed;
   }
 }
 

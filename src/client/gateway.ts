@@ -4,6 +4,7 @@ import { chunkRange, fileDigest, isContentId, manifestToJson, type Manifest, typ
 import { BaseError } from "../protocol/errors.ts";
 import { createChunkLru } from "./chunkLru.ts";
 import type { ClientLogger, ProviderPool } from "./providerPool.ts";
+import { matchesIfNoneMatch, requestedRange } from "../http/parseRange.ts";
 import { listen } from "../http/serverLifecycle.ts";
 
 /** Options of `createGateway`. */
@@ -27,7 +28,7 @@ export type Gateway = {
 const CORS = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, HEAD, OPTIONS",
-  "access-control-allow-headers": "Range, If-None-Match",
+  "access-control-allow-headers": "Range, If-None-Match, If-Range",
   "access-control-expose-headers": "Content-Range, Content-Length, Accept-Ranges, ETag",
 };
 
@@ -98,23 +99,23 @@ export function createGateway(p: GatewayParameters): Gateway {
       // Content-addressed: the bytes under this URL can never change.
       "cache-control": "public, max-age=31536000, immutable",
     };
-    if (req.headers["if-none-match"] === etag) {
+    if (matchesIfNoneMatch(req.headers["if-none-match"], etag)) {
       res.writeHead(304, headers);
       res.end();
       return;
     }
-    const range = parseRange(req.headers.range, file.size);
-    if (range === "unsatisfiable") {
-      res.writeHead(416, { ...headers, "content-range": `bytes */${file.size}` });
+    const range = requestedRange(req.headers, file.size, etag);
+    if (range.kind === "unsatisfiable") {
+      res.writeHead(416, { ...headers, "content-range": `bytes */${file.size}`, "content-length": 0 });
       res.end();
       return;
     }
-    const start = range?.start ?? 0n;
-    const end = range?.end ?? file.size; // exclusive
+    const partial = range.kind === "partial";
+    const [start, end] = partial ? [range.start, range.end] : [0n, file.size]; // end exclusive
     headers["content-length"] = (end - start).toString();
-    if (range !== undefined) headers["content-range"] = `bytes ${start}-${end - 1n}/${file.size}`;
+    if (partial) headers["content-range"] = `bytes ${start}-${end - 1n}/${file.size}`;
     if (req.method === "HEAD" || end === start) {
-      res.writeHead(range ? 206 : 200, headers);
+      res.writeHead(partial ? 206 : 200, headers);
       res.end();
       return;
     }
@@ -131,7 +132,7 @@ export function createGateway(p: GatewayParameters): Gateway {
     };
     for (let i = first; i <= Math.min(last, first + readAhead); i++) want(i);
     let data = await pending.get(first)!;
-    res.writeHead(range ? 206 : 200, headers);
+    res.writeHead(partial ? 206 : 200, headers);
     for (let i = first; i <= last; i++) {
       if (i > first) data = await pending.get(i)!;
       pending.delete(i);
@@ -185,26 +186,4 @@ export function createGateway(p: GatewayParameters): Gateway {
       await p.pool.settle(AbortSignal.timeout(5_000));
     },
   };
-}
-
-/**
- * Parses a Range header against a file size: undefined = whole file (absent, or a form we do not
- * serve partially such as multi-range), "unsatisfiable" = 416, else [start, end) with end exclusive.
- */
-export function parseRange(header: string | undefined, size: bigint): { start: bigint; end: bigint } | "unsatisfiable" | undefined {
-  if (header === undefined) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (m === null) return undefined;
-  const [, a = "", b = ""] = m;
-  if (a === "" && b === "") return undefined;
-  if (a === "") {
-    const n = BigInt(b);
-    if (n === 0n || size === 0n) return "unsatisfiable";
-    return { start: n > size ? 0n : size - n, end: size };
-  }
-  const start = BigInt(a);
-  if (start >= size) return "unsatisfiable";
-  const last = b === "" ? size - 1n : BigInt(b);
-  if (last < start) return undefined;
-  return { start, end: (last < size ? last : size - 1n) + 1n };
 }

@@ -11,6 +11,7 @@ import {
   serializeSessionRequest,
   serializeTicketPayment,
   WIRE_VERSION,
+  WireFormatError,
   type Offer,
   type Service,
   type Session,
@@ -40,6 +41,12 @@ export type OpenProviderSessionParameters = {
    */
   signSession: SignSessionRequestFn;
   fetch?: typeof globalThis.fetch;
+  /**
+   * Longest wait for the whole answer to a control request (GET /offer, POST /sessions, GET
+   * /sessions/<id>, ticket POSTs, manifests), in ms; default 10 s. Content ranges have their own,
+   * throughput-based timeout (the pool's).
+   */
+  requestTimeoutMs?: number;
   /** Clock in ms (ticket expiry); injectable for tests. */
   now?: () => number;
   signal?: AbortSignal | undefined;
@@ -72,6 +79,12 @@ export type PaidSession = {
   payer: TicketPayer;
   /** A request to the provider's endpoint; network failures become ProviderRequestError. */
   call(path: string, init: RequestInit & { signal?: AbortSignal | undefined }): Promise<Response>;
+  /**
+   * A control request and the reading of its answer, within `requestTimeoutMs`: a provider that
+   * does not answer, cuts the answer short or answers something unreadable (`read` throws a
+   * SyntaxError or a WireFormatError) fails with ProviderRequestError.
+   */
+  exchange<T>(path: string, init: RequestInit & { signal?: AbortSignal | undefined }, read: (res: Response) => Promise<T>): Promise<T>;
   /** Throws the provider's error response as a ProviderRequestError (its name, status and message). */
   fail(res: Response, path: string): Promise<never>;
   /** GET /sessions/<id>: where the node says the session stands. */
@@ -90,6 +103,7 @@ export async function openPaidSession(
 ): Promise<PaidSession> {
   const fetchFn = p.fetch ?? globalThis.fetch;
   const now = p.now ?? Date.now;
+  const requestTimeoutMs = p.requestTimeoutMs ?? 10_000;
   const { listing } = p;
   const base = listing.endpoint.replace(/\/+$/, "");
 
@@ -100,6 +114,21 @@ export async function openPaidSession(
       // Our own abort (the caller's signal or a timeout) is not a provider failure: keep its reason.
       if (init.signal?.aborted) throw init.signal.reason ?? cause;
       throw new ProviderRequestError({ provider: listing.provider, url: `${base}${path}`, reason: connectionReason(cause), cause });
+    }
+  };
+  const exchange = async <T>(path: string, init: RequestInit & { signal?: AbortSignal | undefined }, read: (res: Response) => Promise<T>): Promise<T> => {
+    const timeout = AbortSignal.timeout(requestTimeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const failed = (reason: string, cause?: unknown, malformed = false) => new ProviderRequestError({ provider: listing.provider, url: `${base}${path}`, reason, cause, malformed });
+    try {
+      return await read(await call(path, { ...init, signal }));
+    } catch (error) {
+      if (init.signal?.aborted) throw init.signal.reason ?? error;
+      if (timeout.aborted) throw failed(`no answer within ${requestTimeoutMs} ms`, error);
+      if (error instanceof SyntaxError || error instanceof WireFormatError) throw failed(`malformed answer (${error instanceof WireFormatError ? error.shortMessage : error.message})`, error, true);
+      // A body cut short (undici and createHttpFetch say TypeError "terminated").
+      if (error instanceof TypeError && error.message === "terminated") throw failed(`the answer broke off (${connectionReason(error)})`, error);
+      throw error;
     }
   };
   const fail = async (res: Response, path: string): Promise<never> => {
@@ -115,9 +144,10 @@ export async function openPaidSession(
     throw new ProviderRequestError({ provider: listing.provider, url: `${base}${path}`, status: res.status, ...(name ? { errorName: name } : {}), reason: message });
   };
 
-  const offerRes = await call("/offer", { signal: p.signal });
-  if (!offerRes.ok) await fail(offerRes, "/offer");
-  const offer = parseOffer(await offerRes.json());
+  const offer = await exchange("/offer", { signal: p.signal }, async (res) => {
+    if (!res.ok) await fail(res, "/offer");
+    return parseOffer(await res.json());
+  });
   const mismatch = (field: string, offered: unknown, expected: unknown) =>
     new OfferMismatchError({ provider: listing.provider, endpoint: base, field, offered: String(offered), expected: String(expected) });
   if (offer.recipient.toLowerCase() !== listing.provider.toLowerCase()) throw mismatch("recipient", offer.recipient, listing.provider);
@@ -145,18 +175,14 @@ export async function openPaidSession(
   };
   const signature = await p.signSession(message);
   const body = serializeSessionRequest({ sender: p.sender, timestamp: message.timestamp, clientNonce: message.clientNonce, signature, ...(p.service ? { service: p.service } : {}) });
-  const sessionRes = await call("/sessions", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal: p.signal,
+  const opened = await exchange("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: p.signal }, async (res) => {
+    if (res.status === 402) {
+      const body = parseWireError(await res.json());
+      throw new DepositTooLowError({ provider: listing.provider, message: body.message });
+    }
+    if (res.status !== 201 && res.status !== 200) await fail(res, "/sessions");
+    return parseOpenedSession(await res.json());
   });
-  if (sessionRes.status === 402) {
-    const body = parseWireError(await sessionRes.json());
-    throw new DepositTooLowError({ provider: listing.provider, message: body.message });
-  }
-  if (sessionRes.status !== 201 && sessionRes.status !== 200) await fail(sessionRes, "/sessions");
-  const opened = parseOpenedSession(await sessionRes.json());
   // The secret that authenticates our requests (X-Bandmint-Session). Kept in this closure only:
   // not on the returned object, not in tickets, never logged; the sessionId is public.
   const { sessionToken: token, ...first } = opened;
@@ -167,13 +193,17 @@ export async function openPaidSession(
   if (session.recipient.toLowerCase() !== listing.provider.toLowerCase()) throw mismatch("session recipient", session.recipient, listing.provider);
   if (session.sender.toLowerCase() !== p.sender.toLowerCase()) throw mismatch("session sender", session.sender, p.sender);
   if (session.service !== (p.service ?? "cdn")) throw mismatch("session service", session.service, p.service ?? "cdn");
+  // A new session has served and been paid nothing: counters the node made up would have our
+  // tickets acknowledge bytes that never came.
+  if (session.servedBytes !== 0n || session.paidBytes !== 0n) throw mismatch("new session servedBytes/paidBytes", `${session.servedBytes}/${session.paidBytes}`, "0/0");
 
   const sessionId = session.sessionId;
   const readSession = async (signal?: AbortSignal): Promise<Session> => {
     const path = `/sessions/${sessionId}`;
-    const res = await call(path, { headers: { [SESSION_HEADER]: token }, signal });
-    if (!res.ok) await fail(res, path);
-    return parseSession(await res.json());
+    return exchange(path, { headers: { [SESSION_HEADER]: token }, signal }, async (res) => {
+      if (!res.ok) await fail(res, path);
+      return parseSession(await res.json());
+    });
   };
   const stateOf = (s: Session): PayerSessionState => ({ paidBytes: s.paidBytes, nextNonce: s.nextNonce, recipientRandHash: s.recipientRandHash, servedBytes: s.servedBytes });
   const ticketsPath = `/sessions/${sessionId}/tickets`;
@@ -182,13 +212,11 @@ export async function openPaidSession(
     start: { paidBytes: session.paidBytes, nextNonce: session.nextNonce, recipientRandHash: session.recipientRandHash },
     sign: p.sign,
     async post(payments) {
-      const res = await call(ticketsPath, {
-        method: "POST",
-        headers: { "content-type": "application/json", [SESSION_HEADER]: token },
-        body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }),
+      const init = { method: "POST", headers: { "content-type": "application/json", [SESSION_HEADER]: token }, body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }) };
+      const state = await exchange(ticketsPath, init, async (res) => {
+        if (!res.ok) await fail(res, ticketsPath);
+        return stateOf(parseTicketBatchResult(await res.json()).session);
       });
-      if (!res.ok) await fail(res, ticketsPath);
-      const state = stateOf(parseTicketBatchResult(await res.json()).session);
       p.onSession?.(state);
       return state;
     },
@@ -199,15 +227,18 @@ export async function openPaidSession(
     },
     // No retry helps: the deposit is short, or the node no longer knows this session or its token.
     isFatal: (e) => e instanceof ProviderRequestError && (e.errorName === "InsufficientFundsError" || e.status === 401 || e.status === 404),
+    // A node that answers a ticket POST outside the protocol is broken or hostile: learn what it
+    // holds, then stop (the session is dropped and the client says why).
+    isFinal: (e) => e instanceof ProviderRequestError && e.malformed,
     onChange: p.onChange,
     now,
   });
 
-  return { listing, offer, session, sessionId, token, payer, call, fail, readSession };
+  return { listing, offer, session, sessionId, token, payer, call, exchange, fail, readSession };
 }
 
-/** A short reason for a failed connection (undici hides it in `cause`). */
-function connectionReason(error: unknown): string {
+/** A short reason for a failed connection or a body that broke off (undici hides it in `cause`). */
+export function connectionReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error as Error).message ?? "connection failed";
 }

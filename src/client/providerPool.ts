@@ -11,8 +11,10 @@ import {
   ManifestUnavailableError,
   NoProviderAvailableError,
   OfferMismatchError,
+  ProviderClaimError,
   ProviderRequestError,
   ProviderTimeoutError,
+  TicketRedrawError,
 } from "./errors.ts";
 import type { ProviderSession } from "./providerSession.ts";
 
@@ -100,8 +102,9 @@ type Entry = {
  * `maxProviders` healthy ones and sends each chunk to the one that would finish it first given
  * its in-flight requests and measured throughput. Failover: a connection error or a timeout cools
  * the provider down for `cooldownMs` (its chunk goes to another provider); a chunk that fails its
- * sha256 marks the provider bad for the client's lifetime and it is never paid for that chunk; an
- * offer that disagrees with the chain is refused for good.
+ * sha256, or a session counter it cannot have honestly (ProviderClaimError), marks the provider bad
+ * for the client's lifetime and it is never paid for that chunk; an offer that disagrees with the
+ * chain, or one that keeps asking for new signatures (TicketRedrawError), is refused for good.
  */
 export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
   const maxProviders = p.maxProviders ?? 3;
@@ -228,8 +231,15 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
       p.stats.markBad(e.listing.provider, error.shortMessage);
       say("served a chunk that failed verification: dropped and not paid for it");
       p.logger?.warn(`bandmint: ${error.shortMessage}`);
-    } else if (error instanceof OfferMismatchError) {
+    } else if (error instanceof ProviderClaimError) {
+      // A counter it cannot have honestly: as bad as bad data. What we verified is still paid.
+      p.stats.markBad(e.listing.provider, error.shortMessage);
+      dropSession(e);
+      say(error.shortMessage);
+      p.logger?.warn(`bandmint: ${error.shortMessage}`);
+    } else if (error instanceof OfferMismatchError || error instanceof TicketRedrawError) {
       e.refused = error.shortMessage;
+      dropSession(e);
       say(error.shortMessage);
       p.logger?.warn(`bandmint: ${error.shortMessage}`);
     } else if (error instanceof DepositTooLowError) {

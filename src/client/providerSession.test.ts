@@ -73,7 +73,7 @@ test("the session token from POST /sessions authenticates every later request; t
     if (url.pathname === "/sessions") return Response.json(serializeOpenedSession({ ...sessionOf(), sessionToken }), { status: 201 });
     if (url.pathname === `/sessions/${sessionId}/tickets`) return Response.json({ accepted: 1, session: serializeSession(sessionOf(1000n)) });
     if (url.pathname.endsWith("/manifest.json")) return Response.json({});
-    if (url.pathname.startsWith("/c/")) return new Response(new Uint8Array(1000), { status: 206 });
+    if (url.pathname.startsWith("/c/")) return new Response(new Uint8Array(1000), { status: 206, headers: { "content-length": "1000" } });
     return Response.json({ error: "RouteNotFoundError", message: url.pathname }, { status: 404 });
   }) as typeof fetch;
   const s = await openWith(fetchStub);
@@ -96,7 +96,8 @@ test("openProviderSession refuses a version 1 node and a session response withou
   await assert.rejects(openWith(v1), (e: Error) => e.name === "OfferMismatchError" && /version/.test(e.message));
   const tokenless = (async (input: string | URL | Request) =>
     String(input).endsWith("/offer") ? Response.json(serializeOffer(offer)) : Response.json(serializeSession(sessionOf()), { status: 201 })) as typeof fetch;
-  await assert.rejects(openWith(tokenless), (e: Error & { field?: string }) => e.name === "WireFormatError" && e.field === "sessionToken");
+  // A typed refusal the pool can act on (cool the provider down), with the wire error as its cause.
+  await assert.rejects(openWith(tokenless), (e: Error & { malformed?: boolean; cause?: { field?: string } }) => e.name === "ProviderRequestError" && e.malformed === true && e.cause?.field === "sessionToken");
 });
 
 test("data requests carry no tickets, go out while the window admits them, and a 402 waits for the payer", async () => {
@@ -132,7 +133,7 @@ test("data requests carry no tickets, go out while the window admits them, and a
     served += MiB;
     assert.ok(served - paid <= 4n * MiB, "the client never asks beyond the credit window");
     events.push(`GET ${start / MiB}`);
-    return new Response(new Uint8Array(Number(MiB)), { status: 206 });
+    return new Response(new Uint8Array(Number(MiB)), { status: 206, headers: { "content-length": String(MiB) } });
   }) as typeof fetch;
   const s = await openWith(fetchStub);
   const get = (i: bigint) => s.fetchRange({ contentId: "ab".repeat(32), path: "f", start: i * MiB, end: (i + 1n) * MiB, timeoutMs: 5000, verify: () => {} });

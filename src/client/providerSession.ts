@@ -9,9 +9,9 @@ import {
   type Session,
 } from "../protocol/wire.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
-import { CreditExhaustedError, DepositTooLowError, ProviderRequestError, ProviderTimeoutError } from "./errors.ts";
+import { CreditExhaustedError, DepositTooLowError, ProviderClaimError, ProviderRequestError, ProviderTimeoutError, TicketRedrawError } from "./errors.ts";
 import { createChangeSignal } from "./changeSignal.ts";
-import { openPaidSession, type OpenProviderSessionParameters, type SessionPayments } from "./openPaidSession.ts";
+import { connectionReason, openPaidSession, type OpenProviderSessionParameters, type SessionPayments } from "./openPaidSession.ts";
 
 export type { OpenProviderSessionParameters, SessionPayments, SignSessionRequestFn, SignTicketFn } from "./openPaidSession.ts";
 
@@ -61,7 +61,25 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   const change = createChangeSignal();
   const changed = change.notify;
   const nextChange = change.next;
-  const { listing, offer, session, sessionId, token, payer, call, fail, readSession } = await openPaidSession({ ...p, onChange: changed });
+  /** Bytes of every range we asked this session for: the most the node can have served us. */
+  let asked = 0n;
+  /** Set when the node claimed to have served more than that (in any answer): the session is done. */
+  let lie: ProviderClaimError | undefined;
+  /** The node's servedBytes, unless it is more than we ever asked for (then the node lies). */
+  const servedClaim = (servedBytes: bigint): bigint => {
+    if (servedBytes > asked) throw (lie ??= new ProviderClaimError({ provider: p.listing.provider, field: "servedBytes", claimed: servedBytes, actual: asked }));
+    return servedBytes;
+  };
+  const { listing, offer, session, sessionId, token, payer, call, exchange, fail, readSession } = await openPaidSession({
+    ...p,
+    onChange: changed,
+    // Every ticket POST answers with the session: a claim checked there is caught at the first payment.
+    onSession: (s) => {
+      if (s.servedBytes !== undefined && s.servedBytes > asked) {
+        lie ??= new ProviderClaimError({ provider: p.listing.provider, field: "servedBytes", claimed: s.servedBytes, actual: asked });
+      }
+    },
+  });
   const base = listing.endpoint.replace(/\/+$/, "");
   const window = session.creditWindowBytes;
   const ticketEv = (session.faceValue * session.winProb) >> 256n;
@@ -73,12 +91,11 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   let inFlight = 0;
   let inFlightBytes = 0n;
   let needsResync = false;
-
   /** Recounts what the node has served us (responses that broke off count only their written bytes). */
   const resync = async (signal?: AbortSignal) => {
     needsResync = false;
     const s = await readSession(signal);
-    requested = s.servedBytes + inFlightBytes;
+    requested = servedClaim(s.servedBytes) + inFlightBytes;
   };
   const readHeaders = (res: Response) => {
     const next = res.headers.get(NEXT_NONCE_HEADER);
@@ -91,6 +108,8 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
   const payerFailed = (): never => {
     const f = payer.failure;
     if (f instanceof ProviderRequestError && f.errorName === "InsufficientFundsError") throw new DepositTooLowError({ provider: listing.provider, message: f.shortMessage });
+    // The node lied about what it was paid, or skimmed redraws: the pool must know which.
+    if (f instanceof ProviderClaimError || f instanceof TicketRedrawError) throw f;
     throw new CreditExhaustedError({ provider: listing.provider, reason: `the node refused our tickets (${(f as Error).message})` });
   };
 
@@ -105,6 +124,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     let resynced = false;
     for (;;) {
       signal?.throwIfAborted();
+      if (lie !== undefined) throw lie;
       if (payer.failure !== undefined) payerFailed();
       if (needsResync && inFlight === 0) {
         await resync(signal);
@@ -150,6 +170,7 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
       const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
       try {
         let res: Response;
+        asked += n;
         try {
           res = await call(path, { headers: { range: `bytes=${r.start}-${r.end - 1n}`, [SESSION_HEADER]: token }, signal });
         } catch (error) {
@@ -159,12 +180,23 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
         }
         if (res.status === 206 || res.status === 200) {
           readHeaders(res);
+          // The body must be the range we asked for: refuse any other length before reading a
+          // byte of it (a hostile node could announce, or stream, any amount).
+          const length = res.headers.get("content-length");
+          if (length !== String(n)) {
+            needsResync = true;
+            controller.abort(
+              new ProviderRequestError({ provider: listing.provider, url, status: res.status, reason: length === null ? `expected ${n} bytes, got no Content-Length` : `expected ${n} bytes, got ${length} (Content-Length)` }),
+            );
+            throw controller.signal.reason;
+          }
           let data: Buffer;
           try {
             data = Buffer.from(await res.arrayBuffer());
           } catch (error) {
             needsResync = true;
-            throw error;
+            if (controller.signal.aborted) throw error; // our timeout: reported below
+            throw new ProviderRequestError({ provider: listing.provider, url, status: res.status, reason: `the body broke off after the headers (${connectionReason(error)})`, cause: error });
           }
           if (BigInt(data.length) !== n) {
             throw new ProviderRequestError({ provider: listing.provider, url, status: res.status, reason: `expected ${n} bytes, got ${data.length}` });
@@ -180,7 +212,13 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
         if (res.status === 402 && body.errorName === "PaymentRequiredError" && body.details !== undefined) {
           // Our count and the node's disagree (e.g. another session of ours holds unpaid bytes
           // there): wait for the payer, or pay the tail, and ask again.
-          const d = parsePaymentRequiredDetails(body.details);
+          let d: ReturnType<typeof parsePaymentRequiredDetails>;
+          try {
+            d = parsePaymentRequiredDetails(body.details);
+          } catch (error) {
+            throw new ProviderRequestError({ provider: listing.provider, url, status: 402, errorName: "PaymentRequiredError", reason: `malformed 402 details (${(error as Error).message})`, cause: error });
+          }
+          servedClaim(d.servedBytes);
           disagreement = `node: served ${d.servedBytes} + in flight ${d.inFlightBytes} - paid ${d.paidBytes}, at least ${d.minCumulativeBytes} to be paid; we: requested ${requested}, paid ${payer.confirmed}`;
           payer.observe({ recipientRandHash: d.recipientRandHash, nextNonce: d.nextNonce });
           if (payer.busy) await nextChange(r.signal);
@@ -219,9 +257,13 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
     fetchRange,
     async fetchManifest(contentId, signal) {
       const path = `/c/${contentId}/manifest.json`;
-      const res = await call(path, { headers: { [SESSION_HEADER]: token }, signal });
-      if (!res.ok) await fail(res, path);
-      return res.json();
+      const text = await exchange(path, { headers: { [SESSION_HEADER]: token }, signal }, async (res) => {
+        if (!res.ok) await fail(res, path);
+        return res.text();
+      });
+      // Parsed here, not in the exchange: a manifest that is not JSON is bad data (the pool marks
+      // the provider bad), not a failed request.
+      return JSON.parse(text) as unknown;
     },
     async settle(signal) {
       // Responses still arriving will be verified (or not) first: pay for what they bring too.

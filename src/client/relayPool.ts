@@ -5,7 +5,7 @@ import type { Address } from "viem";
 import type { ProviderListing } from "../market/providerListing.ts";
 import type { ProviderStats } from "../market/providerStats.ts";
 import { rankProviders } from "../market/rankProviders.ts";
-import { DepositTooLowError, NoRelayAvailableError, OfferMismatchError, RelayOverReportError, RelayRefusedError } from "./errors.ts";
+import { DepositTooLowError, NoRelayAvailableError, OfferMismatchError, ProviderClaimError, RelayOverReportError, RelayRefusedError, TicketRedrawError } from "./errors.ts";
 import type { RelaySession } from "./openRelaySession.ts";
 import type { ClientLogger } from "./providerPool.ts";
 
@@ -123,11 +123,12 @@ export function createRelayPool(p: RelayPoolParameters): RelayPool {
         const why = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message;
         failures.push(`${e.listing.provider}: ${why}`);
         if (error instanceof RelayRefusedError && error.reason !== undefined && FINAL_REASONS.has(error.reason)) throw error;
-        if (error instanceof RelayOverReportError) {
+        if (error instanceof RelayOverReportError || error instanceof ProviderClaimError) {
           p.stats.markBad(e.listing.provider, why);
           e.session = undefined;
-        } else if (error instanceof OfferMismatchError) {
+        } else if (error instanceof OfferMismatchError || error instanceof TicketRedrawError) {
           e.refused = why;
+          e.session = undefined;
         } else if (error instanceof DepositTooLowError) {
           throw error; // no provider will take us
         } else if (error instanceof RelayRefusedError && error.reason !== undefined && SESSION_LOST.has(error.reason)) {

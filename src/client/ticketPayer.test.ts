@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import type { Address, Hex } from "viem";
 import type { Ticket } from "../protocol/ticket.ts";
 import type { TicketPayment } from "../protocol/wire.ts";
-import { createTicketPayer, type PayerSessionState, type TicketPayerParameters } from "./ticketPayer.ts";
+import { ProviderClaimError, TicketRedrawError } from "./errors.ts";
+import { allowedRedraws, createTicketPayer, type PayerSessionState, type TicketPayerParameters } from "./ticketPayer.ts";
 
 // A fake node that keeps the protocol's rules that matter to the payer: nonces strictly increase,
 // cumulativeBytes only grows, the ticket's recipientRandHash must be the session's current one.
@@ -13,10 +14,20 @@ const randA: Hex = `0x${"aa".repeat(32)}`;
 const randB: Hex = `0x${"bb".repeat(32)}`;
 
 function fakeNode() {
-  const node = { lastNonce: 0n, paidBytes: 0n, randHash: randA, accepted: [] as Ticket[], posts: [] as number[], down: false, loseNextAnswer: false };
+  const node = {
+    lastNonce: 0n, paidBytes: 0n, randHash: randA, accepted: [] as Ticket[], posts: [] as number[], down: false, loseNextAnswer: false,
+    /** Every signature a POST carried (a hostile node keeps them all). */
+    seen: [] as Hex[],
+    /** Answer every POST with an error without taking anything (a garbage answer). */
+    garbage: false,
+    /** A fresh rand before every POST (a hostile node). */
+    rotateAlways: false,
+    /** Added to paidBytes in every state reported. */
+    inflatePaid: 0n,
+  };
   let release: (() => void) | undefined;
   let gate: Promise<void> | undefined;
-  const state = (): PayerSessionState => ({ paidBytes: node.paidBytes, nextNonce: node.lastNonce + 1n, recipientRandHash: node.randHash });
+  const state = (): PayerSessionState => ({ paidBytes: node.paidBytes + node.inflatePaid, nextNonce: node.lastNonce + 1n, recipientRandHash: node.randHash });
   return {
     node,
     /** Holds the next POSTs until `open()` (a slow fsync). */
@@ -29,8 +40,12 @@ function fakeNode() {
     },
     async post(payments: TicketPayment[]): Promise<PayerSessionState> {
       node.posts.push(payments.length);
+      node.seen.push(...payments.map((x) => x.signature));
       if (gate) await gate;
       if (node.down) throw Object.assign(new Error("ECONNREFUSED"), { name: "ProviderRequestError" });
+      if (node.garbage) throw new SyntaxError("Unexpected token '<'");
+      // The first byte names the rand (the fake signature shows it).
+      if (node.rotateAlways) node.randHash = `0x${(node.seen.length % 256).toString(16).padStart(2, "0")}${"cc".repeat(31)}`;
       for (const { ticket: t } of payments) {
         if (t.senderNonce <= node.lastNonce) throw new Error("TicketNonceError");
         if (t.cumulativeBytes <= node.paidBytes) throw new Error("TicketAcknowledgesNothingError");
@@ -149,4 +164,45 @@ test("a fatal refusal stops at once", async () => {
   payer.acknowledge(MiB);
   await assert.rejects(payer.drain(wait));
   assert.deepEqual(f.node.posts, [1]);
+});
+
+test("a POST whose answer is garbage: the same signatures are sent again, never new ones for the same bytes", async () => {
+  const f = fakeNode();
+  const { payer, wait } = payerOver(f, { maxAttempts: 4 });
+  f.node.garbage = true;
+  payer.acknowledge(MiB);
+  payer.acknowledge(2n * MiB);
+  await assert.rejects(payer.drain(wait), SyntaxError);
+  assert.equal(f.node.posts.length, 4);
+  assert.equal(new Set(f.node.seen).size, 2, "two tickets, each signed once, sent four times");
+});
+
+test("a node that rotates its rand on every POST gets a bounded number of new signatures, then nothing", async () => {
+  const f = fakeNode();
+  const { payer, wait } = payerOver(f, { maxAttempts: 4 });
+  f.node.rotateAlways = true;
+  payer.acknowledge(2n * MiB); // two tickets in one POST
+  await assert.rejects(payer.drain(wait), (e: unknown) => e instanceof TicketRedrawError && e.redraws === allowedRedraws(0, 1n) + 1);
+  // The first signatures and one set per allowed redraw round: 2 tickets x (1 + 2).
+  assert.equal(new Set(f.node.seen).size, 2 * (1 + allowedRedraws(0, 1n)));
+  assert.equal(f.node.accepted.length, 0);
+});
+
+test("redraws allowed grow with the winners expected among accepted tickets", () => {
+  assert.equal(allowedRedraws(0, 2n ** 250n), 2);
+  assert.equal(allowedRedraws(1000, 2n ** 256n / 100n), 2 + 30); // 10 expected winners
+  assert.equal(allowedRedraws(10, 2n ** 256n - 1n), 2 + 30); // every ticket wins
+});
+
+test("a node claiming paidBytes beyond what our tickets cover is not paid further", async () => {
+  const f = fakeNode();
+  const { payer, wait } = payerOver(f);
+  payer.acknowledge(MiB);
+  await payer.drain(wait);
+  f.node.inflatePaid = 10n * MiB;
+  payer.acknowledge(2n * MiB);
+  await assert.rejects(payer.drain(wait), (e: unknown) => e instanceof ProviderClaimError && e.field === "paidBytes" && e.claimed === 12n * MiB && e.actual === 2n * MiB);
+  payer.acknowledge(3n * MiB);
+  assert.equal(payer.busy, false, "nothing more is signed");
+  assert.equal(payer.confirmed, MiB + MiB, "the accepted ticket counts, the claim does not");
 });

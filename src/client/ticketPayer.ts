@@ -1,6 +1,7 @@
 import type { Address, Hex } from "viem";
 import type { Ticket } from "../protocol/ticket.ts";
 import { MAX_TICKETS_PER_BATCH, type TicketPayment } from "../protocol/wire.ts";
+import { ProviderClaimError, TicketRedrawError } from "./errors.ts";
 
 // Payment off the data path. A chunk that verifies is acknowledged at once: the payer signs the
 // tickets covering it (full ones; a partial tail only when asked) and queues them. One loop per
@@ -11,9 +12,17 @@ import { MAX_TICKETS_PER_BATCH, type TicketPayment } from "../protocol/wire.ts";
 //
 // Tickets are signed when queued, with the nonce and recipientRandHash known then. When a POST
 // fails (a rotated rand, a lost response, a restarted node) the payer asks the node where the
-// session stands (GET /sessions/<id>: paidBytes, nextNonce, recipientRandHash), drops what the
-// node already holds and re-signs the rest from the node's next nonce: the node refuses
-// cumulativeBytes at or below paidBytes, so no byte is ever paid twice.
+// session stands (GET /sessions/<id>: paidBytes, nextNonce, recipientRandHash) and drops what the
+// node already holds: the node refuses cumulativeBytes at or below paidBytes, so no byte is ever
+// paid twice. The rest is sent again as signed while the node still takes it (same rand, nonces
+// above its own); only a rotated rand or a nonce another session took needs new signatures.
+//
+// Every signature the node saw is a lottery draw it could redeem, whatever it answered, so a
+// new signature for bytes an earlier one covered is a second draw for them (a "redraw"). An honest
+// node causes one round of redraws per winning ticket of ours (it rotates the rand then) and
+// rarely one for a nonce clash; a node that asks for more is skimming: after 2 + 3 x (expected
+// winners) rounds the payer stops (TicketRedrawError). A node that claims paidBytes beyond what
+// our tickets cover is lying (ProviderClaimError): nothing more is signed for it.
 
 /** Where the node says the session stands (from a POST result or GET /sessions/<id>). */
 export type PayerSessionState = {
@@ -44,6 +53,8 @@ export type TicketPayerParameters = {
   read(): Promise<PayerSessionState>;
   /** Whether an error of `post` or `read` means stop for good (e.g. insufficient funds). */
   isFatal(error: unknown): boolean;
+  /** Whether an error of `post` means stop once the node said what it holds (a malformed answer). */
+  isFinal?(error: unknown): boolean;
   /** Called whenever confirmed bytes, the queue or the failure state change. */
   onChange(): void;
   now(): number;
@@ -56,7 +67,14 @@ export type TicketPayerParameters = {
 /** The in-order ticket payer of one provider session. */
 export type TicketPayer = ReturnType<typeof createTicketPayer>;
 
-type Queued = { ticket: Ticket; signature: Promise<Hex> };
+/** A signed ticket waiting for the node; `posted` once a POST carried it (the node has seen its signature). */
+type Queued = { ticket: Ticket; signature: Promise<Hex>; posted: boolean };
+
+/** Rounds of redraws an honest node may cause: 2, plus 3 per expected winner among the accepted tickets (see the note above). */
+export function allowedRedraws(accepted: number, winProb: bigint): number {
+  const winRate = Number((winProb * 1_000_000n) >> 256n) / 1_000_000;
+  return 2 + Math.ceil(3 * accepted * winRate);
+}
 
 /** Creates the payer of one session; see the note above. */
 export function createTicketPayer(p: TicketPayerParameters) {
@@ -73,6 +91,10 @@ export function createTicketPayer(p: TicketPayerParameters) {
   let posting = false;
   let accepted = 0;
   let failure: unknown;
+  /** Failed POSTs since the last one the node took (a refusal that needed new signatures does not count: those are redraws). */
+  let failures = 0;
+  /** Rounds in which tickets the node had seen were signed again. */
+  let redraws = 0;
 
   const signNew = (cumulativeBytes: bigint): Queued => {
     const ticket: Ticket = {
@@ -89,7 +111,7 @@ export function createTicketPayer(p: TicketPayerParameters) {
     nonce += 1n;
     const signature = p.sign(ticket);
     signature.catch(() => undefined); // awaited by the loop; a failure there fails the payer
-    return { ticket, signature };
+    return { ticket, signature, posted: false };
   };
 
   /** Signs tickets up to `upTo` in steps of bytesPerTicket; a last partial step only if `tail`. */
@@ -105,55 +127,93 @@ export function createTicketPayer(p: TicketPayerParameters) {
     if (added) void pump();
   };
 
-  /** Takes the node's word for the session: drops what it holds, re-signs the rest from its nonce. */
-  const rebase = (s: PayerSessionState): void => {
-    if (s.paidBytes > confirmed) confirmed = s.paidBytes;
-    randHash = s.recipientRandHash;
-    nonce = s.nextNonce;
-    const rest = queue.filter((q) => q.ticket.cumulativeBytes > confirmed);
-    // Those the node holds went in with an earlier POST whose answer we lost.
-    accepted += queue.length - rest.length;
-    queue = rest.map((q) => signNew(q.ticket.cumulativeBytes));
-    if (signed < confirmed) signed = confirmed;
-  };
-
   const fail = (error: unknown): void => {
     failure = error;
     queue = [];
   };
 
+  /** Takes the node's paidBytes, unless it claims more than our tickets cover (then fails). */
+  const confirm = (paidBytes: bigint): boolean => {
+    if (paidBytes > signed) {
+      fail(new ProviderClaimError({ provider: terms.recipient, field: "paidBytes", claimed: paidBytes, actual: signed }));
+      return false;
+    }
+    if (paidBytes > confirmed) confirmed = paidBytes;
+    return true;
+  };
+
+  /**
+   * Takes the node's word for the session: drops what it holds, and re-signs the rest (from its
+   * nonce, with its rand) only if it no longer takes them as signed. Returns whether it re-signed.
+   */
+  const rebase = (s: PayerSessionState): boolean => {
+    if (!confirm(s.paidBytes)) return false;
+    const rest = queue.filter((q) => q.ticket.cumulativeBytes > confirmed);
+    // Those the node holds went in with an earlier POST whose answer we lost.
+    accepted += queue.length - rest.length;
+    const first = rest[0];
+    if (first === undefined || (s.recipientRandHash === randHash && first.ticket.senderNonce >= s.nextNonce)) {
+      // Still good as signed: send the same signatures again, no new draw.
+      queue = rest;
+      if (first === undefined) {
+        randHash = s.recipientRandHash;
+        nonce = s.nextNonce;
+      }
+      return false;
+    }
+    if (rest.some((q) => q.posted)) {
+      redraws += 1;
+      const allowed = allowedRedraws(accepted, terms.winProb);
+      if (redraws > allowed) {
+        fail(new TicketRedrawError({ provider: terms.recipient, redraws, allowed, accepted }));
+        return false;
+      }
+    }
+    randHash = s.recipientRandHash;
+    nonce = s.nextNonce;
+    queue = rest.map((q) => signNew(q.ticket.cumulativeBytes));
+    return true;
+  };
+
   const pump = async (): Promise<void> => {
     if (posting) return;
     posting = true;
-    let attempts = 0;
     try {
       while (queue.length > 0 && failure === undefined) {
         const batch = queue.slice(0, MAX_TICKETS_PER_BATCH);
         try {
           const payments = await Promise.all(batch.map(async (q) => ({ ticket: q.ticket, signature: await q.signature })));
+          for (const q of batch) q.posted = true;
           const s = await p.post(payments);
-          attempts = 0;
+          failures = 0;
           accepted += batch.length;
           const last = batch.at(-1)!.ticket;
           queue = queue.slice(batch.length); // only this loop removes from the queue
-          if (s.paidBytes > confirmed) confirmed = s.paidBytes;
           if (last.cumulativeBytes > confirmed) confirmed = last.cumulativeBytes;
+          if (!confirm(s.paidBytes)) break;
           // The rand rotated (a winner was submitted): what is queued now carries the old hash.
           if (s.recipientRandHash !== randHash) rebase(s);
         } catch (error) {
-          if (p.isFatal(error) || ++attempts >= maxAttempts) {
+          if (p.isFatal(error)) {
             fail(error);
             break;
           }
-          await new Promise((r) => setTimeout(r, retryDelayMs * attempts));
+          await new Promise((r) => setTimeout(r, retryDelayMs * (failures + 1)));
+          let resigned = false;
           try {
-            rebase(await p.read());
+            resigned = rebase(await p.read());
           } catch (readError) {
             if (p.isFatal(readError)) {
               fail(readError);
               break;
             }
-            // The next POST (and read) counts as another attempt.
+          }
+          if (failure !== undefined) break;
+          // A refusal explained by a rotated rand or a taken nonce was answered with new
+          // signatures (bounded as redraws); anything else counts towards giving up.
+          if (p.isFinal?.(error) === true || (!resigned && ++failures >= maxAttempts)) {
+            fail(error);
+            break;
           }
         }
         p.onChange();

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { isContentId, parseManifest, RESERVED_PATH, type Manifest, type ManifestFile } from "../protocol/manifest.ts";
-import { parseRange } from "../node/edge/parseRange.ts";
 import { MANIFEST_DIR } from "./scanDir.ts";
+import { requestedRange } from "../http/parseRange.ts";
 import { closeServer, listen } from "../http/serverLifecycle.ts";
 
 /** Options of an origin: the published directory (manifests in `<dir>/.bandmint/`). */
@@ -88,7 +88,7 @@ export class OriginServer {
     if (file === undefined) return send(res, 404, { error: "FileNotFound", message: `no file ${path} in ${contentId}` });
     const fullPath = join(this.dir, ...path.split("/"));
     const size = BigInt((await stat(fullPath)).size);
-    const range = parseRange(req.headers.range, size);
+    const range = requestedRange(req.headers, size);
     res.setHeader("Accept-Ranges", "bytes");
     res.setHeader("Content-Type", file.mediaType);
     if (range.kind === "unsatisfiable") {

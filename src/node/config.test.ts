@@ -59,6 +59,16 @@ test("errors name the field and the file", async () => {
     await assert.rejects(loadNodeConfig({ file, env: { BANDMINT_KEY: KEY } }), (e: NodeConfigError) => e.field.includes("typo"));
     await writeFile(file, "{ not json");
     await assert.rejects(loadNodeConfig({ file }), /not valid JSON/);
+    // A file that parses to a list or a scalar is no config (and flags cannot be merged into it).
+    for (const text of ["[1]", "42", '"node"']) {
+      await writeFile(file, text);
+      await assert.rejects(loadNodeConfig({ file, flags: { port: "1" }, env: { BANDMINT_SECP256K1: "auto" } }), (e: NodeConfigError) => e.field === "(file)" && /map of fields/.test(e.shortMessage));
+    }
+    // Zero prices, ticket sizes, windows and face values cannot work: refused here, by name.
+    for (const field of ["pricePerGiB", "bytesPerTicket", "creditWindowBytes", "faceValue"]) {
+      await writeFile(file, JSON.stringify({ deployment: "d", privateKey: KEY, dataDir: "x", pricePerGiB: 1, [field]: 0 }));
+      await assert.rejects(loadNodeConfig({ file }), (e: NodeConfigError) => e.field === field && /greater than 0/.test(e.shortMessage));
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

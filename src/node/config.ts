@@ -80,6 +80,9 @@ const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
     return z.NEVER;
   }
 });
+// A price, a ticket size, a face value or a credit window of 0 cannot work (ticketParams and the
+// registry refuse them): say so here, naming the field and the file, not when the node starts.
+const positive = <T extends z.ZodType<bigint>>(schema: T) => schema.refine((v) => v > 0n, "must be greater than 0");
 const port = z.number().int().min(1).max(65_535);
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x hex private key");
 
@@ -103,12 +106,14 @@ const fileSchema = z
     cacheDir: z.string().optional(),
     maxCacheBytes: bytes.default(10n << 30n),
     origins: z.array(z.string().url()).default([]),
-    pricePerGiB: amount,
-    bytesPerTicket: bytes.default(1n << 20n),
-    faceValue: amount.optional(),
-    creditWindowBytes: bytes.default(4n << 20n),
+    pricePerGiB: positive(amount),
+    bytesPerTicket: positive(bytes).default(1n << 20n),
+    faceValue: positive(amount).optional(),
+    creditWindowBytes: positive(bytes).default(4n << 20n),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
+    /** While the chain is unreachable, a sender's last funds read stand in for this long after that read (0: never). */
+    fundsStaleSeconds: z.number().int().min(0).default(300),
     /** Threads that recover ticket signatures off the event loop; 0 recovers inline. Default follows the host (hostDefaults.ts). */
     signerThreads: z.number().int().min(0).max(64).optional(),
     /** Ask the router for a port forward (UPnP IGD or NAT-PMP), renewed while the node runs. */
@@ -270,12 +275,17 @@ export async function loadNodeConfig({ file, flags = {}, env = {}, prompt }: {
     } catch (cause) {
       throw new NodeConfigError({ source: file, field: "(file)", reason: "cannot be read", cause });
     }
+    let parsed: unknown;
     try {
-      const parsed: unknown = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-      raw = (parsed ?? {}) as Record<string, unknown>;
+      parsed = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
     } catch (cause) {
       throw new NodeConfigError({ source: file, field: "(file)", reason: `is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}`, cause });
     }
+    // Flags and the environment are merged into it below: a list or a scalar would throw a TypeError there.
+    if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) {
+      throw new NodeConfigError({ source: file, field: "(file)", reason: `must hold a map of fields (a JSON object or YAML mapping), not ${Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}` });
+    }
+    raw = (parsed ?? {}) as Record<string, unknown>;
     const base = dirname(resolve(file));
     for (const key of PATH_FIELDS) {
       if (typeof raw[key] === "string") raw[key] = resolve(base, raw[key] as string);

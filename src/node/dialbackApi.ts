@@ -83,6 +83,8 @@ export function createDialbackApi(options: { timeoutMs?: number; maxConcurrent?:
       } catch {
         return (send(res, 400, { error: "body must be JSON" }), true);
       }
+      // `null` is JSON too: reading its fields would throw, and the asker would see a reset connection.
+      if (typeof body !== "object" || body === null) return (send(res, 400, { error: "body must be a JSON object" }), true);
       const port = body.port;
       const scheme = body.scheme ?? "http";
       const host = typeof body.host === "string" && body.host.length <= 253 ? body.host : address;

@@ -15,6 +15,7 @@ import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
 import { buildOffer } from "./payments/buildOffer.ts";
 import { createFundsCache } from "./payments/fundsCache.ts";
+import { isChainOutage } from "./toChainUnavailable.ts";
 import { createPaymentApi } from "./payments/paymentApi.ts";
 import { createPaymentGate } from "./payments/paymentGate.ts";
 import { createSessionBook, type Clock, type SessionBook } from "./payments/sessionBook.ts";
@@ -185,7 +186,11 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       const meter = createTrafficMeter({ clock, store: operatorStore });
       const limits = createLimits({ config: config.limits, clock, store: operatorStore, activeSessions: () => sessions.countActive(clock.now() - SESSION_ACTIVE_MS) });
       const refusals = createRefusalCounts();
-      const funds = createFundsCache({ read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000 });
+      const funds = createFundsCache({
+        read: (s) => broker.getSender(s), clock, ttlMs: config.fundsTtlSeconds * 1000,
+        // During an RPC outage sessions go on with the funds last read (fundsCache.ts says why that is safe).
+        staleMs: config.fundsStaleSeconds * 1000, isOutage: isChainOutage,
+      });
       const outstanding = store.outstandingWinners();
       const domainSeparator = domainSeparatorBytes(ticketDomain(offer.chainId, offer.broker));
       const backend = secp256k1Backend();
@@ -281,10 +286,20 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       server = s;
       url = await listen(s, config.host, config.port);
       // Served counters are flushed in batches; tickets are group-committed at intake, before the reply.
+      // A failed flush (a full disk) keeps the counters dirty for the next one; thrown from a
+      // timer it would end the process, which would lose them for good.
+      let flushFailing = false;
       flushTimer = setInterval(() => {
-        sessions.flush();
-        meter.flush();
-        limits.flush();
+        try {
+          sessions.flush();
+          meter.flush();
+          limits.flush();
+          if (flushFailing) log("node: session counters are being written again");
+          flushFailing = false;
+        } catch (error) {
+          if (!flushFailing) log(`node: cannot write session counters (will retry): ${(error as BaseError).shortMessage ?? (error as Error).message}`);
+          flushFailing = true;
+        }
       }, 1000);
       // Idle sessions (7 days) are forgotten; checking every ten minutes is plenty at that scale.
       idleTimer = setInterval(() => {
@@ -341,17 +356,30 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       parts?.relay?.stop();
       if (s !== undefined) await closeServer(s, { drainMs });
       if (parts !== undefined) {
-        await parts.admin.stop();
-        await parts.redeemer.stop();
-        await parts.edge.stop();
-        await parts.intake.close();
-        await parts.signers?.close();
-        parts.sessions.flush();
-        parts.meter.flush();
-        parts.limits.flush();
-        parts.operatorStore.close();
-        parts.store.close();
+        const p = parts;
         parts = undefined;
+        // Every step runs whatever the one before did (a full cache disk must not keep the ticket
+        // store from closing); the first failure is rethrown at the end.
+        let failure: unknown;
+        const step = async (what: string, f: () => unknown) => {
+          try {
+            await f();
+          } catch (error) {
+            log(`node: stopping: ${what} failed: ${(error as BaseError).shortMessage ?? (error as Error).message}`);
+            failure ??= error;
+          }
+        };
+        await step("admin listener", () => p.admin.stop());
+        await step("redeemer", () => p.redeemer.stop());
+        await step("edge", () => p.edge.stop());
+        await step("ticket intake", () => p.intake.close());
+        await step("signer threads", () => p.signers?.close());
+        await step("session counters", () => p.sessions.flush());
+        await step("traffic meter", () => p.meter.flush());
+        await step("limits", () => p.limits.flush());
+        await step("operator store", () => p.operatorStore.close());
+        await step("ticket store", () => p.store.close());
+        if (failure !== undefined) throw failure;
       }
     },
     status,

@@ -97,6 +97,7 @@ describe("dial-back between two servers on 127.0.0.1", () => {
     const res = await post({ port, scheme: "http", host: "203.0.113.99" });
     assert.deepEqual(await res.json(), { observedAddress: "127.0.0.1", reached: true, recipient: ME });
     assert.equal((await post({ port: 70_000 })).status, 400);
+    for (const notAnObject of [null, 7, "x", true]) assert.equal((await post(notAnObject)).status, 400, JSON.stringify(notAnObject));
     assert.equal((await post({ port, scheme: "gopher" })).status, 400);
     assert.equal((await fetch(`${peerUrl}${DIALBACK_PATH}`)).status, 405);
     // One dial per asking address at a time: a dial into a black hole holds the slot.

@@ -10,6 +10,7 @@ import {
   ProxyAuthRequiredError,
 } from "./relayWire.ts";
 import { WireFormatError } from "./wire.ts";
+import { propertyRuns, withinTime } from "./testing/properties.ts";
 
 const token = `0x${"ab".repeat(32)}` as const;
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, "latin1").toString("base64")}`;
@@ -114,10 +115,10 @@ test("parseRelayHost classifies by syntax and names the field", () => {
   assert.throws(() => parseRelayHost("a b", "testTargets[0]"), (e: unknown) => e instanceof WireFormatError && e.field === "testTargets[0]");
 });
 
-/** Every refusal is a typed error; nothing else may escape. */
+/** Every refusal is a typed error, within a bounded time; nothing else may escape. */
 function typedOrValue<T>(f: () => T): void {
   try {
-    f();
+    withinTime(f);
   } catch (e) {
     if (e instanceof WireFormatError || e instanceof ProxyAuthRequiredError) return;
     throw e;
@@ -140,10 +141,10 @@ test("no input crashes the parsers: a value or a typed error (property)", () => 
     });
     typedOrValue(() => parseAbsoluteProxyUrl(`http://${a}`));
     typedOrValue(() => parseAbsoluteProxyUrl(a));
-  }), { numRuns: 2000 });
+  }), { numRuns: propertyRuns(2000) });
   fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string().map((s) => `Basic ${btoa(unescape(encodeURIComponent(s)))}`), fc.string().map((s) => `Bearer ${s}`)), (v) => {
     typedOrValue(() => assert.match(parseProxyAuthorization(v), /^0x[0-9a-f]{64}$/));
-  }), { numRuns: 2000 });
+  }), { numRuns: propertyRuns(2000) });
 });
 
 test("valid targets round-trip (property)", () => {
@@ -155,11 +156,39 @@ test("valid targets round-trip (property)", () => {
       assert.ok(isTargetError(e));
       assert.match(domain, /(^|\.)(0x[0-9a-f]*|[0-9]+)$/i);
     }
-  }), { numRuns: 500 });
+  }), { numRuns: propertyRuns(500) });
   fc.assert(fc.property(fc.ipV4(), fc.ipV6(), fc.integer({ min: 1, max: 65535 }), (v4, v6, port) => {
     assert.deepEqual(parseConnectTarget(`${v4}:${port}`), { host: v4, port });
     assert.deepEqual(parseConnectTarget(`[${v6}]:${port}`), { host: v6.toLowerCase(), port });
-  }), { numRuns: 500 });
+  }), { numRuns: propertyRuns(500) });
+});
+
+test("absolute-form URLs round-trip: host, port (default 80) and the origin-form path (property)", () => {
+  const host = fc.oneof(
+    fc.domain().filter((d) => !/(^|\.)(0x[0-9a-f]*|[0-9]+)$/i.test(d)).map((d) => ({ written: d, host: d.toLowerCase() })),
+    fc.ipV4().map((v4) => ({ written: v4, host: v4 })),
+    fc.ipV6().map((v6) => ({ written: `[${v6}]`, host: v6.toLowerCase() })),
+  );
+  const pathChar = fc.constantFrom(..."abcXYZ019-._~!$&'()*+,;=:@%/");
+  const path = fc.option(fc.string({ unit: pathChar, maxLength: 40 }).map((p) => `/${p}`));
+  const query = fc.option(fc.string({ unit: fc.constantFrom(..."ab1=&/?%+"), maxLength: 20 }).map((q) => `?${q}`));
+  fc.assert(fc.property(fc.constantFrom("http://", "HTTP://", "Http://"), host, fc.option(fc.integer({ min: 1, max: 65535 })), path, query, (scheme, h, port, p, q) => {
+    const url = `${scheme}${h.written}${port === null ? "" : `:${port}`}${p ?? ""}${q ?? ""}`;
+    assert.deepEqual(withinTime(() => parseAbsoluteProxyUrl(url)), { host: h.host, port: port ?? 80, path: `${p ?? "/"}${q ?? ""}`.replace(/^\?/, "/?") }, url);
+  }), { numRuns: propertyRuns(1000) });
+});
+
+test("Proxy-Authorization round-trips the session token in any Basic user or Bearer form (property)", () => {
+  const tokenArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => `0x${Buffer.from(b).toString("hex")}`);
+  // Basic credentials are latin1 user:password; the user is anything without a colon.
+  const user = fc.string({ unit: fc.integer({ min: 0, max: 255 }).filter((c) => c !== 0x3a).map((c) => String.fromCharCode(c)), maxLength: 30 });
+  const scheme = (name: string) => fc.constantFrom(name, name.toUpperCase(), name.toLowerCase());
+  const space = fc.constantFrom("", " ", "\t", "  ");
+  fc.assert(fc.property(tokenArb, user, fc.boolean(), fc.boolean(), scheme("Basic"), scheme("Bearer"), space, space, (token, u, upper, basic, b, bearer, lead, trail) => {
+    const written = upper ? `0x${token.slice(2).toUpperCase()}` : token;
+    const value = basic ? `${lead}${b} ${Buffer.from(`${u}:${written}`, "latin1").toString("base64")}${trail}` : `${lead}${bearer} ${written}${trail}`;
+    assert.equal(withinTime(() => parseProxyAuthorization(value)), token, value);
+  }), { numRuns: propertyRuns(1000) });
 });
 
 test("long runs of hostile characters are refused (the parsers stay linear; a backtracking regex would hang here)", () => {
@@ -167,4 +196,9 @@ test("long runs of hostile characters are refused (the parsers stay linear; a ba
     assert.throws(() => parseConnectTarget(s), isTargetError);
     assert.throws(() => parseAbsoluteProxyUrl(`http://${s}/`), isTargetError);
   }
+  for (const v of [`Basic ${"A".repeat(1020)}`, `Bearer ${" ".repeat(1000)}x`, `${"a".repeat(500)} ${"b".repeat(500)}`, `Basic${" ".repeat(1000)}`, "\t ".repeat(500)]) {
+    typedOrValue(() => parseProxyAuthorization(v));
+  }
+  typedOrValue(() => parseAbsoluteProxyUrl(`http://a.b/${"%".repeat(16_000)}`));
+  typedOrValue(() => parseAbsoluteProxyUrl(`http://a.b${"?".repeat(16_000)}`));
 });

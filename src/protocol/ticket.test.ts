@@ -66,6 +66,9 @@ test("parseTicket rejects malformed fields, naming the field", () => {
   rejects({ recipientRandHash: "0x" + "zz".repeat(32) }, "recipientRandHash");
   rejects({ extra: "1" }, "extra", /not a ticket field/);
   assert.throws(() => parseTicket(null), InvalidTicketError);
+  // Inside a larger message the field is named under its path.
+  assert.throws(() => parseTicket({ ...serializeTicket(sampleTicket()), faceValue: 5 }, "tickets[2].ticket"), (e: unknown) => e instanceof InvalidTicketError && e.field === "tickets[2].ticket.faceValue");
+  assert.throws(() => parseTicket([], "tickets[2].ticket"), (e: unknown) => e instanceof InvalidTicketError && e.field === "tickets[2].ticket");
   assert.throws(() => parseTicket([]), InvalidTicketError);
   assert.throws(() => parseTicket("{}"), InvalidTicketError);
 });

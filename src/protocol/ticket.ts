@@ -84,29 +84,31 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 /**
  * Parses a ticket from its wire form, strictly: every field present, no extra field, uints as
  * canonical decimal strings in range, addresses (checksum-validated when mixed case) and bytes32
- * as 0x hex. Throws InvalidTicketError naming the first bad field. Addresses come back
- * checksummed and bytes32 lowercase, so equal tickets compare equal field by field.
+ * as 0x hex. Throws InvalidTicketError naming the first bad field, under `path` when the ticket is
+ * part of a larger message (`tickets[3].ticket` gives `tickets[3].ticket.faceValue`). Addresses
+ * come back checksummed and bytes32 lowercase, so equal tickets compare equal field by field.
  */
-export function parseTicket(json: unknown): Ticket {
+export function parseTicket(json: unknown, path?: string): Ticket {
+  const at = (field: string) => (path === undefined ? field : `${path}.${field}`);
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new InvalidTicketError({ field: "ticket", reason: "must be a JSON object" });
+    throw new InvalidTicketError({ field: path ?? "ticket", reason: "must be a JSON object" });
   }
   const record = json as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!(TICKET_FIELDS as readonly string[]).includes(key)) {
-      throw new InvalidTicketError({ field: key, reason: "is not a ticket field" });
+      throw new InvalidTicketError({ field: at(key), reason: "is not a ticket field" });
     }
   }
   return {
-    recipient: parseAddress(record.recipient, "recipient"),
-    sender: parseAddress(record.sender, "sender"),
-    faceValue: parseUint(record.faceValue, "faceValue", MAX_UINT256),
-    winProb: parseUint(record.winProb, "winProb", MAX_UINT256),
-    senderNonce: parseUint(record.senderNonce, "senderNonce", MAX_UINT256),
-    recipientRandHash: parseBytes32(record.recipientRandHash, "recipientRandHash"),
-    expiry: parseUint(record.expiry, "expiry", MAX_UINT64),
-    sessionId: parseBytes32(record.sessionId, "sessionId"),
-    cumulativeBytes: parseUint(record.cumulativeBytes, "cumulativeBytes", MAX_UINT64),
+    recipient: parseAddress(record.recipient, at("recipient")),
+    sender: parseAddress(record.sender, at("sender")),
+    faceValue: parseUint(record.faceValue, at("faceValue"), MAX_UINT256),
+    winProb: parseUint(record.winProb, at("winProb"), MAX_UINT256),
+    senderNonce: parseUint(record.senderNonce, at("senderNonce"), MAX_UINT256),
+    recipientRandHash: parseBytes32(record.recipientRandHash, at("recipientRandHash")),
+    expiry: parseUint(record.expiry, at("expiry"), MAX_UINT64),
+    sessionId: parseBytes32(record.sessionId, at("sessionId")),
+    cumulativeBytes: parseUint(record.cumulativeBytes, at("cumulativeBytes"), MAX_UINT64),
   };
 }
 

@@ -393,14 +393,14 @@ export function serializeSession(s: Session): Record<string, unknown> {
 
 /**
  * Parses one `TicketPayment` strictly: `{ticket, signature}` and nothing else; the ticket through
- * `parseTicket` (its errors name the field), the signature as 0x hex bytes (its canonical 65-byte
+ * `parseTicket` (its errors name the field under `<field>.ticket`), the signature as 0x hex bytes (its canonical 65-byte
  * form is checked by the receiver, which owns InvalidSignatureError for it).
  */
 export function parseTicketPayment(json: unknown, field = "payment"): TicketPayment {
   const r = object(json, field);
   onlyFields(r, ["ticket", "signature"], `${field}.`);
   const signature = signatureHex(r.signature, `${field}.signature`);
-  return { ticket: parseTicket(r.ticket), signature };
+  return { ticket: parseTicket(r.ticket, `${field}.ticket`), signature };
 }
 
 /** Turns a ticket payment into its JSON form. */

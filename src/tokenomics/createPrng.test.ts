@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createPrng } from "./createPrng.ts";
+import { createPrng, sfc32Fill, sfc32State } from "./createPrng.ts";
 
 test("a seed fixes the stream; nearby seeds give different streams", () => {
   const take = (seed: number) => {
@@ -29,4 +29,19 @@ test("uniforms lie in [0, 1) with mean 1/2; gaussians have mean 0 and variance 1
   }
   assert.ok(Math.abs(s1 / 20_000) < 0.03);
   assert.ok(Math.abs(s2 / 20_000 - 1) < 0.05);
+});
+
+test("sfc32Fill on sfc32State(seed) is createPrng's stream in 32-bit integers, in any batch sizes; streams of one seed differ", () => {
+  const p = createPrng(42);
+  const state = sfc32State(42);
+  const words = new Uint32Array(1000);
+  sfc32Fill(state, words, 1);
+  sfc32Fill(state, words.subarray(1), 999);
+  for (const w of words) assert.equal(w, p.next() * 4294967296);
+  const other = createPrng(42, 1);
+  const again = createPrng(42);
+  assert.notDeepEqual(
+    Array.from({ length: 5 }, () => other.next()),
+    Array.from({ length: 5 }, () => again.next()),
+  );
 });

@@ -190,10 +190,13 @@ export function auditChecks(e: AuditEvidence): Check[] {
  * Evaluates a model against the checklist: long-run inflation and when the caps bind, supply
  * under the cap, self-dealing return across attack sizes (FAIL if ever positive), Sybil-split
  * advantage, small-provider payout variance, and, when `audit` evidence is given (bandmint's own
- * contracts), audit readiness. Runs the simulator 8 times (13 for the paid basis); `audit` may
- * be a promise so that gathering it (solhint is slow) overlaps the simulations.
+ * contracts), audit readiness. Runs the simulator 8 times (13 for the paid basis), always in
+ * cohort mode; `audit` may be a promise so that gathering it (solhint is slow) overlaps the simulations.
  */
-export async function evaluateModel(model: Model, options: { audit?: AuditEvidence | Promise<AuditEvidence>; signal?: AbortSignal } = {}): Promise<Scorecard> {
+export async function evaluateModel(modelAsGiven: Model, options: { audit?: AuditEvidence | Promise<AuditEvidence>; signal?: AbortSignal } = {}): Promise<Scorecard> {
+  // The checks are about network aggregates and expected values, which cohort mode computes
+  // exactly and fast; individual mode adds the lottery's spread per provider (bandmint sim).
+  const model: Model = { ...modelAsGiven, providers: { ...modelAsGiven.providers, mode: "cohort" } };
   const base = simulate(model, { signal: options.signal }).summary;
   const checks: Check[] = [...inflationCheck(model, base), ...(await selfDealingChecks(model, options.signal))];
   await nextTick();

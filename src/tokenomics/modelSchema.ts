@@ -5,6 +5,8 @@ import { parseDecimal } from "./parseDecimal.ts";
 export const TOKEN_DECIMALS = 18;
 /** Fiat prices in a model file are decimals; internally they are integer nano-units (1e-9). */
 export const FIAT_DECIMALS = 9;
+/** Providers active at once in individual mode (about 40 bytes of typed arrays each). */
+export const MAX_INDIVIDUAL_PROVIDERS = 10_000_000;
 
 const decimalAmount = (decimals: number, what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -21,6 +23,13 @@ const count = () => z.number().int("must be an integer").min(0, "must be >= 0");
 const positiveInt = () => z.number().int("must be an integer").min(1, "must be >= 1");
 const rate = () => z.number().min(-0.99, "must be >= -0.99").max(100, "must be <= 100");
 const share = () => z.number().min(0, "must be >= 0").max(1, "must be <= 1");
+
+/**
+ * How providers are simulated. cohort: each cohort's providers are paid the expected value of
+ * their traffic (fast, O(cohorts)); individual: each provider on its own, its winning tickets
+ * drawn from the lottery (O(providers)), with per-provider payout distributions.
+ */
+export const providerModeSchema = z.enum(["cohort", "individual"], "must be cohort or individual");
 
 const cohortSchema = z.strictObject({
   name: z.string().min(1, "must not be empty"),
@@ -96,6 +105,7 @@ export const modelSchema = z
       noise: z.number().min(0, "must be >= 0").max(2, "must be <= 2").default(0),
     }),
     providers: z.strictObject({
+      mode: providerModeSchema.default("cohort"),
       annualGrowth: rate().default(0),
       annualChurn: share().default(0),
       cohorts: z.array(cohortSchema).min(1, "must have at least one cohort"),
@@ -139,6 +149,14 @@ export const modelSchema = z
     const face = parseDecimal(m.tickets.faceValue, faceDecimals);
     if (face === undefined || face === 0n) {
       ctx.addIssue({ code: "custom", path: ["tickets", "faceValue"], message: `must be a positive decimal with at most ${faceDecimals} decimals` });
+    }
+    const providers = m.providers.cohorts.reduce((n, c) => n + c.count, 0);
+    if (m.providers.mode === "individual" && providers > MAX_INDIVIDUAL_PROVIDERS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["providers", "mode"],
+        message: `individual mode simulates each provider: at most ${MAX_INDIVIDUAL_PROVIDERS.toLocaleString("en")} providers (got ${providers.toLocaleString("en")}); use mode: cohort`,
+      });
     }
     if (m.rewards.basis === "inflation" && m.providers.cohorts.every((c) => c.stake === 0n)) {
       ctx.addIssue({ code: "custom", path: ["providers", "cohorts"], message: "the inflation basis needs a cohort with stake > 0" });

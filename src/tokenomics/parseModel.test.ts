@@ -79,3 +79,20 @@ test("unreadable YAML and JSON are ModelErrors naming the file", () => {
   assert.throws(() => parseModelText("name: [unclosed", "models/bad.yaml"), (e: unknown) => e instanceof ModelError && /^models\/bad\.yaml: not valid YAML/.test(e.shortMessage));
   assert.throws(() => parseModelText("{", "m.json"), (e: unknown) => e instanceof ModelError && /^m\.json: not valid JSON/.test(e.shortMessage));
 });
+
+test("providers.mode chooses the simulation: cohort by default, individual on request, anything else named", () => {
+  assert.equal(parseModel(bandmintRaw(), "b.yaml").providers.mode, "cohort");
+  let raw = bandmintRaw();
+  raw.providers.mode = "individual";
+  assert.equal(parseModel(raw, "b.yaml").providers.mode, "individual");
+
+  raw = bandmintRaw();
+  raw.providers.mode = "per-provider";
+  const error = expectModelError(raw, "providers.mode", /must be cohort or individual/);
+  assert.equal(error.shortMessage, "models/x.yaml: providers.mode: must be cohort or individual");
+
+  raw = bandmintRaw();
+  raw.providers.mode = "individual";
+  raw.providers.cohorts[0].count = 20_000_000;
+  expectModelError(raw, "providers.mode", /at most 10,000,000 providers \(got 20,005,000\); use mode: cohort/);
+});

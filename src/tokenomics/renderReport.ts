@@ -1,5 +1,6 @@
 import type { Model } from "./modelSchema.ts";
 import { compact, lineChart, percentTick } from "./lineChart.ts";
+import type { PayoutClass, PayoutMonth, Payouts } from "./monthlyPayouts.ts";
 import type { EpochRow, SimResult } from "./simulate.ts";
 
 const WEI = 1e18;
@@ -30,9 +31,97 @@ function chartCard(svg: string, reading: string): string {
   return `<section class="card">${svg}<p class="reading">${reading}</p></section>`;
 }
 
+/** "small provider (home, weight 1)": how a payout class is named in titles and readings. */
+function className(c: PayoutClass): string {
+  return `${c.sizes.join(" / ")} provider${c.sizes.length > 1 ? "s" : ""} (${c.cohort}, weight ${c.weight})`;
+}
+
+/**
+ * The payout part of the report: in individual mode one chart per class (small, median, large)
+ * with p10 / p50 / p90 and the mean of monthly earnings across providers; in cohort mode one
+ * chart with each class's monthly earnings (the same for every provider of a cohort).
+ */
+function payoutSections(model: Model, payouts: Payouts): { sections: string[]; cards: [string, string][] } {
+  const x = (months: PayoutMonth[]) => months.map((m) => (m.month + 1) / 12);
+  const perMonth = (months: PayoutMonth[], f: (m: PayoutMonth) => bigint) => months.map((m) => (m.providers === 0 ? NaN : tokens(f(m))));
+  const classes = payouts.classes.filter((c) => c.months.length > 0);
+  if (classes.length === 0) return { sections: [], cards: [] };
+  const xLabel = "years since launch";
+  if (payouts.mode === "cohort") {
+    const colors = ["#0891b2", "#7c3aed", "#b45309"];
+    const chart = lineChart({
+      title: "Monthly earnings per provider (fees + rewards granted), by provider class",
+      x: x(classes[0]?.months ?? []),
+      xLabel,
+      yLabel: "tokens per month",
+      series: classes.map((c, i) => ({ name: className(c), values: perMonth(c.months, (m) => m.mean), color: colors[i % colors.length] ?? "#0891b2" })),
+    });
+    const reading = classes
+      .map((c) => `${className(c)}: ${compact(tokens(c.months[0]?.mean ?? 0n))} tokens in month 1, ${compact(tokens(c.months.at(-1)?.mean ?? 0n))} in month ${c.months.length}`)
+      .join("; ");
+    return {
+      sections: [chartCard(chart, `${reading}. In cohort mode every provider of a cohort earns exactly this (the expected value of its tickets); run with providers.mode: individual (bandmint sim --mode individual) for the spread across providers.`)],
+      cards: [],
+    };
+  }
+  const sections = classes.map((c) => {
+    const months = c.months;
+    const chart = lineChart({
+      title: `Monthly earnings of ${className(c)}: spread across providers`,
+      x: x(months),
+      xLabel,
+      yLabel: "tokens per month",
+      series: [
+        { name: "p90", values: perMonth(months, (m) => m.p90), color: "#059669" },
+        { name: "p50 (median)", values: perMonth(months, (m) => m.p50), color: "#2563eb", area: true },
+        { name: "p10", values: perMonth(months, (m) => m.p10), color: "#dc2626" },
+        { name: "mean", values: perMonth(months, (m) => m.mean), color: "#6b7280", dashed: true },
+      ],
+    });
+    const first = months[0];
+    const last = months.at(-1);
+    const spread = (m: PayoutMonth | undefined) =>
+      m === undefined || m.p50 === 0n ? "n/a" : `p10 ${pct(tokens(m.p10) / tokens(m.p50) - 1, 0)} / p90 +${pct(tokens(m.p90) / tokens(m.p50) - 1, 0)} of the median`;
+    const worstZero = Math.max(...months.map((m) => m.zeroShare));
+    return chartCard(
+      chart,
+      `Over the ${first?.providers.toLocaleString("en") ?? 0} ${c.cohort} providers present for all of month 1, the median earned ${compact(tokens(first?.p50 ?? 0n))} tokens (${spread(first)}); in month ${months.length}, ${compact(tokens(last?.p50 ?? 0n))} tokens (${spread(last)}). ` +
+        `The spread is the ticket lottery alone: every provider of the cohort carries the same traffic. ${worstZero > 0 ? `In the worst month ${pct(worstZero, 2)} of them won no ticket at all.` : "No provider went a whole month without a winning ticket."}`,
+    );
+  });
+  // The same spreads side by side, relative to each class's median: how much the lottery alone
+  // moves a month's pay, and how it shrinks with size and traffic growth.
+  const palette = ["#dc2626", "#2563eb", "#059669"];
+  const relative = (m: PayoutMonth, v: bigint) => (m.providers === 0 || m.p50 === 0n ? NaN : tokens(v) / tokens(m.p50) - 1);
+  const spreadChart = lineChart({
+    title: "Spread of monthly earnings across providers: p10 and p90 relative to the median, by class",
+    x: x(classes[0]?.months ?? []),
+    xLabel,
+    yLabel: "vs the median",
+    formatY: percentTick,
+    series: classes.flatMap((c, i) => [
+      { name: `${c.cohort} p90`, values: c.months.map((m) => relative(m, m.p90)), color: palette[i % palette.length] ?? "#2563eb" },
+      { name: `${c.cohort} p10`, values: c.months.map((m) => relative(m, m.p10)), color: palette[i % palette.length] ?? "#2563eb", dashed: true },
+    ]),
+  });
+  const spreadOf = (c: PayoutClass, m: PayoutMonth | undefined) => (m === undefined ? "" : `${c.cohort} ${pct(relative(m, m.p10), 0)} / +${pct(relative(m, m.p90), 0)}`);
+  sections.push(
+    chartCard(
+      spreadChart,
+      `In month 1: ${classes.map((c) => spreadOf(c, c.months[0])).join(", ")}; in month ${classes[0]?.months.length ?? 0}: ${classes.map((c) => spreadOf(c, c.months.at(-1))).join(", ")}. A provider with λ winning tickets a month sees a relative spread of about ±1.28/√λ: more traffic, or a lower ticket face value, means steadier pay.`,
+    ),
+  );
+  const small = classes.find((c) => c.sizes.includes("small"));
+  const lastSmall = small?.months.at(-1);
+  const cards: [string, string][] =
+    lastSmall === undefined ? [] : [[`${small?.cohort} provider / month, p10–p90 (last month)`, `${compact(tokens(lastSmall.p10))}–${compact(tokens(lastSmall.p90))}`]];
+  return { sections, cards };
+}
+
 /**
  * The report page of a run: key figures and inline SVG charts (supply, inflation, burn vs mint,
- * revenue per GiB, attacker return, token price, payout variance), each with a short reading
+ * revenue per GiB, attacker return, token price, payout variance, monthly earnings per provider
+ * class), each with a short reading
  * generated from the figures. Self-contained: no script, no CDN, no external resource.
  */
 export function renderReport(model: Model, result: SimResult): string {
@@ -153,6 +242,8 @@ export function renderReport(model: Model, result: SimResult): string {
     series: [{ name: "P(no win in a week)", values: col((r) => r.smallProviderNoWinWeek), color: "#d97706" }],
   });
 
+  const payouts = payoutSections(model, s.payouts);
+
   const cards: [string, string][] = [
     ["final supply (tokens)", compact(tokens(s.finalSupply))],
     ["long-run inflation", pct(s.longRunInflation)],
@@ -160,6 +251,7 @@ export function renderReport(model: Model, result: SimResult): string {
     ["P(no win / week), worst", pct(s.smallProviderNoWinWeek.max, 2)],
     ["burned / minted", `${compact(tokens(s.totalBurned))} / ${compact(tokens(s.totalMinted))}`],
     ["providers (end)", compact(s.finalProviders)],
+    ...payouts.cards,
   ];
 
   const sections = [
@@ -189,6 +281,7 @@ export function renderReport(model: Model, result: SimResult): string {
       noWinChart,
       `With tickets of face value ${model.tickets.unit === "fiat" ? `$${Number(model.tickets.faceValue) / 1e9}` : `${tokens(model.tickets.faceValue)} tokens`}, a small provider sees a week without any payout with probability ${pct(s.smallProviderNoWinWeek.first, 2)} at the start and ${pct(s.smallProviderNoWinWeek.last, 2)} at the end (worst ${pct(s.smallProviderNoWinWeek.max, 2)}). Lower face value means less variance but more redemptions to pay gas for.`,
     ),
+    ...payouts.sections,
   ];
 
   return `<!doctype html>
@@ -217,7 +310,7 @@ export function renderReport(model: Model, result: SimResult): string {
 <p class="sub">${esc(model.description)} Reward basis <b>${esc(s.basis)}</b>${s.basis === "paid" ? `, k = ${s.kBps === "none" ? "none (cap removed)" : Number(s.kBps) / 10_000}` : ""}, burn ${model.fees.burnBps / 100}%, treasury ${model.fees.treasuryBps / 100}%, vesting ${model.rewards.vestingEpochs} epochs, seed ${s.seed}.</p>
 <div class="figures">${cards.map(([k, v]) => `<div class="figure"><b>${esc(v)}</b><span>${esc(k)}</span></div>`).join("")}</div>
 ${sections.join("\n")}
-<footer>Generated by <code>bandmint sim</code>. Money is computed in integer token wei with the contracts' own arithmetic (src/tokenomics/rewardMath.ts); charts average each ${smooth} epochs where noted. Data: epochs.csv, epochs.json, summary.json beside this page.</footer>
+<footer>Generated by <code>bandmint sim</code> (${s.mode === "individual" ? "individual mode: every provider simulated on its own" : "cohort mode: providers grouped by cohort"}). Money is computed in integer token wei with the contracts' own arithmetic (src/tokenomics/rewardMath.ts); charts average each ${smooth} epochs where noted. Data: epochs.csv, epochs.json, summary.json beside this page.</footer>
 </main>
 </body>
 </html>

@@ -46,7 +46,7 @@ test("a one-provider cohort gets exactly the contracts' reward (rewardMath) for 
   const model: Model = {
     ...base,
     demand: { initialGiBPerEpoch: 1000, annualGrowth: 0, noise: 0 },
-    providers: { annualGrowth: 0, annualChurn: 0, cohorts: [{ name: "solo", count: 1, weight: 1, stake: 0n }] },
+    providers: { mode: "cohort", annualGrowth: 0, annualChurn: 0, cohorts: [{ name: "solo", count: 1, weight: 1, stake: 0n }] },
     tokenPrice: { kind: "series", values: [0.05], stepEpochs: 1 },
     attackers: { ...base.attackers, selfDealing: 0 },
   };

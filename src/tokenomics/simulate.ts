@@ -1,7 +1,11 @@
-import { BPS, emissionAt, epochBudget, mintableUnderCap, providerReward, splitFee, type RewardSchedule } from "./rewardMath.ts";
+import { createCohortLedger } from "./createCohortLedger.ts";
+import { createIndividualLedger, type IndividualLedgerOptions } from "./createIndividualLedger.ts";
 import { createPrng } from "./createPrng.ts";
 import type { Model } from "./modelSchema.ts";
+import type { Payouts } from "./monthlyPayouts.ts";
 import { noWinProbability } from "./noWinProbability.ts";
+import type { RewardRule } from "./providerLedger.ts";
+import { BPS, emissionAt, epochBudget, mintableUnderCap, providerReward, type RewardSchedule } from "./rewardMath.ts";
 
 const WEI = 10n ** 18n;
 const SECONDS_PER_YEAR = 365 * 86_400;
@@ -61,6 +65,8 @@ export type EpochRow = {
 /** Aggregates of a run, for summary.json and the evaluator. */
 export type SimSummary = {
   name: string;
+  /** How providers were simulated: cohort (expected values) or individual (each provider's lottery). */
+  mode: Model["providers"]["mode"];
   basis: Model["rewards"]["basis"];
   kBps: string;
   seed: number;
@@ -91,6 +97,8 @@ export type SimSummary = {
   tokenPrice: { first: number; last: number; min: number; max: number };
   revenuePerGiBFiatMicro: { first: bigint; last: bigint };
   finalProviders: number;
+  /** Monthly earnings of small, median and large providers (p10/p50/p90 across providers in individual mode). */
+  payouts: Payouts;
 };
 
 /** A run's per-epoch rows and its summary. */
@@ -119,31 +127,40 @@ function ratio(a: bigint, b: bigint): number {
   return b === 0n ? 0 : Number(a) / Number(b);
 }
 
+/** Options of a run: `signal` aborts it; `individual` tunes the individual ledger (tests). */
+export type SimulateOptions = { signal?: AbortSignal; individual?: IndividualLedgerOptions };
+
 /**
  * Runs a model for `model.epochs` epochs. Deterministic for a model (and its seed).
  *
- * Providers are simulated as cohorts: every provider of a cohort has the same weight, so the
- * simulator computes one provider's fee split and reward exactly in bigint (with rewardMath, the
- * contracts' arithmetic) and multiplies by the cohort's count. Cost is O(epochs x cohorts),
- * independent of the number of providers; a model with one provider per cohort is an exact
- * per-provider simulation at O(epochs x providers).
+ * The world (arrivals and churn, demand, token price, emission, the reward rule, the supply cap,
+ * vesting) is simulated here; the providers' side is a ledger chosen by `providers.mode`:
+ * - `cohort` (createCohortLedger): every provider of a cohort is paid the expected value of its
+ *   traffic, computed once per cohort exactly in bigint and multiplied by the count. O(epochs x
+ *   cohorts), independent of the number of providers.
+ * - `individual` (createIndividualLedger): every provider on its own, with the number of winning
+ *   tickets it gets in each epoch drawn from the ticket lottery, money per provider exact in wei,
+ *   and the distribution of monthly earnings per provider class. O(epochs x providers).
  *
  * Randomness (demand noise, token-price walk, arrivals and churn) is drawn in a fixed order that
- * does not depend on the attacker, so two runs of one model that differ only in the attack see
- * the same honest world (common random numbers) and their difference is the attack's effect.
+ * does not depend on the attacker or the mode, so two runs of one model that differ only in the
+ * attack (or the mode) see the same honest world (common random numbers) and their difference is
+ * the attack's (or the lottery's) effect.
  */
-export function simulate(model: Model, options: { signal?: AbortSignal } = {}): SimResult {
+export function simulate(model: Model, options: SimulateOptions = {}): SimResult {
   const prng = createPrng(model.seed);
   const schedule = rewardScheduleOf(model);
   const basis = model.rewards.basis;
   const uncapped = model.rewards.kBps === "none";
-  const burnBps = BigInt(model.fees.burnBps);
-  const treasuryBps = BigInt(model.fees.treasuryBps);
   const epochsPerYear = SECONDS_PER_YEAR / model.epochLengthSeconds;
   const epochsPerWeek = (7 * 86_400) / model.epochLengthSeconds;
   const vestingEpochs = model.rewards.vestingEpochs;
+  const ledger = model.providers.mode === "individual" ? createIndividualLedger(model, options.individual) : createCohortLedger(model);
 
-  const cohorts = model.providers.cohorts.map((c) => ({ count: c.count, weight: BigInt(c.weight), stake: c.stake }));
+  const counts = model.providers.cohorts.map((c) => c.count);
+  const stakes = model.providers.cohorts.map((c) => c.stake);
+  const arrivals = counts.map(() => 0);
+  const departures = counts.map(() => 0);
   const arrivalRate = (1 + model.providers.annualGrowth) ** (1 / epochsPerYear) - 1;
   const churnRate = 1 - (1 - model.providers.annualChurn) ** (1 / epochsPerYear);
   const demandGrowth = (1 + model.demand.annualGrowth) ** (1 / epochsPerYear);
@@ -152,8 +169,8 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
   const attack = model.attackers;
   const attackerActive = attack.selfDealing > 0;
   const identities = attackerActive ? attack.sybilIdentities : 0;
+  const ids = BigInt(identities);
   const selfDealingPpm = BigInt(Math.round(attack.selfDealing * 1e6));
-  const attackerPaysFees = basis !== "selfReported"; // self-reported volume needs no payment at all
 
   const price = model.tokenPrice;
   let walk = 0;
@@ -180,11 +197,11 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
 
     // --- the honest world: providers, demand, token price (fixed draw order, see above) ---
     if (t > 0) {
-      for (const c of cohorts) {
-        const arrivals = stochasticRound(c.count * arrivalRate, prng.next());
-        const departures = stochasticRound(c.count * churnRate, prng.next());
-        c.count = Math.max(0, c.count + arrivals - departures);
-      }
+      counts.forEach((count, i) => {
+        arrivals[i] = stochasticRound(count * arrivalRate, prng.next());
+        departures[i] = stochasticRound(count * churnRate, prng.next());
+        counts[i] = Math.max(0, count + (arrivals[i] ?? 0) - (departures[i] ?? 0));
+      });
     }
     const demandNoise = sigma > 0 ? Math.exp(sigma * prng.gaussian() - (sigma * sigma) / 2) : 1;
     const demandGiBNumber = model.demand.initialGiBPerEpoch * demandGrowth ** t * demandNoise;
@@ -208,41 +225,15 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
     // The price as an integer of nano-fiat, so that fiat <-> wei conversions stay in bigint.
     const tokenPriceNano = BigInt(Math.max(1, Math.round(tokenPrice * 1e9)));
     const priceWeiPerGiB = model.pricing.unit === "token" ? model.pricing.perGiB : (model.pricing.perGiB * WEI) / tokenPriceNano;
+    const faceValue = model.tickets.unit === "token" ? model.tickets.faceValue : (model.tickets.faceValue * WEI) / tokenPriceNano;
 
-    // --- payments: honest traffic split across cohorts by count x weight, plus the attacker ---
-    const honestValue = demandGiB * priceWeiPerGiB;
-    let weightTotal = 0n;
-    for (const c of cohorts) weightTotal += BigInt(c.count) * c.weight;
-    const perProvider = cohorts.map((c) => (weightTotal === 0n ? 0n : (honestValue * c.weight) / weightTotal));
+    // --- payments: honest traffic and the attacker's, booked by the ledger ---
     const attackerGiB = (demandGiB * selfDealingPpm) / 1_000_000n;
-    const attackerValue = attackerGiB * priceWeiPerGiB;
-    const perIdentity = identities === 0 ? 0n : attackerValue / BigInt(identities);
-
-    let paid = 0n;
-    let burned = 0n;
-    let treasuryIn = 0n;
-    let honestFees = 0n;
-    const splits = perProvider.map((p, i) => {
-      const n = BigInt(cohorts[i]?.count ?? 0);
-      const s = splitFee(p, burnBps, treasuryBps);
-      paid += p * n;
-      burned += s.burn * n;
-      treasuryIn += s.treasury * n;
-      honestFees += s.recipient * n;
-      return s;
-    });
-    const attackerSplit = splitFee(perIdentity, burnBps, treasuryBps);
-    const ids = BigInt(identities);
-    let attackerCost = attack.overheadPerGiB * attackerGiB + attack.costPerIdentityPerEpoch * ids;
-    if (attackerPaysFees) {
-      paid += perIdentity * ids;
-      burned += attackerSplit.burn * ids;
-      treasuryIn += attackerSplit.treasury * ids;
-      attackerCost += (attackerSplit.burn + attackerSplit.treasury) * ids;
-    }
+    const pay = ledger.pay({ epoch: t, arrivals, departures, counts, demandGiB, priceWeiPerGiB, faceValue, attackerGiB, identities });
+    const { paid, burned, treasuryIn, honestFees, attackerCost } = pay;
     const supplyAfterBurn = supply - burned;
 
-    // --- rewards, per basis; per-provider amounts are rewardMath's, multiplied by counts ---
+    // --- the reward rule of the basis; the ledger shares it among providers ---
     const period = Math.floor(t / model.emission.decayPeriodEpochs);
     if (period !== cachedPeriod) {
       // Emission changes only at period boundaries; the exponentiation runs once per period.
@@ -254,21 +245,18 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
     let emission = periodEmission;
     let budget: bigint;
     let kCapBinds = false;
-    let honestPerProvider: bigint[];
-    let attackerPerIdentity: bigint;
+    let rule: RewardRule;
+    const none = counts.map(() => 0n);
     if (basis === "paid") {
       // bandmint's contracts: budget min(emission, k x burned), shared by what each provider's
-      // redemptions burned (a cohort's one-provider burn is its fee split's, as the broker books it).
+      // redemptions burned.
       budget = uncapped ? emission : epochBudget(periodSchedule, 0n, burned);
       kCapBinds = budget < emission;
-      honestPerProvider = splits.map((s) => providerReward(budget, s.burn, burned));
-      attackerPerIdentity = providerReward(budget, attackerSplit.burn, burned);
+      rule = { usage: { pool: budget, by: "burn" }, fixed: none, fixedAttacker: 0n };
     } else if (basis === "selfReported") {
       // Volume is whatever providers report: the honest report their paid value, the attacker its fake volume.
       budget = emission;
-      const reported = paid + perIdentity * ids;
-      honestPerProvider = perProvider.map((p) => providerReward(budget, p, reported));
-      attackerPerIdentity = providerReward(budget, perIdentity, reported);
+      rule = { usage: { pool: budget, by: "report" }, fixed: none, fixedAttacker: 0n };
     } else if (basis === "burnAndMint") {
       // Helium-like: usage rewards = value burned, capped at usageCapBps of emission; the rest of
       // the emission goes to availability (proof-of-coverage) rewards, equal per identity.
@@ -277,39 +265,33 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
       kCapBinds = burned > usageCap;
       const availabilityPool = emission - usagePool;
       let identityTotal = ids;
-      for (const c of cohorts) identityTotal += BigInt(c.count);
+      for (const n of counts) identityTotal += BigInt(n);
       const availability = providerReward(availabilityPool, identityTotal === 0n ? 0n : 1n, identityTotal);
       budget = emission;
-      honestPerProvider = splits.map((s) => providerReward(usagePool, s.burn, burned) + availability);
-      attackerPerIdentity = (attackerPaysFees ? providerReward(usagePool, attackerSplit.burn, burned) : 0n) + availability;
+      rule = { usage: { pool: usagePool, by: "burn" }, fixed: counts.map(() => availability), fixedAttacker: availability };
     } else {
       // Livepeer-like: inflation of the supply paid to stake, whatever the usage.
       emission = (supplyAfterBurn * BigInt(model.rewards.inflationBps) * BigInt(model.epochLengthSeconds)) / (BPS * BigInt(SECONDS_PER_YEAR));
       budget = emission;
       let stakeTotal = 0n;
-      for (const c of cohorts) stakeTotal += BigInt(c.count) * c.stake;
-      honestPerProvider = cohorts.map((c) => providerReward(budget, c.stake, stakeTotal));
-      attackerPerIdentity = 0n; // the attacker stakes nothing: self-dealing earns no inflation
+      counts.forEach((n, i) => (stakeTotal += BigInt(n) * (stakes[i] ?? 0n)));
+      // The attacker stakes nothing: self-dealing earns no inflation.
+      rule = { usage: null, fixed: stakes.map((s) => providerReward(budget, s, stakeTotal)), fixedAttacker: 0n };
     }
     if (kCapBinds) {
       kCapEpochs++;
       firstKCap ??= t;
     }
+    const owed = ledger.entitle(rule);
 
     // --- mint under the supply cap; the attacker claims first (the conservative order for the check) ---
-    let minted = 0n;
-    let supplyCapBinds = false;
-    const mint = (amount: bigint): bigint => {
-      const m = mintableUnderCap(amount, model.token.cap, supplyAfterBurn + minted);
-      if (m < amount) supplyCapBinds = true;
-      minted += m;
-      return m;
-    };
-    const attackerReward = mint(attackerPerIdentity * ids);
-    let honestRewards = 0n;
-    honestPerProvider.forEach((r, i) => {
-      honestRewards += mint(r * BigInt(cohorts[i]?.count ?? 0));
-    });
+    const attackerReward = mintableUnderCap(owed.attacker, model.token.cap, supplyAfterBurn);
+    let supplyCapBinds = attackerReward < owed.attacker;
+    const headroom = model.token.cap > supplyAfterBurn + attackerReward ? model.token.cap - (supplyAfterBurn + attackerReward) : 0n;
+    const honest = ledger.settle(headroom);
+    if (honest.clamped) supplyCapBinds = true;
+    const honestRewards = honest.minted;
+    const minted = attackerReward + honestRewards;
     if (supplyCapBinds) firstSupplyCap ??= t;
 
     const supplyBefore = supply;
@@ -338,14 +320,14 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
       locked = ((BigInt(vestingEpochs) - BigInt(t)) * vestA + vestB) / BigInt(vestingEpochs);
     }
 
-    const attackerPaid = perIdentity * ids; // what the identities actually paid (floor per identity)
+    const attackerPaid = pay.attackerPaid;
     totals.attackerPaid += attackerPaid;
     totals.attackerCost += attackerCost;
     totals.attackerReward += attackerReward;
     const feesPerGiB = demandGiB === 0n ? 0n : honestFees / demandGiB;
     const rewardsPerGiB = demandGiB === 0n ? 0n : honestRewards / demandGiB;
     let providers = 0;
-    for (const c of cohorts) providers += c.count;
+    for (const n of counts) providers += n;
 
     rows.push({
       epoch: t,
@@ -376,12 +358,13 @@ export function simulate(model: Model, options: { signal?: AbortSignal } = {}): 
         bytes: model.smallProvider.gibPerEpoch * epochsPerWeek * GIB_BYTES,
         pricePerGiB: priceWeiPerGiB,
         bytesPerTicket: BigInt(model.tickets.bytesPerTicket),
-        faceValue: model.tickets.unit === "token" ? model.tickets.faceValue : (model.tickets.faceValue * WEI) / tokenPriceNano,
+        faceValue,
       }),
     });
   }
 
-  return { rows, summary: summarize(model, rows, { ...totals, treasury, maxSupply, firstKCap, firstSupplyCap, kCapEpochs, identities, epochsPerYear }) };
+  const summary = summarize(model, rows, { ...totals, treasury, maxSupply, firstKCap, firstSupplyCap, kCapEpochs, identities, epochsPerYear });
+  return { rows, summary: { ...summary, payouts: ledger.payouts() } };
 }
 
 function summarize(
@@ -391,7 +374,7 @@ function summarize(
     minted: bigint; burned: bigint; attackerPaid: bigint; attackerCost: bigint; attackerReward: bigint; treasury: bigint;
     maxSupply: bigint; firstKCap: number | null; firstSupplyCap: number | null; kCapEpochs: number; identities: number; epochsPerYear: number;
   },
-): SimSummary {
+): Omit<SimSummary, "payouts"> {
   const first = rows[0];
   const last = rows.at(-1);
   if (first === undefined || last === undefined) throw new Error("simulate: a model has at least one epoch");
@@ -409,6 +392,7 @@ function summarize(
   }
   return {
     name: model.name,
+    mode: model.providers.mode,
     basis: model.rewards.basis,
     kBps: String(model.rewards.kBps),
     seed: model.seed,

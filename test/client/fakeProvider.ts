@@ -1,9 +1,13 @@
 // A small provider node for client tests, speaking docs/protocol/payments.md and the edge's content
 // routes byte-exactly, with switches for the misbehaviours the client must survive: a corrupted
-// chunk, a connection that dies mid-body, a slow response, a price that disagrees with the chain.
-// It checks every ticket it receives (signature, nonce order, cumulative bytes) so tests can assert
-// what the client paid for, and, like the node, opens sessions only for a signed, fresh, unused
-// SessionRequest and answers session and content requests only for the session's secret token.
+// chunk, a connection that dies mid-body, a slow response, a price that disagrees with the chain,
+// and the hostile ones of `hostile` (wrong lengths, truncated or endless bodies, stalls, garbage
+// answers to ticket POSTs, a rand that rotates on every request, inflated counters).
+// It checks every ticket it receives (signature, nonce order, cumulative bytes, rand) so tests can
+// assert what the client paid for, keeps every validly signed ticket even when it refuses it (as a
+// hostile node would: each signature is a lottery draw it may redeem), and, like the node, opens
+// sessions only for a signed, fresh, unused SessionRequest and answers session and content requests
+// only for the session's secret token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
@@ -40,11 +44,45 @@ export type FakeProviderOptions = {
   content: Map<string, { manifest: Manifest; files: Map<string, Buffer> }>;
 };
 
+/** Misbehaviours of a hostile provider; all off by default, switchable at any time. */
+export type HostileSwitches = {
+  /** Content responses carry this many bytes more than the range asked (Content-Length says so). */
+  extraBytes: number;
+  /** Content responses announce the range's length, send half of it and close the connection (the server stays up). */
+  truncate: boolean;
+  /** Content responses: "headers" sends the status line and headers, then nothing; "silent" never answers. */
+  stall: "headers" | "silent" | undefined;
+  /** Content responses announce a Content-Length of 2^40 bytes and stream zeros until the client hangs up. */
+  endless: boolean;
+  /** Control requests (/offer, POST /sessions, GET /sessions/<id>, ticket POSTs, manifests) never answer. */
+  stallControl: boolean;
+  /** Ticket POSTs are answered 200 with a body that is not JSON ("accept": after taking the tickets; "drop": without). */
+  garbageTicketAnswers: "accept" | "drop" | undefined;
+  /** A fresh recipientRandHash on every request: tickets signed with the previous one are refused as stale (and kept). */
+  rotateRand: boolean;
+  /** Bytes added to servedBytes in every session state it reports (GET /sessions, POST answers, 402 details). */
+  inflateServedBytes: bigint;
+  /** Bytes added to paidBytes in every session state it reports, the POST /sessions answer included. */
+  inflatePaidBytes: bigint;
+  /** The inflations start once this many content requests were served (0: from the POST /sessions answer on). */
+  inflateAfterRequests: number;
+};
+
 export type FakeProvider = {
   url: string;
   address: Address;
   /** Every ticket accepted, in order, with the signer recovered from its signature. */
   tickets: (TicketPayment & { signer: Address })[];
+  /**
+   * Every ticket that reached the fake signed by its session's sender, accepted or refused, in
+   * arrival order: what the client handed over (each one a draw the provider could redeem).
+   */
+  received: (TicketPayment & { accepted: boolean })[];
+  /**
+   * Bytes per session (by sessionId) whose content responses went out whole and unaltered: all the
+   * client could have verified. A ticket acknowledging more acknowledges bytes that failed or never came.
+   */
+  intactBytes: Map<string, bigint>;
   /** Content requests received: path and range start. */
   requests: { path: string; start: number; end: number }[];
   /** Byte offsets (of a given path) to corrupt in responses. */
@@ -58,6 +96,9 @@ export type FakeProvider = {
   session(): Session | undefined;
   /** Session requests refused, by error name (what the client sent wrong). */
   refusedSessionRequests: string[];
+  hostile: HostileSwitches;
+  /** Bytes written into endless bodies (`hostile.endless`) before the client hung up. */
+  endlessBytesSent: number;
   stop(): Promise<void>;
 };
 
@@ -85,11 +126,24 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
   };
   let lastNonce = 0n;
   const tickets: FakeProvider["tickets"] = [];
+  const received: FakeProvider["received"] = [];
+  const intactBytes = new Map<string, bigint>();
   const requests: FakeProvider["requests"] = [];
   const faceValue = 10n ** 15n;
   const ev = (o.pricePerGiB * o.bytesPerTicket + (1n << 30n) - 1n) >> 30n;
   const winProb = (ev * (1n << 256n) + faceValue - 1n) / faceValue;
-  const recipientRandHash = keccak256(randomBytes(32));
+  let recipientRandHash = keccak256(randomBytes(32));
+  /** The session as this provider reports it (honestly, or inflated). */
+  const reported = (s: Session): Session => {
+    const inflate = requests.length >= fp.hostile.inflateAfterRequests;
+    return {
+      ...s,
+      nextNonce: lastNonce + 1n,
+      recipientRandHash,
+      servedBytes: s.servedBytes + (inflate ? fp.hostile.inflateServedBytes : 0n),
+      paidBytes: s.paidBytes + (inflate ? fp.hostile.inflatePaidBytes : 0n),
+    };
+  };
 
   const error = (res: ServerResponse, status: number, name: string, message: string, details?: Record<string, unknown>) => {
     res.writeHead(status, { "content-type": "application/json" });
@@ -100,20 +154,25 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
     for await (const c of req) parts.push(c as Buffer);
     return JSON.parse(Buffer.concat(parts).toString("utf8")) as unknown;
   };
-  /** Accepts tickets in order; returns an error tuple for the first bad one. */
-  const accept = (s: Session, payments: TicketPayment[]): [number, string, string] | undefined => {
+  /** Accepts tickets in order; returns an error tuple (status, name, message, details) for the first bad one. */
+  const accept = (s: Session, payments: TicketPayment[]): [number, string, string, Record<string, unknown>?] | undefined => {
     for (const pay of payments) {
       const t = pay.ticket;
+      const signer = recoverTicketSigner(t, domain, pay.signature);
+      if (signer !== s.sender) return [401, "SignerMismatchError", "forged"];
+      // Signed by the sender: a draw this provider holds, whatever it answers.
+      const entry = { ...pay, accepted: false };
+      received.push(entry);
       if (t.sessionId !== s.sessionId) return [409, "SessionMismatchError", "wrong session"];
+      if (t.recipientRandHash !== recipientRandHash) return [409, "StaleRecipientRandError", "stale rand", { recipientRandHash }];
       if (t.senderNonce <= lastNonce) return [409, "TicketNonceError", `nonce ${t.senderNonce} <= ${lastNonce}`];
       if (t.cumulativeBytes <= s.paidBytes) return [409, "TicketAcknowledgesNothingError", "nothing new"];
       if (t.cumulativeBytes > s.servedBytes) return [409, "TicketOverAcknowledgesError", `${t.cumulativeBytes} > served ${s.servedBytes}`];
       if (t.cumulativeBytes - s.paidBytes > o.bytesPerTicket) return [402, "TicketUnderpricedError", "too many bytes"];
       if (t.faceValue !== faceValue || t.winProb !== winProb) return [400, "TicketTermsMismatchError", "terms"];
-      const signer = recoverTicketSigner(t, domain, pay.signature);
-      if (signer !== s.sender) return [401, "SignerMismatchError", "forged"];
       lastNonce = t.senderNonce;
       s.paidBytes = t.cumulativeBytes;
+      entry.accepted = true;
       tickets.push({ ...pay, signer });
     }
     return undefined;
@@ -123,6 +182,8 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
     url: "",
     address: account.address,
     tickets,
+    received,
+    intactBytes,
     requests,
     corrupt: new Set(),
     dieAfter: undefined,
@@ -130,6 +191,11 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
     failAfter: undefined,
     session: () => [...sessions.values()][0],
     refusedSessionRequests: [],
+    hostile: {
+      extraBytes: 0, truncate: false, stall: undefined, endless: false, stallControl: false,
+      garbageTicketAnswers: undefined, rotateRand: false, inflateServedBytes: 0n, inflatePaidBytes: 0n, inflateAfterRequests: 0,
+    },
+    endlessBytesSent: 0,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -139,6 +205,10 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
   const server: Server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://x");
+      if (fp.hostile.rotateRand) recipientRandHash = keccak256(randomBytes(32));
+      const content = /^\/c\/[0-9a-f]{64}\/(.+)$/.exec(url.pathname);
+      // Never answers (the client must time out): the socket stays open until stop().
+      if (fp.hostile.stallControl && (content === null || content[1] === "manifest.json")) return;
       if (req.method === "GET" && url.pathname === "/offer") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(
@@ -200,7 +270,7 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         sessions.set(s.sessionId, s);
         tokenHashes.set(s.sessionId, tokenHash(sessionToken));
         res.writeHead(201, { "content-type": "application/json" });
-        res.end(JSON.stringify(serializeOpenedSession({ ...s, sessionToken })));
+        res.end(JSON.stringify(serializeOpenedSession({ ...reported(s), sessionToken })));
         return;
       }
       const sm = /^\/sessions\/(0x[0-9a-f]{64})(\/tickets)?$/.exec(url.pathname);
@@ -210,14 +280,23 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         if (byToken(req) !== s) return error(res, 401, "InvalidSessionTokenError", "not this session's token");
         if (req.method === "POST" && sm[2]) {
           const batch = parseTicketBatch(await readBody(req));
-          const bad = accept(s, batch.tickets);
-          if (bad) return error(res, bad[0], bad[1], bad[2]);
+          const garbage = fp.hostile.garbageTicketAnswers;
+          const bad = garbage === "drop" ? undefined : accept(s, batch.tickets);
+          if (garbage === "drop") {
+            for (const pay of batch.tickets) if (recoverTicketSigner(pay.ticket, domain, pay.signature) === s.sender) received.push({ ...pay, accepted: false });
+          }
+          if (garbage !== undefined) {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end("<html>upstream error</html>");
+            return;
+          }
+          if (bad) return error(res, bad[0], bad[1], bad[2], bad[3]);
           res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ accepted: batch.tickets.length, session: serializeSession({ ...s, nextNonce: lastNonce + 1n }) }));
+          res.end(JSON.stringify({ accepted: batch.tickets.length, session: serializeSession(reported(s)) }));
           return;
         }
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(serializeSession({ ...s, nextNonce: lastNonce + 1n })));
+        res.end(JSON.stringify(serializeSession(reported(s))));
         return;
       }
       const cm = /^\/c\/([0-9a-f]{64})\/(.+)$/.exec(url.pathname);
@@ -238,18 +317,19 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         const header = req.headers["x-bandmint-ticket"];
         if (header) {
           const bad = accept(s, decodeTicketHeader(header));
-          if (bad) return error(res, bad[0], bad[1], bad[2]);
+          if (bad) return error(res, bad[0], bad[1], bad[2], bad[3]);
         }
         const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
         const start = m ? Number(m[1]) : 0;
         const end = m ? Number(m[2]) + 1 : data.length;
         const n = BigInt(end - start);
         if (s.servedBytes - s.paidBytes + n > s.creditWindowBytes) {
+          const r = reported(s);
           return error(res, 402, "PaymentRequiredError", "pay", {
             sessionId: s.sessionId,
-            servedBytes: s.servedBytes.toString(),
+            servedBytes: r.servedBytes.toString(),
             inFlightBytes: "0",
-            paidBytes: s.paidBytes.toString(),
+            paidBytes: r.paidBytes.toString(),
             requestedBytes: n.toString(),
             creditWindowBytes: s.creditWindowBytes.toString(),
             minCumulativeBytes: (s.servedBytes + n - s.creditWindowBytes).toString(),
@@ -264,19 +344,47 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
         requests.push({ path, start, end });
         s.servedBytes += n;
         let body = Buffer.from(data.subarray(start, end));
-        if (fp.corrupt.has(`${path}@${start}`)) {
+        const h = fp.hostile;
+        const corrupted = fp.corrupt.has(`${path}@${start}`);
+        if (corrupted) {
           body = Buffer.from(body);
           body[0] = body[0]! ^ 0xff;
         }
+        if (h.extraBytes > 0) body = Buffer.concat([body, randomBytes(h.extraBytes)]);
         if (fp.delayMs > 0) await new Promise((r) => setTimeout(r, fp.delayMs));
-        res.writeHead(206, {
+        if (h.stall === "silent") return;
+        const headers = {
           "content-type": "application/octet-stream",
-          "content-length": String(body.length),
+          "content-length": h.endless ? String(2 ** 40) : String(body.length),
           "content-range": `bytes ${start}-${end - 1}/${data.length}`,
           "x-bandmint-paid-bytes": s.paidBytes.toString(),
           "x-bandmint-next-nonce": (lastNonce + 1n).toString(),
           "x-bandmint-recipient-rand-hash": recipientRandHash,
-        });
+        };
+        res.writeHead(206, headers);
+        if (h.stall === "headers") return void res.flushHeaders();
+        if (h.endless) {
+          // Zeros for as long as the client reads (it must stop: 2^40 bytes would not fit in memory).
+          const zeros = Buffer.alloc(1 << 16);
+          const pump = () => {
+            while (!res.destroyed) {
+              fp.endlessBytesSent += zeros.length;
+              if (!res.write(zeros)) break;
+            }
+          };
+          res.on("drain", pump);
+          pump();
+          return;
+        }
+        if (h.truncate) {
+          // Headers first (the client's fetch resolves), then half the body, then the connection drops.
+          res.flushHeaders();
+          await new Promise((r) => setTimeout(r, 20));
+          res.write(body.subarray(0, body.length >> 1));
+          await new Promise((r) => setTimeout(r, 20));
+          res.socket?.destroy();
+          return;
+        }
         if (fp.dieAfter !== undefined && fp.dieAfter-- <= 0) {
           // Half a body, then the connection drops and the server stops listening: a crash.
           res.write(body.subarray(0, body.length >> 1));
@@ -286,6 +394,7 @@ export async function startFakeProvider(o: FakeProviderOptions): Promise<FakePro
           return;
         }
         res.end(body);
+        if (!corrupted && h.extraBytes === 0) intactBytes.set(s.sessionId, (intactBytes.get(s.sessionId) ?? 0n) + n);
         return;
       }
       error(res, 404, "NotFoundError", "no route");

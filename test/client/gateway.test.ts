@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { createGateway, parseRange } from "../../src/client/gateway.ts";
+import { createGateway } from "../../src/client/gateway.ts";
 import { startFakeProvider } from "./fakeProvider.ts";
 import { BROKER, CHAIN_ID, KEYS, PRICE, listingOf, makeContent, makePool } from "./harness.ts";
 
@@ -90,6 +90,12 @@ test("gateway HEAD, 304, 416, 404, CORS preflight and HLS playlist", async (t) =
   const etag = head.headers.etag as string;
   assert.match(etag, /^"[0-9a-f]{64}"$/);
   assert.equal((await get(`${base}/video/seg0.ts`, { "if-none-match": etag })).status, 304);
+  // The edge's conditionals (one parser, src/http/parseRange.ts): a list, weak comparison, If-Range.
+  assert.equal((await get(`${base}/video/seg0.ts`, { "if-none-match": `"other", W/${etag}` })).status, 304);
+  assert.equal((await get(`${base}/video/seg0.ts`, { range: "bytes=0-9", "if-range": etag })).status, 206);
+  const stale = await get(`${base}/video/seg0.ts`, { range: "bytes=0-9", "if-range": '"stale"' });
+  assert.equal(stale.status, 200);
+  assert.deepEqual(stale.body, content.files.get("video/seg0.ts"));
   const r416 = await get(`${base}/video/seg0.ts`, { range: "bytes=999999999-" });
   assert.equal(r416.status, 416);
   assert.equal(r416.headers["content-range"], `bytes */${content.files.get("video/seg0.ts")!.length}`);
@@ -105,16 +111,4 @@ test("gateway HEAD, 304, 416, 404, CORS preflight and HLS playlist", async (t) =
   const empty = await get(`${base}/empty.txt`);
   assert.equal(empty.status, 200);
   assert.equal(empty.body.length, 0);
-});
-
-test("parseRange follows RFC 9110 for single ranges", () => {
-  assert.equal(parseRange(undefined, 10n), undefined);
-  assert.deepEqual(parseRange("bytes=2-4", 10n), { start: 2n, end: 5n });
-  assert.deepEqual(parseRange("bytes=-3", 10n), { start: 7n, end: 10n });
-  assert.deepEqual(parseRange("bytes=-30", 10n), { start: 0n, end: 10n });
-  assert.deepEqual(parseRange("bytes=8-", 10n), { start: 8n, end: 10n });
-  assert.equal(parseRange("bytes=10-", 10n), "unsatisfiable");
-  assert.equal(parseRange("bytes=-0", 10n), "unsatisfiable");
-  assert.equal(parseRange("bytes=0-1,3-4", 10n), undefined);
-  assert.equal(parseRange("items=0-1", 10n), undefined);
 });

@@ -10,7 +10,7 @@ import { ticketDomain } from "../../src/protocol/ticket.ts";
 import type { ProviderListing } from "../../src/market/providerListing.ts";
 import { createProviderStats, type ProviderStats } from "../../src/market/providerStats.ts";
 import { createProviderPool, type ProviderPool, type ProviderPoolParameters } from "../../src/client/providerPool.ts";
-import { openProviderSession } from "../../src/client/providerSession.ts";
+import { openProviderSession, type OpenProviderSessionParameters } from "../../src/client/providerSession.ts";
 
 // Hardhat's well-known development keys: test-only.
 export const KEYS = {
@@ -50,8 +50,12 @@ export function listingOf(key: Hex, url: string, pricePerGiB = PRICE): ProviderL
   return { provider: privateKeyToAccount(key).address, endpoint: url, pricePerGiB, capacityMbps: 1000n, region: "local", services: 1 };
 }
 
-/** A pool over fixed listings that signs tickets with the test consumer key. */
-export function makePool(listings: ProviderListing[], extra: Partial<ProviderPoolParameters> = {}): { pool: ProviderPool; stats: ProviderStats } {
+/** A pool over fixed listings that signs tickets with the test consumer key (`session`: the sessions' fetch and control-request timeout). */
+export function makePool(
+  listings: ProviderListing[],
+  extra: Partial<ProviderPoolParameters> = {},
+  session: Partial<Pick<OpenProviderSessionParameters, "fetch" | "requestTimeoutMs">> = {},
+): { pool: ProviderPool; stats: ProviderStats } {
   const stats = extra.stats ?? createProviderStats();
   const consumer = privateKeyToAccount(KEYS.consumer);
   const domain = ticketDomain(CHAIN_ID, BROKER);
@@ -67,6 +71,7 @@ export function makePool(listings: ProviderListing[], extra: Partial<ProviderPoo
         sign: (ticket) => signTicket({ ticket, domain, privateKey: KEYS.consumer }),
         signSession: (message) => signSessionRequest({ message, domain, privateKey: KEYS.consumer }),
         signal,
+        ...session,
       }),
     ...extra,
   });

@@ -169,4 +169,30 @@ describe("bandmint proxy: the consumer's local proxy over paid relays", { timeou
       await honest.stop();
     }
   });
+
+  test("a relay that claims more paid bytes than our tickets cover signs for nothing more and is left for another", async () => {
+    const liar = await startHarness(join(dir, "pa"), { pricePerGiB: TOKEN / 2n }, { relay: { egress }, provider: devAccount(2) });
+    const honest = await startHarness(join(dir, "pb"), { pricePerGiB: TOKEN }, { relay: { egress }, provider: devAccount(3) });
+    const c = await consumerProxy([liar, honest], devAccount(33));
+    try {
+      assert.equal((await httpViaProxy(c.http, `${http.url}/blob/${2 * MiB}`)).sha256, blobSha256(2 * MiB));
+      // The node claims 100 MiB more paid than any ticket of ours says (the way over-reporting is faked above).
+      const [s] = relaySessionsOf(liar);
+      s!.paidBytes += 100n << 20n;
+      const signedBefore = liar.store.ticketsOfSession(s!.id).length;
+      for (let i = 0; i < 2; i++) assert.equal((await httpViaProxy(c.http, `${http.url}/blob/${3 * MiB}`)).sha256, blobSha256(3 * MiB));
+      const liarReport = c.pool.report().find((r) => r.provider === liar.provider.address)!;
+      assert.equal(liarReport.state, "bad");
+      assert.match(liarReport.reason ?? "", /claims paidBytes/);
+      // Nothing beyond what moved: no ticket the node holds acknowledges more than our count.
+      const held = liar.store.ticketsOfSession(s!.id);
+      assert.ok(held.every((t) => t.ticket.cumulativeBytes <= liarReport.movedBytes), "no ticket acknowledges bytes that did not move");
+      assert.ok(held.length <= signedBefore + 3, `${held.length - signedBefore} tickets after the claim`);
+      assert.ok(relaySessionsOf(honest)[0]!.servedBytes > 0n, "the honest relay took over");
+    } finally {
+      await c.stop();
+      await liar.stop();
+      await honest.stop();
+    }
+  });
 });

@@ -152,9 +152,12 @@ describe("relay on the node", { timeout: 120_000 }, () => {
     assert.ok(second.bytes > 0, "the tunnel resumed after the ticket");
     // Now stop paying: the node closes the tunnel after the grace time (1.5 s here), counted from
     // the stall, which began about when the last byte arrived (a loaded box delays that byte, so
-    // the bound is loose: the point is that the tunnel was not closed at once).
+    // the bound is loose: the point is that the tunnel was not closed at once). It closes with a
+    // reset: a plain close would pass the truncated response off as a whole one.
+    const reset = new Promise<string | undefined>((resolve) => t.socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code)));
     const rest = await readUntilQuiet(t.socket, 5_000);
     assert.ok(rest.closed, "the tunnel was closed");
+    assert.equal(await Promise.race([reset, new Promise((r) => setTimeout(() => r("a plain close"), 200))]), "ECONNRESET");
     const stalledAt = rest.bytes > 0 ? rest.lastByteAt : second.lastByteAt;
     assert.ok(Date.now() - stalledAt >= 750, `closed ${Date.now() - stalledAt} ms after the last byte: not before the grace time`);
     assert.ok(h.relay!.stats().closed.unpaid >= 1);

@@ -51,7 +51,7 @@ test("sim writes epochs.csv, epochs.json, summary.json and a self-contained repo
   const out = join(dir, "run");
   const stdout = sink();
   assert.equal(await sim.run(args({ out }, [model], stdout)), 0);
-  assert.match(stdout.text(), /bandmint: 200 epochs/);
+  assert.match(stdout.text(), /bandmint: 200 epochs \(cohort mode\)/);
   for (const f of ["epochs.csv", "epochs.json", "summary.json", "report.html"]) assert.ok(existsSync(join(out, f)), f);
 
   const csv = (await readFile(join(out, "epochs.csv"), "utf8")).trim().split("\n");
@@ -63,11 +63,17 @@ test("sim writes epochs.csv, epochs.json, summary.json and a self-contained repo
   assert.equal(BigInt(epochs[199].supply), BigInt(JSON.parse(await readFile(join(out, "summary.json"), "utf8")).finalSupply));
 
   const html = await readFile(join(out, "report.html"), "utf8");
-  assert.equal((html.match(/<svg /g) ?? []).length, 8);
-  for (const title of ["Token supply", "Net inflation", "Burned vs minted", "revenue per GiB, in tokens", "revenue per GiB, in fiat", "Self-dealing attacker", "Token price", "P(no winning ticket in a week)"]) {
+  assert.equal((html.match(/<svg /g) ?? []).length, 9);
+  for (const title of ["Token supply", "Net inflation", "Burned vs minted", "revenue per GiB, in tokens", "revenue per GiB, in fiat", "Self-dealing attacker", "Token price", "P(no winning ticket in a week)", "Monthly earnings per provider"]) {
     assert.ok(html.includes(title), title);
   }
-  assert.equal((html.match(/class="reading"/g) ?? []).length, 8);
+  assert.equal((html.match(/class="reading"/g) ?? []).length, 9);
+  const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
+  assert.equal(summary.mode, "cohort");
+  assert.deepEqual(
+    summary.payouts.classes.map((c: { cohort: string; sizes: string[] }) => [c.cohort, c.sizes.join()]),
+    [["home", "small"], ["pro", "median"], ["datacenter", "large"]],
+  );
   assert.doesNotMatch(html, /<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
 });
 
@@ -85,6 +91,36 @@ test("sim --no-k-cap and --seed override the model", async () => {
   const reseeded = await runSummary({ seed: "7" }, "reseeded");
   assert.equal(reseeded.seed, 7);
   assert.notEqual(reseeded.finalSupply, capped.finalSupply);
+});
+
+test("sim --mode individual simulates every provider: p10/p50/p90 of monthly earnings per class in summary.json and charts", async () => {
+  const model = await shortPreset("bandmint", 61); // two whole months
+  const out = join(dir, "individual");
+  const stdout = sink();
+  assert.equal(await sim.run(args({ out, mode: "individual" }, [model], stdout)), 0);
+  assert.match(stdout.text(), /bandmint: 61 epochs \(individual mode\)/);
+  assert.match(stdout.text(), /small provider's last month p10\/p50\/p90 [\d.]+ \/ [\d.]+ \/ [\d.]+ tokens/);
+  const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
+  assert.equal(summary.mode, "individual");
+  assert.equal(summary.payouts.mode, "individual");
+  assert.equal(summary.payouts.classes.length, 3);
+  for (const c of summary.payouts.classes) {
+    assert.equal(c.months.length, 2);
+    for (const m of c.months) {
+      for (const k of ["p10", "p50", "p90", "mean"]) assert.match(m[k], /^\d+$/, `${c.cohort} ${k}: wei as a decimal string`);
+      assert.ok(BigInt(m.p10) < BigInt(m.p50) && BigInt(m.p50) < BigInt(m.p90), `${c.cohort}: the lottery spreads earnings`);
+      assert.ok(m.providers > 0);
+    }
+  }
+  const html = await readFile(join(out, "report.html"), "utf8");
+  assert.equal((html.match(/<svg /g) ?? []).length, 12);
+  assert.ok(html.includes("Spread of monthly earnings across providers"));
+  for (const cls of ["small provider (home, weight 1)", "median provider (pro, weight 10)", "large provider (datacenter, weight 100)"]) {
+    assert.ok(html.includes(`Monthly earnings of ${cls}: spread across providers`), cls);
+  }
+  assert.ok(html.includes("p10–p90 (last month)"));
+
+  await assert.rejects(sim.run(args({ out, mode: "each" }, [model])), (e: unknown) => e instanceof ModelError && e.shortMessage === "--mode: must be cohort or individual, got each");
 });
 
 test("sim reports a bad model as a ModelError naming the field and the file", async () => {
@@ -111,6 +147,22 @@ test("evaluate: bandmint exits 0, self-reported exits 1 with self-dealing FAIL; 
   const selfDealing = card.checks.find((c: { id: string }) => c.id === "self-dealing");
   assert.equal(selfDealing.status, "FAIL");
   assert.ok(selfDealing.data.every((d: { return: number }) => d.return > 0));
+});
+
+test("evaluate scores a model in individual mode on cohort runs (aggregates and expected values)", async () => {
+  const path = await shortPreset("bandmint", 120);
+  const raw = parse(await readFile(path, "utf8"));
+  raw.providers.mode = "individual";
+  const individual = join(dir, "bandmint-individual.yaml");
+  await writeFile(individual, stringify(raw));
+  const cards = await Promise.all(
+    [path, individual].map(async (file) => {
+      const out = sink();
+      await evaluate.run(args({ json: true, "skip-audit": true }, [file], out));
+      return JSON.parse(out.text());
+    }),
+  );
+  assert.deepEqual(cards[1], cards[0]);
 });
 
 test("evaluate gathers audit evidence from --repo for the paid basis", async () => {

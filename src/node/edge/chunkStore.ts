@@ -107,7 +107,13 @@ export class ChunkStore {
     if (this.#closed || this.#lru.has(hash) || bytes.length > this.#lru.maxBytes) return;
     const path = join(this.#chunksDir, hash);
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await this.#track(writeFile(tmp, bytes).then(() => rename(tmp, path)));
+    try {
+      await this.#track(writeFile(tmp, bytes).then(() => rename(tmp, path)));
+    } catch (error) {
+      // A full disk leaves a partial temporary file: remove it, or every failed write keeps its bytes.
+      await unlink(tmp).catch(() => {});
+      throw error;
+    }
     this.#evict(this.#lru.set(hash, true, bytes.length));
     this.#scheduleIndex();
   }
@@ -118,7 +124,9 @@ export class ChunkStore {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await Promise.allSettled([...this.#pending]);
-    await this.#writeIndex();
+    // The index only orders the cache (open() adopts unindexed chunks): failing to write it, on a
+    // full disk say, is worth a warning, not a failed stop.
+    await this.#writeIndex().catch((error: unknown) => this.#logger.warn("chunk index write failed", { error: String(error) }));
   }
 
   #evict(evicted: [string, true][]): void {
@@ -144,7 +152,12 @@ export class ChunkStore {
   async #writeIndex(): Promise<void> {
     const entries = [...this.#lru.entries()].map(([hash, , size]) => [hash, size]);
     const path = join(this.dir, INDEX_FILE);
-    await writeFile(`${path}.tmp`, JSON.stringify({ version: 1, entries }));
+    try {
+      await writeFile(`${path}.tmp`, JSON.stringify({ version: 1, entries }));
+    } catch (error) {
+      await unlink(`${path}.tmp`).catch(() => {});
+      throw error;
+    }
     await rename(`${path}.tmp`, path);
   }
 }

@@ -10,7 +10,7 @@ import { sendHttpError } from "./httpErrors.ts";
 import { OriginFetcher } from "./originFetcher.ts";
 import { ManifestResolver, type ResolvedContent } from "./manifestResolver.ts";
 import { freeGate, type Grant, type PaymentGate } from "./paymentGate.ts";
-import { matchesIfNoneMatch, parseRange } from "./parseRange.ts";
+import { matchesIfNoneMatch, requestedRange } from "../../http/parseRange.ts";
 import { closeServer, listen } from "../../http/serverLifecycle.ts";
 import { drained } from "../../http/drained.ts";
 import type { Pacer } from "../limits/createLimits.ts";
@@ -160,8 +160,7 @@ export function createEdge(options: EdgeOptions): Edge {
       return void res.end();
     }
     const size = file.size;
-    const ifRange = req.headers["if-range"];
-    const range = ifRange !== undefined && ifRange !== etag ? ({ kind: "full" } as const) : parseRange(req.headers.range, size);
+    const range = requestedRange(req.headers, size, etag);
     if (range.kind === "unsatisfiable") {
       res.writeHead(416, { ...base, "Content-Range": `bytes */${size}`, "Content-Length": 0 });
       return void res.end();

@@ -201,3 +201,15 @@ export class SessionServiceMismatchError extends PaymentLayerError {
     this.wireDetails = { sessionId, service, used };
   }
 }
+
+/**
+ * The node's ticket store cannot write: its disk is full (SQLite's SQLITE_FULL). Nothing was
+ * acknowledged that is not on disk; the node refuses new sessions and tickets until it has room.
+ */
+export class StorageFullError extends PaymentLayerError {
+  override name = "StorageFullError";
+  constructor({ cause }: { cause?: unknown } = {}) {
+    super("The node's disk is full: it cannot record sessions or tickets right now; retry later or use another provider.", { cause, details: "database or disk is full" });
+  }
+}
+

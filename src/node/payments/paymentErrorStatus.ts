@@ -35,6 +35,7 @@ export const paymentErrorStatus: Readonly<Record<string, number>> = {
   SessionServiceMismatchError: 409,
   ChainUnavailableError: 503,
   LimitReachedError: 503,
+  StorageFullError: 507,
   // The relay (docs/protocol/relay.md §5).
   ProxyAuthError: 407,
   EgressRefusedError: 403,

@@ -55,3 +55,35 @@ test("sessions idle for 7 days are forgotten in memory and on disk; active or bu
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("after a restart a session's unpaid bytes from before no longer hold its sender's window; new ones do", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-sessions-"));
+  try {
+    const clock = { now: () => 1_000_000 };
+    const store = openTicketStore({ path: join(dir, "node.db") });
+    const book = createSessionBook({ store, clock, creditWindowBytes: 4n * MiB });
+    const { session } = book.openWithToken(alice);
+    // Served 3 MiB (the last 2 MiB perhaps cut by a crash before the consumer got them), paid 1 MiB.
+    session.servedBytes = 3n * MiB;
+    session.paidBytes = MiB;
+    session.dirty = true;
+    assert.equal(book.unpaidBytesOf(alice), 2n * MiB);
+    book.flush();
+    store.close();
+
+    const store2 = openTicketStore({ path: join(dir, "node.db") });
+    const book2 = createSessionBook({ store: store2, clock, creditWindowBytes: 4n * MiB });
+    const loaded = book2.get(session.id)!;
+    // Before: 2 MiB stayed unpaid here for good, and the sender's new sessions got 402 once they reached it.
+    assert.equal(book2.unpaidBytesOf(alice), 0n, "what was unpaid at the restart is not held against alice");
+    loaded.servedBytes += MiB;
+    assert.equal(book2.unpaidBytesOf(alice), MiB, "bytes served after the restart count as usual");
+    loaded.paidBytes = 4n * MiB; // a ticket paid everything, the old bytes too
+    assert.equal(book2.unpaidBytesOf(alice), 0n);
+    loaded.servedBytes += 2n * MiB;
+    assert.equal(book2.unpaidBytesOf(alice), 2n * MiB);
+    store2.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -26,6 +26,15 @@ export type SessionState = {
    * the gate never lets served - paid exceed it).
    */
   slackBytes: bigint;
+  /**
+   * Bytes the credit window counts as paid even before tickets cover them: the served count a
+   * session was loaded with after a restart (0 for sessions opened in this process). Bytes a
+   * crashed node counted as served may never have reached the consumer (a response cut by the
+   * crash), and a consumer pays only what it verified; without this, those bytes would hold the
+   * sender's window here for good (402 on every new session). The node forgoes at most one window
+   * per sender per restart (the gate never let more be unpaid), and tickets may still pay them.
+   */
+  creditBaseBytes: bigint;
   lastActive: number;
   dirty: boolean;
   /** sha256 of the secret session token; undefined for a session from before tokens (unusable). */
@@ -63,7 +72,7 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     if (list === undefined) bySender.set(s.sender, [s]);
     else list.push(s);
   };
-  for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, dirty: false });
+  for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, creditBaseBytes: r.servedBytes, dirty: false });
   /**
    * Opens a new session for `sender` with a fresh secret recipientRand and session token, durably
    * (only the token's hash is stored); `request` is the signed request's replay key, stored in the
@@ -77,7 +86,7 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     const now = clock.now();
     store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}) });
     const session: SessionState = {
-      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
+      id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, creditBaseBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
     };
     index(session);
     return { session, token };
@@ -114,12 +123,13 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     },
     /**
      * Unpaid bytes (served + in flight - paid) over all sessions of `sender`. The credit window
-     * applies per sender, not per session: opening more sessions buys no more unpaid bytes.
+     * applies per sender, not per session: opening more sessions buys no more unpaid bytes. Bytes
+     * served before a restart and still unpaid are not counted (`creditBaseBytes`).
      */
     unpaidBytesOf(sender: Address): bigint {
       let unpaid = 0n;
       for (const s of bySender.get(sender) ?? []) {
-        const u = s.servedBytes + s.inFlightBytes - s.paidBytes;
+        const u = s.servedBytes + s.inFlightBytes - (s.paidBytes > s.creditBaseBytes ? s.paidBytes : s.creditBaseBytes);
         if (u > 0n) unpaid += u;
       }
       return unpaid;

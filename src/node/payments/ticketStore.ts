@@ -4,6 +4,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { Service } from "../../protocol/wire.ts";
 import { parseTicket, serializeTicket, type Ticket } from "../../protocol/ticket.ts";
+import { StorageFullError } from "./errors.ts";
 import { startWorkerThread } from "./workerThread.ts";
 
 // The provider's durable memory: sessions (with their secret recipientRand), the last nonce per
@@ -220,14 +221,26 @@ export function openTicketStore({
   };
 
   const tx = <T>(fn: () => T): T => {
-    db.exec("BEGIN IMMEDIATE");
     try {
-      const result = fn();
-      db.exec("COMMIT");
-      return result;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = fn();
+        db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        rollback(db);
+        throw error;
+      }
     } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
+      throw storeError(error);
+    }
+  };
+  /** A single-statement write (its own implicit transaction), with the full disk named as such. */
+  const write = (fn: () => unknown): void => {
+    try {
+      fn();
+    } catch (error) {
+      throw storeError(error);
     }
   };
 
@@ -295,7 +308,7 @@ export function openTicketStore({
     },
     /** Replaces a session's recipientRand (after the old one was revealed on chain). */
     rotateRand(id: Hex, rand: bigint, randHash: Hex): void {
-      q.rotate.run(rand.toString(), randHash, id);
+      write(() => q.rotate.run(rand.toString(), randHash, id));
     },
     /** The highest nonce accepted (or seen on chain) for `sender`, 0 if none. */
     lastNonce(sender: Address): bigint {
@@ -305,7 +318,7 @@ export function openTicketStore({
     raiseNonce(sender: Address, nonce: bigint): void {
       const last = nonces.get(sender);
       if (last !== undefined && nonce <= last) return;
-      q.setNonce.run(sender, nonce.toString());
+      write(() => q.setNonce.run(sender, nonce.toString()));
       nonces.set(sender, nonce);
     },
     /**
@@ -332,7 +345,8 @@ export function openTicketStore({
       return thread.call(batch).then(
         () => accepted(batch),
         (error: Error) => {
-          throw new Error(`ticket commit failed: ${error.message}`, { cause: error });
+          // The thread passes its error on as text: a full disk is recognised by SQLite's wording.
+          throw isStorageFull(error) ? new StorageFullError({ cause: error }) : new Error(`ticket commit failed: ${error.message}`, { cause: error });
         },
       );
     },
@@ -368,8 +382,8 @@ export function openTicketStore({
     },
     /** Records the outcome of a redemption transaction. */
     finishRedemption(txHash: Hex, state: "confirmed" | "failed", totals: RedemptionTotals, now: number): void {
-      q.insertRedemption.run(txHash, now);
-      q.confirmRedemption.run(state, totals.paid.toString(), totals.burned.toString(), totals.treasury.toString(), totals.gasUsed.toString(), totals.gasCost.toString(), now, txHash);
+      write(() => q.insertRedemption.run(txHash, now));
+      write(() => q.confirmRedemption.run(state, totals.paid.toString(), totals.burned.toString(), totals.treasury.toString(), totals.gasUsed.toString(), totals.gasCost.toString(), now, txHash));
     },
     /** Aggregates for /status. */
     stats(): StoreStats {
@@ -410,6 +424,34 @@ export function openTicketStore({
   };
 }
 
+/**
+ * Whether `error` is SQLite's "database or disk is full" (SQLITE_FULL = 13), also when it comes
+ * back from the writer thread as text or already as StorageFullError.
+ */
+export function isStorageFull(error: unknown): boolean {
+  if (error instanceof StorageFullError) return true;
+  const e = error as { errcode?: number; message?: string; cause?: unknown } | undefined;
+  return (e?.errcode !== undefined && (e.errcode & 0xff) === 13) || /database or disk is full/.test(e?.message ?? "");
+}
+
+/** The error to throw for a failed write: StorageFullError for a full disk, else the error itself. */
+function storeError(error: unknown): unknown {
+  return isStorageFull(error) && !(error instanceof StorageFullError) ? new StorageFullError({ cause: error }) : error;
+}
+
+/**
+ * Rolls back the open transaction, if SQLite left one: on SQLITE_FULL (and IOERR, NOMEM) SQLite
+ * may already have rolled the whole transaction back, and a ROLLBACK then fails with "no
+ * transaction is active", which must not replace the error that says why.
+ */
+function rollback(db: DatabaseSync): void {
+  try {
+    db.exec("ROLLBACK");
+  } catch {
+    // nothing left to roll back
+  }
+}
+
 /** Opens a connection in WAL mode with the given synchronous level and a 5 s busy timeout. */
 export function openConnection(path: string, synchronous: "FULL" | "NORMAL"): DatabaseSync {
   const db = new DatabaseSync(path);
@@ -429,7 +471,11 @@ export function prepareTicketWrites(db: DatabaseSync): (batch: readonly AcceptTi
   const setNonce = db.prepare(`INSERT INTO sender_nonces (sender, last_nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET last_nonce = excluded.last_nonce`);
   const counters = db.prepare(`UPDATE sessions SET served = ?, paid = ?, last_active = ? WHERE id = ?`);
   return (batch) => {
-    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw storeError(error);
+    }
     try {
       for (const a of batch) {
         insertTicket.run(
@@ -442,8 +488,8 @@ export function prepareTicketWrites(db: DatabaseSync): (batch: readonly AcceptTi
       }
       db.exec("COMMIT");
     } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
+      rollback(db);
+      throw storeError(error);
     }
   };
 }

@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, Socket } from "node:net";
 import type { Duplex, Readable, Writable } from "node:stream";
 import type { Address } from "viem";
 import { parseAbsoluteProxyUrl, parseConnectTarget, parseProxyAuthorization, PROXY_AUTH_REALM } from "../../protocol/relayWire.ts";
@@ -223,7 +223,14 @@ export function createRelay(p: RelayParameters) {
         const set = bySender.get(session.sender);
         set?.delete(tunnel);
         if (set?.size === 0) bySender.delete(session.sender);
-        for (const s of sockets) s.destroy();
+        // Cut for want of payment: reset the connections, so that both ends see an error; a plain
+        // close would look like the end of the stream and the consumer would take a truncated
+        // response for a whole one.
+        const cut = reason === "unpaid";
+        for (const s of sockets) {
+          if (cut && s instanceof Socket && !s.destroyed && !s.connecting) s.resetAndDestroy();
+          else s.destroy();
+        }
         sessions.creditFreed(session.sender); // wakes this tunnel's own waits, which then end
       },
     };
