@@ -13,6 +13,8 @@ import deployCommand from "../src/cli/commands/deploy.ts";
 import startCommand from "../src/cli/commands/start.ts";
 import { clientErrorStatus, expectationFailed, malformedRequest } from "../src/http/serverLifecycle.ts";
 import { loadNodeConfig } from "../src/node/config.ts";
+import { HEADERS_TIMEOUT_MS } from "../src/node/providerNode.ts";
+import { REFUSAL_BURST, REFUSALS_PER_SECOND } from "../src/node/payments/refusalBudget.ts";
 import { buildOffer } from "../src/node/payments/buildOffer.ts";
 import { PaymentRequiredError, TicketNonceError } from "../src/node/payments/errors.ts";
 import { paymentErrorResponse, paymentErrorStatus } from "../src/node/payments/paymentErrorStatus.ts";
@@ -210,10 +212,14 @@ test("payments.md §4.1 and §2.2 state the limits the code enforces", () => {
     [row("tickets per"), `1 to ${wire.MAX_TICKETS_PER_BATCH}`, "MAX_TICKETS_PER_BATCH"],
     [row("one entry of"), n(wire.MAX_TICKET_HEADER_ENTRY_CHARS), "MAX_TICKET_HEADER_ENTRY_CHARS"],
     [row("request head"), n(wire.MAX_REQUEST_HEAD_BYTES), "MAX_REQUEST_HEAD_BYTES"],
-    [row("time to receive a request's head"), `${server.headersTimeout / 1000} s`, "node:http headersTimeout"],
+    [row("time to receive a request's head"), `${HEADERS_TIMEOUT_MS / 1000} s on the node`, "HEADERS_TIMEOUT_MS"],
+    [row("time to receive a request's head"), `${server.headersTimeout / 1000} s on the gateway`, "node:http headersTimeout"],
+    [row("time to receive the body"), `${wire.REQUEST_BODY_TIMEOUT_SECONDS} s`, "REQUEST_BODY_TIMEOUT_SECONDS"],
     [row("time to receive a whole request"), `${server.requestTimeout / 1000} s`, "node:http requestTimeout"],
+    [row("refused ticket requests per sender"), `${REFUSAL_BURST} at once, then one a second`, "REFUSAL_BURST, REFUSALS_PER_SECOND"],
   ] as const;
   for (const [text, value, source] of expect) assert.ok(text.includes(value), `payments.md §4.1 "${text}" should say ${value} (${source})`);
+  assert.equal(REFUSALS_PER_SECOND, 1, "payments.md §4.1 says one refused ticket request a second comes back");
   const header = section(payments, "### 2.2", "### 2.3", "docs/protocol/payments.md");
   assert.ok(header.includes(`${n(wire.MAX_TICKET_HEADER_ENTRY_CHARS)} characters`), "§2.2 must state the per-ticket header cap");
   assert.ok(header.includes(`${wire.MAX_REQUEST_HEAD_BYTES / 1024} KiB`), "§2.2 must state the request head limit");

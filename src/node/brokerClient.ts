@@ -116,7 +116,12 @@ function createViemBrokerClient({ publicClient, walletClient, broker, abi }: Cre
   return {
     address: broker,
     async getSender(sender) {
-      const [deposit, reserve, withdrawTime] = (await publicClient.readContract({ address: broker, abi, functionName: "getSender", args: [sender] })) as readonly [bigint, bigint, bigint | number];
+      // Of the reserve, only this node's share backs its tickets (the reserve bound, ARCHITECTURE.md):
+      // what the broker would still let it draw, not what other providers may draw.
+      const [[deposit, , withdrawTime], reserve] = await Promise.all([
+        publicClient.readContract({ address: broker, abi, functionName: "getSender", args: [sender] }) as Promise<readonly [bigint, bigint, bigint | number]>,
+        publicClient.readContract({ address: broker, abi, functionName: "claimableReserve", args: [sender, recipient] }) as Promise<bigint>,
+      ]);
       return { deposit, reserve, withdrawTime: BigInt(withdrawTime) };
     },
     async lastNonce(sender) {

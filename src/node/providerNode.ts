@@ -19,6 +19,7 @@ import { isChainOutage } from "./toChainUnavailable.ts";
 import { createPaymentApi } from "./payments/paymentApi.ts";
 import { createPaymentGate } from "./payments/paymentGate.ts";
 import { createSessionBook, type Clock, type SessionBook } from "./payments/sessionBook.ts";
+import { createRefusalBudget } from "./payments/refusalBudget.ts";
 import { startSignerPool, type SignerPool } from "./payments/signerPool.ts";
 import { createTicketIntake, type TicketIntake } from "./payments/ticketIntake.ts";
 import { openTicketStore, type TicketStore } from "./payments/ticketStore.ts";
@@ -42,7 +43,7 @@ import { createRefusalCounts } from "./operator/refusalCounts.ts";
 import { openOperatorStore, type OperatorStore } from "./operatorStore.ts";
 import { createTrafficMeter, type TrafficMeter } from "./trafficMeter.ts";
 /** A request head must arrive within this time (slow clients would otherwise hold sockets forever). */
-const HEADERS_TIMEOUT_MS = 15_000;
+export const HEADERS_TIMEOUT_MS = 15_000;
 /** How long an idle keep-alive connection stays open (longer than clients keep theirs). */
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
@@ -206,12 +207,14 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
         store, funds, offer, domainSeparator, clock, outstanding, ...(signers ? { signers } : {}),
         onPaid: (session) => sessions.creditFreed(session.sender),
       });
-      const paymentGate = createPaymentGate({ sessions, intake, store, offer, clock, onRefusal: refusals.record });
+      // One allowance of refused tickets per sender, whether they came by POST or in headers.
+      const refusalBudget = createRefusalBudget({ clock });
+      const paymentGate = createPaymentGate({ sessions, intake, store, offer, clock, onRefusal: refusals.record, refusalBudget });
       // Without per-byte limits the edge keeps the plain gate and no pacer: the hot path is unchanged.
       const gate = limits.pacer === undefined ? paymentGate : limitedGate(paymentGate, limits, refusals.record);
       const api = createPaymentApi({
         offer, sessions, intake, store, funds, chainLastNonce: (s) => broker.lastNonce(s), clock, status,
-        availability: limits.availability, admitSession: () => limits.admit("session"), onRefusal: refusals.record,
+        availability: limits.availability, admitSession: () => limits.admit("session"), onRefusal: refusals.record, refusalBudget,
       });
       const maxMemoryBytes = Math.min(Number(config.memoryCacheBytes ?? BigInt(defaults.memoryCacheBytes)), Number(config.maxCacheBytes));
       const edge = createEdge({ cacheDir: config.cacheDir, maxCacheBytes: Number(config.maxCacheBytes), maxMemoryBytes, origins: config.origins, gate, pacer: limits.pacer, meter });
@@ -256,6 +259,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto, operatorStore, meter, limits, admin };
       const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
       const handler = (req: IncomingMessage, res: ServerResponse) => {
+        // Content (the hot path) is the edge's alone: no URL object, no promise to see that the
+        // API does not own it (it owns /offer, /sessions and /status; the relay absolute URLs).
+        if (req.url?.startsWith("/c/") === true) return edge.handle(req, res);
         if (relay?.handleRequest(req, res)) return;
         (dialback && req.url === DIALBACK_PATH ? dialback.handle(req, res) : api.handle(req, res)).then(
           (handled) => {

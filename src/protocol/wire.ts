@@ -37,6 +37,11 @@ export const MAX_TICKETS_PER_BATCH = 256;
 /** Largest request body the node reads (`POST /sessions`, `POST /sessions/<id>/tickets`); larger is 413. */
 export const MAX_REQUEST_BODY_BYTES = 1 << 20;
 /**
+ * Seconds the node waits for such a body once its head arrived; slower is 408. A body that
+ * trickles in would otherwise hold the connection for Node's 300 s request timeout.
+ */
+export const REQUEST_BODY_TIMEOUT_SECONDS = 30;
+/**
  * Largest request head (request line and every header) the node's HTTP server accepts; larger is
  * 431. Node's own default, made the protocol's so a runtime flag cannot change it silently.
  */

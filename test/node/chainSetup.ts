@@ -32,9 +32,13 @@ export type NodeWorld = {
   close(): Promise<void>;
 };
 
-/** Starts a chain with deployed contracts, funds a consumer deposit and publishes `size` bytes. */
-export async function startWorld({ size = 16n * MiB, deposit = 1000n * TOKEN }: { size?: bigint; deposit?: bigint } = {}): Promise<NodeWorld> {
-  const net = await localNetwork({ providers: 1, consumers: 1 });
+/**
+ * Starts a chain with deployed contracts, funds the first consumer's deposit and publishes `size`
+ * bytes; `providers` and `consumers` dev accounts get tokens (the first of each is `provider` and
+ * `consumer`).
+ */
+export async function startWorld({ size = 16n * MiB, deposit = 1000n * TOKEN, providers = 1, consumers = 1 }: { size?: bigint; deposit?: bigint; providers?: number; consumers?: number } = {}): Promise<NodeWorld> {
+  const net = await localNetwork({ providers, consumers });
   const dir = await mkdtemp(join(tmpdir(), "bandmint-node-"));
   const deploymentPath = join(dir, "deployment.json");
   await writeDeployment(deploymentPath, net.deployment);

@@ -15,6 +15,7 @@ import { testCertificate, tlsSkipReason, type TestCertificate } from "../fixture
 import { makeTicket, MiB, openSession, postTickets, startHarness, type Harness } from "./harness.ts";
 import type { OpenedSession } from "../../src/protocol/wire.ts";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
+import { SESSION_IDLE_MS } from "../../src/node/payments/sessionBook.ts";
 
 // The credit window is per sender across its sessions: each test pays as its own consumer, so one
 // test's unpaid bytes never hold another's window.
@@ -342,6 +343,86 @@ describe("relay on the node", { timeout: 120_000 }, () => {
       assert.equal(big.relay!.tunnelsOf(big.consumer.address), 0);
     } finally {
       await big.stop();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  test("tunnels still resolving or connecting count against the per-sender and node-wide caps", async () => {
+    const d = await mkdtemp(join(tmpdir(), "bm-relay-burst-"));
+    // A slow resolver keeps every CONNECT of a burst between admission and open at once.
+    const resolve = async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      return [{ address: "127.0.0.1", family: 4 as const }];
+    };
+    const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [`slow.example:${http.port}`] }, resolve, options: { maxTunnelsPerSender: 5, maxTunnels: 8 } } });
+    try {
+      const burst = async (s: OpenedSession, n: number) => Promise.all(Array.from({ length: n }, () => connectThrough(r.url.slice(7), `slow.example:${http.port}`, bearer(s))));
+      const a = await burst(await openSession(r.url, r.consumer, "relay"), 12);
+      assert.deepEqual(a.map((t) => t.status).sort(), [...Array(5).fill(200), ...Array(7).fill(429)]);
+      // The node fills at 8. A's five are open by now, so B, holding fewer, displaces one of them
+      // (fair share at the cap) and is refused only once it holds as many as A but one.
+      const b = await burst(await openSession(r.url, freshConsumer(), "relay"), 5);
+      assert.deepEqual(b.map((t) => t.status).sort(), [...Array(4).fill(200), 503]);
+      assert.equal(r.relay!.stats().tunnels.open, 8);
+      assert.equal(r.relay!.tunnelsOf(r.consumer.address), 4);
+      assert.equal(r.relay!.stats().closed.displaced, 1);
+      for (const t of [...a, ...b]) t.socket.destroy();
+    } finally {
+      await r.stop();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  test("at the node-wide cap, the tunnel displaced is the heaviest holder's least recently active one", async () => {
+    const d = await mkdtemp(join(tmpdir(), "bm-relay-displace-"));
+    const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [http.host] }, options: { maxTunnelsPerSender: 4, maxTunnels: 4 } } });
+    try {
+      const a = await openSession(r.url, r.consumer, "relay");
+      const tunnels: Socket[] = [];
+      for (let i = 0; i < 4; i++) {
+        const t = await connectThrough(r.url.slice(7), http.host, bearer(a));
+        assert.equal(t.status, 200);
+        tunnels.push(t.socket);
+        r.clock.t += 1_000;
+      }
+      // The first one opened carries bytes after the others opened: the second is now the least recently active.
+      const get = `GET /blob/100000 HTTP/1.1\r\nHost: ${http.host}\r\n\r\n`;
+      tunnels[0]!.write(get);
+      assert.ok((await readUntilQuiet(tunnels[0]!, 300)).bytes > 100_000);
+      const closed = new Promise((resolve) => tunnels[1]!.once("close", resolve));
+      const b = await connectThrough(r.url.slice(7), http.host, bearer(await openSession(r.url, freshConsumer(), "relay")));
+      assert.equal(b.status, 200);
+      await closed;
+      assert.deepEqual([r.relay!.tunnelsOf(r.consumer.address), r.relay!.stats().tunnels.open, r.relay!.stats().closed.displaced], [3, 4, 1]);
+      // The active one still works.
+      tunnels[0]!.write(get);
+      assert.ok((await readUntilQuiet(tunnels[0]!, 300)).bytes > 100_000);
+      // C (holding none; A 3, B 1) displaces one of A's; then A holds 2 and C 1: too close, 503.
+      const c = await openSession(r.url, freshConsumer(), "relay");
+      assert.equal((await connectThrough(r.url.slice(7), http.host, bearer(c))).status, 200);
+      assert.equal((await connectThrough(r.url.slice(7), http.host, bearer(c))).status, 503);
+      for (const t of [...tunnels, b.socket]) t.destroy();
+    } finally {
+      await r.stop();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  test("a tunnel whose session the node let go ends instead of moving unmetered bytes", async () => {
+    const d = await mkdtemp(join(tmpdir(), "bm-relay-forgotten-"));
+    const r = await startHarness(d, {}, { relay: { egress: { denyPorts: [25], denyDestinations: [], testTargets: [http.host] } } });
+    try {
+      const s = await openSession(r.url, r.consumer, "relay");
+      const t = await connectThrough(r.url.slice(7), http.host, bearer(s));
+      assert.equal(t.status, 200);
+      // Idle for 7 days (or replaced at the sender's session cap): the session no longer counts in the window.
+      r.clock.t += SESSION_IDLE_MS + 1;
+      assert.equal(r.sessions.forgetIdle(), 1);
+      t.socket.write(`GET /blob/1000000 HTTP/1.1\r\nHost: ${http.host}\r\n\r\n`);
+      const got = await readUntilQuiet(t.socket, 3_000);
+      assert.deepEqual({ bytes: got.bytes, closed: got.closed }, { bytes: 0, closed: true });
+    } finally {
+      await r.stop();
       await rm(d, { recursive: true, force: true });
     }
   });

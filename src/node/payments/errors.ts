@@ -54,6 +54,15 @@ export class RequestBodyTooLargeError extends PaymentLayerError {
   }
 }
 
+/** A request body did not arrive within REQUEST_BODY_TIMEOUT_SECONDS (src/protocol/wire.ts) of its head: 408. */
+export class RequestTimeoutError extends PaymentLayerError {
+  override name = "RequestTimeoutError";
+  constructor({ limitSeconds }: { limitSeconds: number }) {
+    super(`Request timeout: the body did not arrive within ${limitSeconds} s.`);
+    this.wireDetails = { limit: limitSeconds.toString() };
+  }
+}
+
 /** The session id is not known to this node (never opened, or forgotten). */
 export class UnknownSessionError extends PaymentLayerError {
   override name = "UnknownSessionError";
@@ -144,6 +153,33 @@ export class InsufficientFundsError extends PaymentLayerError {
     super(`Sender ${sender} cannot back its tickets: ${reason}.`);
     this.sender = sender;
     this.wireDetails = { sender, deposit: deposit.toString(), reserve: reserve.toString(), required: required.toString(), withdrawTime: withdrawTime.toString() };
+  }
+}
+
+/**
+ * The sender holds as many sessions as the node keeps per sender and every one of them still owes
+ * bytes or has a response in flight, so none can be let go for a new one (HTTP 429).
+ */
+export class TooManySessionsError extends PaymentLayerError {
+  override name = "TooManySessionsError";
+  constructor({ sender, limit }: { sender: Address; limit: number }) {
+    super(`Sender ${sender} holds ${limit} sessions here, each with unpaid bytes: pay what they owe (or wait for responses in flight) before opening another.`);
+    this.wireDetails = { sender, limit: limit.toString() };
+  }
+}
+
+/**
+ * The sender's tickets were refused so often lately that the node no longer reads them for a while
+ * (HTTP 429, `Retry-After`): a client sending bad tickets in a loop would otherwise cost the node a
+ * parse of every batch (refusalBudget.ts).
+ */
+export class TooManyRefusalsError extends PaymentLayerError {
+  override name = "TooManyRefusalsError";
+  retryAfterSeconds: number;
+  constructor({ sender, limit, retryAfterSeconds }: { sender: Address; limit: number; retryAfterSeconds: number }) {
+    super(`Sender ${sender} had ${limit} tickets or batches refused in a short time: fix them, then retry after ${retryAfterSeconds} s.`);
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.wireDetails = { sender, limit: limit.toString(), retryAfterSeconds };
   }
 }
 

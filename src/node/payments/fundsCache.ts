@@ -1,17 +1,21 @@
 import type { Address } from "viem";
 import type { Clock } from "./sessionBook.ts";
 
-/** A sender's funds in the TicketBroker (`getSender`). */
+/**
+ * A sender's funds in the TicketBroker as they back this node's tickets: its deposit, the part of
+ * its reserve this node may still draw (`claimableReserve(sender, node)`: its share R/N, less what
+ * it drew; 0 if it may not draw), and its withdrawal time (0: not unlocking).
+ */
 export type SenderFunds = { deposit: bigint; reserve: bigint; withdrawTime: bigint };
 
-/** Reads a sender's funds from the chain. */
+/** Reads a sender's funds from the chain (`getSender` and `claimableReserve`). */
 export type ReadSenderFunds = (sender: Address, signal?: AbortSignal) => Promise<SenderFunds>;
 
 /** Cached view of senders' broker funds. */
 export type FundsCache = ReturnType<typeof createFundsCache>;
 
 /**
- * Caches `getSender` per sender for `ttlMs` so that ticket intake costs no RPC round trip in the
+ * Caches a sender's funds for `ttlMs` so that ticket intake costs no RPC round trip in the
  * common case; concurrent misses share one read. `invalidate` after a redemption (it moves funds).
  *
  * While the chain is unreachable (`isOutage` says which read errors mean that), the last funds

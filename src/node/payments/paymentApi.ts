@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Address } from "viem";
 import {
   MAX_REQUEST_BODY_BYTES,
+  REQUEST_BODY_TIMEOUT_SECONDS,
   parseSessionId,
   parseSessionRequest,
   parseSessionToken,
@@ -20,8 +21,9 @@ import {
 import { domainSeparatorBytes } from "../../protocol/hashTicket.ts";
 import { ReplayedSessionRequestError, SESSION_REQUEST_MAX_AGE_SECONDS, verifySessionRequest } from "../../protocol/sessionRequest.ts";
 import { ticketDomain } from "../../protocol/ticket.ts";
-import { InsufficientFundsError, RequestBodyTooLargeError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
+import { InsufficientFundsError, RequestBodyTooLargeError, RequestTimeoutError, ServiceNotOfferedError, TicketBatchError } from "./errors.ts";
 import type { FundsCache } from "./fundsCache.ts";
+import type { RefusalBudget } from "./refusalBudget.ts";
 import { paymentErrorResponse } from "./paymentErrorStatus.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
 import { expiryBounds, WITHDRAW_MARGIN_SECONDS, type TicketIntake } from "./ticketIntake.ts";
@@ -45,6 +47,8 @@ export type PaymentApiParameters = {
   admitSession?: () => void;
   /** Called with every error the API answers with (refusal metrics). */
   onRefusal?: (error: unknown) => void;
+  /** Per-sender allowance of refused ticket batches (shared with the payment gate); none: unlimited. */
+  refusalBudget?: RefusalBudget;
 };
 
 /** Headers a browser page may send and read cross-origin (HLS players, web clients). */
@@ -59,16 +63,18 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const bytes = Buffer.from(JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
   const all: Record<string, string | number> = { ...CORS_HEADERS, ...headers, "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" };
-  // The rest of an oversized body is not worth reading: close the connection after the answer.
-  if (status === 413) all.Connection = "close";
+  // The rest of an oversized or overdue body is not worth reading: close the connection after the answer.
+  if (status === 413 || status === 408) all.Connection = "close";
   res.writeHead(status, all);
   res.end(bytes);
 }
 
 /**
- * Reads a JSON request body of at most MAX_REQUEST_BODY_BYTES. Over the limit it rejects at once
- * with RequestBodyTooLargeError and lets the rest of the body drain unread (the 413 answer closes
- * the connection); leaving a `for await` loop would destroy the socket before the answer.
+ * Reads a JSON request body of at most MAX_REQUEST_BODY_BYTES, arriving within
+ * REQUEST_BODY_TIMEOUT_SECONDS. Over the limit it rejects at once with RequestBodyTooLargeError,
+ * past the time with RequestTimeoutError, and lets the rest of the body drain unread (the 413 or
+ * 408 answer closes the connection); leaving a `for await` loop would destroy the socket before
+ * the answer.
  */
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -80,6 +86,13 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    const timer = setTimeout(() => {
+      refused = true;
+      chunks.length = 0;
+      reject(new RequestTimeoutError({ limitSeconds: REQUEST_BODY_TIMEOUT_SECONDS }));
+    }, REQUEST_BODY_TIMEOUT_SECONDS * 1000);
+    req.once("close", () => clearTimeout(timer));
+    req.once("end", () => clearTimeout(timer));
     req.on("data", (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
@@ -152,12 +165,14 @@ export function createPaymentApi(p: PaymentApiParameters) {
     // open sessions in a funded sender's name and fill its per-sender credit window.
     const digest = verifySessionRequest(request, { domain: separator, recipient: offer.recipient, nowSeconds: BigInt(Math.floor(clock.now() / 1000)) });
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
+    // Before any chain read: a sender at its session cap costs the node no RPC.
+    sessions.assertRoom(sender);
     funds.invalidate(sender);
     const f = await funds.get(sender);
     const nowSeconds = BigInt(Math.floor(clock.now() / 1000));
     const base = { sender, deposit: f.deposit, reserve: f.reserve, required: offer.minDeposit, withdrawTime: f.withdrawTime };
     if (f.deposit + f.reserve < offer.minDeposit) {
-      throw new InsufficientFundsError({ ...base, reason: `deposit + reserve ${f.deposit + f.reserve} is below the minimum ${offer.minDeposit}` });
+      throw new InsufficientFundsError({ ...base, reason: `deposit + drawable reserve ${f.deposit + f.reserve} is below the minimum ${offer.minDeposit}` });
     }
     if (f.withdrawTime !== 0n && f.withdrawTime < nowSeconds + BigInt(offer.ticketExpirySeconds) + WITHDRAW_MARGIN_SECONDS) {
       throw new InsufficientFundsError({ ...base, reason: `funds unlock at ${f.withdrawTime}, before tickets could be redeemed` });
@@ -173,11 +188,18 @@ export function createPaymentApi(p: PaymentApiParameters) {
 
   async function postTickets(req: IncomingMessage, id: string): Promise<{ accepted: number; session: Session }> {
     const session = getSession(req, id);
-    const { tickets } = parseTicketBatch(await readJson(req));
-    // Checked in order, committed together; tickets before a bad one stay accepted.
-    const { accepted, error } = await intake.acceptAll(session, tickets);
-    if (error !== undefined) throw accepted.length === 0 ? error : new TicketBatchError({ cause: error as Error, accepted: accepted.length });
-    return { accepted: accepted.length, session: sessionBody(session) };
+    // Before the body is read: a sender whose batches keep being refused costs no parse.
+    p.refusalBudget?.assertAllowed(session.sender);
+    try {
+      const { tickets } = parseTicketBatch(await readJson(req));
+      // Checked in order, committed together; tickets before a bad one stay accepted.
+      const { accepted, error } = await intake.acceptAll(session, tickets);
+      if (error !== undefined) throw accepted.length === 0 ? error : new TicketBatchError({ cause: error as Error, accepted: accepted.length });
+      return { accepted: accepted.length, session: sessionBody(session) };
+    } catch (error) {
+      p.refusalBudget?.charge(session.sender, error);
+      throw error;
+    }
   }
 
   return {
@@ -208,7 +230,8 @@ export function createPaymentApi(p: PaymentApiParameters) {
       } catch (error) {
         p.onRefusal?.(error);
         const { status, body, headers } = paymentErrorResponse(error);
-        send(res, status, body, headers);
+        // A body left unread (refused before it was read) is not worth draining: close after the answer.
+        send(res, status, body, req.method === "POST" && !req.complete ? { ...headers, Connection: "close" } : headers);
       }
       return true;
     },

@@ -3,7 +3,8 @@ import { decodeTicketHeader, parseSessionToken, SESSION_HEADER, TICKET_HEADER, t
 import type { Grant, PaymentGate } from "../edge/paymentGate.ts";
 import { InvalidSessionTokenError, PaymentRequiredError, SessionRequiredError, SessionServiceMismatchError } from "./errors.ts";
 import { PaymentHttpError } from "./paymentErrorStatus.ts";
-import type { SessionBook } from "./sessionBook.ts";
+import type { RefusalBudget } from "./refusalBudget.ts";
+import type { SessionBook, SessionState } from "./sessionBook.ts";
 import type { TicketIntake } from "./ticketIntake.ts";
 import type { TicketStore } from "./ticketStore.ts";
 
@@ -12,6 +13,8 @@ export type PaymentGateParameters = {
   sessions: SessionBook; intake: TicketIntake; store: TicketStore; offer: Offer; clock: { now(): number };
   /** Called with every refusal (refusal metrics); not on the admitted path. */
   onRefusal?: (error: unknown) => void;
+  /** Per-sender allowance of refused tickets (shared with the payment API); none: unlimited. */
+  refusalBudget?: RefusalBudget;
 };
 
 /**
@@ -22,20 +25,40 @@ export type PaymentGateParameters = {
  * id: the id is in every ticket and public once one is redeemed, and whoever presents the session
  * spends its sender's credit window.
  */
-export function createPaymentGate({ sessions, intake, store, offer, clock, onRefusal }: PaymentGateParameters): PaymentGate {
+export function createPaymentGate({ sessions, intake, store, offer, clock, onRefusal, refusalBudget }: PaymentGateParameters): PaymentGate {
+  // A keep-alive connection sends the same token with every request: the session found for the
+  // last one is kept per connection, so the token is parsed and hashed once per connection rather
+  // than once per request. Only the same header value on the same connection hits, and only while
+  // the book still holds that session (a forgotten one is looked up, and refused, again).
+  const lastOnConnection = new WeakMap<object, { value: string; session: SessionState }>();
   return {
     async admit(req: IncomingMessage, request: { start: bigint; end: bigint }): Promise<Grant> {
       try {
         const value = req.headers[SESSION_HEADER];
         if (value === undefined || value === "") throw new SessionRequiredError();
-        const session = sessions.byToken(parseSessionToken(value));
-        if (session === undefined) throw new InvalidSessionTokenError({ reason: "unknown" });
+        const last = lastOnConnection.get(req.socket);
+        let session: SessionState | undefined;
+        if (last !== undefined && last.value === value && sessions.get(last.session.id) === last.session) session = last.session;
+        else {
+          session = sessions.byToken(parseSessionToken(value));
+          if (session === undefined) throw new InvalidSessionTokenError({ reason: "unknown" });
+          if (typeof value === "string") lastOnConnection.set(req.socket, { value, session });
+        }
         if (session.service !== "cdn") throw new SessionServiceMismatchError({ sessionId: session.id, service: session.service, used: "cdn" });
         const header = req.headers[TICKET_HEADER];
         if (header !== undefined) {
+          refusalBudget?.assertAllowed(session.sender);
           // All of a request's tickets are checked, then committed together (one fsync).
-          const { error } = await intake.acceptAll(session, decodeTicketHeader(header));
-          if (error !== undefined) throw error;
+          let error: unknown;
+          try {
+            ({ error } = await intake.acceptAll(session, decodeTicketHeader(header)));
+          } catch (e) {
+            error = e; // a malformed header
+          }
+          if (error !== undefined) {
+            refusalBudget?.charge(session.sender, error);
+            throw error;
+          }
         }
         const requested = request.end - request.start;
         // Per sender, over all its sessions: a consumer that stops paying gets one window in total.

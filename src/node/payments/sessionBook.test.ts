@@ -56,6 +56,44 @@ test("sessions idle for 7 days are forgotten in memory and on disk; active or bu
   }
 });
 
+test("at the per-sender cap a new session replaces the least recently used settled one; if every one owes bytes, TooManySessionsError", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-sessions-cap-"));
+  try {
+    let now = 1_000_000;
+    const clock = { now: () => now++ };
+    const store = openTicketStore({ path: join(dir, "node.db") });
+    const book = createSessionBook({ store, clock, creditWindowBytes: 4n * MiB, maxPerSender: 3 });
+    const [a, b, c] = [book.openWithToken(alice), book.openWithToken(alice), book.openWithToken(alice)];
+    book.openWithToken(bob); // other senders do not count
+    a.session.lastActive = now++; // a was used last; b is now the least recently used
+    const d = book.openWithToken(alice);
+    assert.equal(book.get(b.session.id), undefined, "b was let go");
+    assert.equal(store.getSession(b.session.id), undefined, "in the same transaction, on disk");
+    assert.equal(book.byToken(b.token), undefined);
+    assert.deepEqual([a, c, d].map((x) => book.get(x.session.id)?.id), [a, c, d].map((x) => x.session.id));
+    // A session that owes bytes, or has a response in flight, is never let go (it would free window).
+    c.session.servedBytes = 1n;
+    d.session.inFlightBytes = 1n;
+    a.session.lastActive = 0;
+    const e = book.openWithToken(alice);
+    assert.equal(book.get(a.session.id), undefined, "a, the only settled one, made room");
+    e.session.servedBytes = 5n;
+    e.session.paidBytes = 4n;
+    assert.throws(() => book.assertRoom(alice), (err: Error) => err.name === "TooManySessionsError");
+    assert.throws(() => book.openWithToken(alice), (err: Error) => err.name === "TooManySessionsError");
+    assert.equal(book.unpaidBytesOf(alice), 1n + 1n + 1n, "nothing owed was forgotten");
+    book.assertRoom(bob);
+    // Bytes a restart forgave (creditBaseBytes) are not owed: such a session may be let go.
+    c.session.creditBaseBytes = c.session.servedBytes;
+    const f = book.openWithToken(alice);
+    assert.equal(book.get(c.session.id), undefined, "c, forgiven at a restart, made room");
+    assert.ok(book.get(f.session.id));
+    store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("after a restart a session's unpaid bytes from before no longer hold its sender's window; new ones do", async () => {
   const dir = await mkdtemp(join(tmpdir(), "bandmint-sessions-"));
   try {

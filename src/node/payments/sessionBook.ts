@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { toHex, type Address, type Hex } from "viem";
 import type { Service } from "../../protocol/wire.ts";
 import { recipientRandHash } from "../../protocol/winningTicket.ts";
-import { InvalidSessionTokenError, UnknownSessionError } from "./errors.ts";
+import { InvalidSessionTokenError, TooManySessionsError, UnknownSessionError } from "./errors.ts";
 import { createSessionToken, hashSessionToken, sessionTokenMatches } from "./sessionToken.ts";
 import type { TicketStore } from "./ticketStore.ts";
 
@@ -53,8 +53,18 @@ function freshRand(): bigint {
 /** How long a session may sit idle before `forgetIdle` drops it (payments.md §1.2: 7 days). */
 export const SESSION_IDLE_MS = 7 * 24 * 3600 * 1000;
 
-/** Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack. */
-export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SESSION_IDLE_MS }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint; idleMs?: number }) {
+/**
+ * Sessions one sender may hold on a node (payments.md §4.1). A client needs one per node and
+ * service at a time; the cap keeps a funded sender that opens sessions in a loop from growing the
+ * node's memory and disk for the 7 days sessions otherwise live.
+ */
+export const MAX_SESSIONS_PER_SENDER = 64;
+
+/**
+ * Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack,
+ * `maxPerSender` caps each sender's sessions.
+ */
+export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SESSION_IDLE_MS, maxPerSender = MAX_SESSIONS_PER_SENDER }: { store: TicketStore; clock: Clock; creditWindowBytes: bigint; idleMs?: number; maxPerSender?: number }) {
   const sessions = new Map<Hex, SessionState>();
   /** Who waits for a sender's credit window to open (relay tunnels paused at the window). */
   const creditWaiters = new Map<Address, Set<() => void>>();
@@ -72,19 +82,49 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
     if (list === undefined) bySender.set(s.sender, [s]);
     else list.push(s);
   };
+  /** Drops `s` from memory (the caller deletes it from disk). */
+  const unindex = (s: SessionState) => {
+    sessions.delete(s.id);
+    if (s.tokenHash !== undefined) byTokenHash.delete(s.tokenHash);
+    const list = bySender.get(s.sender);
+    const rest = list?.filter((x) => x !== s) ?? [];
+    if (rest.length > 0) bySender.set(s.sender, rest);
+    else bySender.delete(s.sender);
+  };
   for (const r of store.allSessions()) index({ ...r, inFlightBytes: 0n, slackBytes: creditWindowBytes, creditBaseBytes: r.servedBytes, dirty: false });
+  /**
+   * The session of `sender` a new one replaces when the sender is at the cap: its least recently
+   * active session that holds nothing of the sender's credit window (letting go of one that owes
+   * bytes would hand the sender a fresh window; bytes a restart forgave, `creditBaseBytes`, are
+   * not owed). Undefined below the cap; TooManySessionsError when every session still owes bytes.
+   */
+  const replaceable = (sender: Address): SessionState | undefined => {
+    const list = bySender.get(sender) ?? [];
+    if (list.length < maxPerSender) return undefined;
+    let oldest: SessionState | undefined;
+    for (const s of list) {
+      if (s.inFlightBytes > 0n || s.servedBytes > (s.paidBytes > s.creditBaseBytes ? s.paidBytes : s.creditBaseBytes)) continue;
+      if (oldest === undefined || s.lastActive < oldest.lastActive) oldest = s;
+    }
+    if (oldest === undefined) throw new TooManySessionsError({ sender, limit: maxPerSender });
+    return oldest;
+  };
   /**
    * Opens a new session for `sender` with a fresh secret recipientRand and session token, durably
    * (only the token's hash is stored); `request` is the signed request's replay key, stored in the
-   * same transaction. The token is returned once, here, and kept nowhere.
+   * same transaction. The token is returned once, here, and kept nowhere. At the per-sender cap
+   * the sender's least recently used settled session is let go in the same transaction (like an
+   * idle one: its tickets stay), or TooManySessionsError is thrown.
    */
   const openWithToken = (sender: Address, request?: { digest: Hex; expiresAt: number }, service: Service = "cdn"): { session: SessionState; token: Hex } => {
+    const replaced = replaceable(sender);
     const id = toHex(randomBytes(32));
     const rand = freshRand();
     const randHash = recipientRandHash(rand);
     const { token, hash: tokenHash } = createSessionToken();
     const now = clock.now();
-    store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}) });
+    store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}), ...(replaced ? { forget: [replaced.id] } : {}) });
+    if (replaced !== undefined) unindex(replaced);
     const session: SessionState = {
       id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, creditBaseBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
     };
@@ -93,6 +133,10 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
   };
   return {
     openWithToken,
+    /** Throws TooManySessionsError if `sender` could not open another session now (checked before any chain read). */
+    assertRoom(sender: Address): void {
+      replaceable(sender);
+    },
     /**
      * Opens a session and drops its token: for in-process callers that hand tickets to the intake
      * directly (tests, benchmarks). Nobody can present such a session over HTTP.
@@ -174,14 +218,7 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
       // Counters first, so a session's last served bytes are on disk if the delete fails.
       store.flushCounters(idle.filter((s) => s.dirty));
       store.deleteSessions(idle.map((s) => s.id));
-      for (const s of idle) {
-        sessions.delete(s.id);
-        if (s.tokenHash !== undefined) byTokenHash.delete(s.tokenHash);
-        const list = bySender.get(s.sender);
-        const rest = list?.filter((x) => x !== s) ?? [];
-        if (rest.length > 0) bySender.set(s.sender, rest);
-        else bySender.delete(s.sender);
-      }
+      for (const s of idle) unindex(s);
       return idle.length;
     },
     /** Replaces the session's recipientRand, durably; returns the new hash. */

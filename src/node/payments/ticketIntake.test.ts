@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { devAccount } from "../../chain/devAccounts.ts";
 import { domainSeparatorBytes, hashTicket } from "../../protocol/hashTicket.ts";
 import { signTicket } from "../../protocol/signTicket.ts";
@@ -230,6 +230,34 @@ describe("ticket intake with signatures recovered on signer threads", () => {
     const { accepted, error } = await w.intake.acceptAll(s, run);
     assert.deepEqual([accepted.map((a) => a.paidBytes), (error as Error).name], [[3n * MiB], "SignerMismatchError"]);
     assert.equal(s.paidBytes, 3n * MiB);
+  });
+
+  test("a batch is recovered only as far as it passes: a bad first ticket costs at most one recovery", async () => {
+    const asked: bigint[] = [];
+    const counting = { recover: (t: Ticket, sig: Hex) => (asked.push(t.senderNonce), pool.recover(t, sig)) };
+    const w = setup(dir, {}, 100n * TOKEN, false, counting);
+    stores.push(w.store);
+    await w.funds.get(consumer.address);
+    const s = w.sessions.open(consumer.address);
+    s.servedBytes = 64n * MiB;
+    const first = await ticketFor(s, w.offer, 1n, MiB);
+    assert.equal((await w.intake.accept(s, first)).paidBytes, MiB);
+    asked.length = 0;
+    // A replay (refused by its nonce, before any recovery), 255 times over: nothing recovered.
+    const replays = await w.intake.acceptAll(s, Array(255).fill(first));
+    assert.deepEqual([replays.accepted.length, (replays.error as Error).name, asked], [0, "TicketNonceError", []]);
+    // A forgery first: its own recovery only, not the fifteen behind it.
+    const next = await ticketFor(s, w.offer, 2n, 2n * MiB);
+    const forged = { ...next, signature: await signTicket({ ticket: next.ticket, domain, privateKey: devAccount(11).privateKey }) };
+    const refused = await w.intake.acceptAll(s, [forged, ...Array(15).fill(next)]);
+    assert.deepEqual([refused.accepted.length, (refused.error as Error).name, asked], [0, "SignerMismatchError", [2n]]);
+    // Twenty good ones: the first alone, then 16 and 3 together; every one recovered once.
+    asked.length = 0;
+    const good = [];
+    for (let i = 0n; i < 20n; i++) good.push(await ticketFor(s, w.offer, 2n + i, (2n + i) * MiB));
+    const ok = await w.intake.acceptAll(s, good);
+    assert.deepEqual([ok.accepted.length, ok.error], [20, undefined]);
+    assert.deepEqual(asked, good.map((g) => g.ticket.senderNonce));
   });
 
   test("a pool that answers nothing (threads gone) leaves every decision to the inline check", async () => {

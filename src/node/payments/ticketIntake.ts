@@ -146,7 +146,7 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     const required = offer.faceValue * (pending + 1n);
     const base = { sender, deposit: f.deposit, reserve: f.reserve, required, withdrawTime: f.withdrawTime };
     if (f.deposit + f.reserve < required) {
-      throw new InsufficientFundsError({ ...base, reason: `deposit + reserve ${f.deposit + f.reserve} < ${required} (face value x (1 + ${pending} unredeemed winners))` });
+      throw new InsufficientFundsError({ ...base, reason: `deposit + drawable reserve ${f.deposit + f.reserve} < ${required} (face value x (1 + ${pending} unredeemed winners))` });
     }
     if (f.withdrawTime !== 0n && f.withdrawTime < expiry + WITHDRAW_MARGIN_SECONDS) {
       throw new InsufficientFundsError({ ...base, reason: `funds unlock at ${f.withdrawTime}, before the ticket can safely be redeemed` });
@@ -271,13 +271,20 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     async acceptAll(session: SessionState, payments: readonly TicketPayment[], signal?: AbortSignal): Promise<AcceptedTickets> {
       const commits: Promise<AcceptedTicket>[] = [];
       let error: unknown;
-      // The tickets' signatures are recovered together, up to 16 ahead (one message to the signer
-      // threads, in parallel), while their state checks run one after the other as below.
+      // The first ticket's signature is recovered alone, once its cheap checks passed; after it,
+      // the rest are recovered together, up to 16 ahead (one message to the signer threads, in
+      // parallel), while their state checks run one after the other as below. A batch whose first
+      // ticket is bad (a replay, a forgery, another recipient...) thus costs at most one recovery,
+      // not sixteen: refused batches would otherwise queue the threads' work ahead of honest tickets.
       let ahead: Promise<RecoveredSigner | undefined>[] = [];
+      let aheadFrom = 1;
       for (const [i, payment] of payments.entries()) {
-        if (signers !== undefined && i % 16 === 0) ahead = payments.slice(i, i + 16).map((p) => signers.recover(p.ticket, p.signature));
+        if (signers !== undefined && i > 0 && i === aheadFrom) {
+          ahead = payments.slice(i, i + 16).map((p) => signers.recover(p.ticket, p.signature));
+          aheadFrom = i + ahead.length;
+        }
         try {
-          commits.push((await checkAndQueue(session, payment, signal, ahead[i % 16])).committed);
+          commits.push((await checkAndQueue(session, payment, signal, i === 0 ? undefined : ahead[(i - 1) % 16])).committed);
         } catch (e) {
           error = e;
           break;

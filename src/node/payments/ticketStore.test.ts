@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { Ticket } from "../../protocol/ticket.ts";
 import { openTicketStore, type AcceptTicketInput, type TicketStore } from "./ticketStore.ts";
 
-// The nonce watermark is served from memory (content requests read it for their headers); these
-// tests pin that the memory copy never disagrees with what is on disk.
+// The nonce watermark is served from memory (content requests read it for their headers), and the
+// counts /status shows from a summary table; these tests pin that neither disagrees with the disk.
 
 const sender: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 const sessionId: Hex = `0x${"11".repeat(32)}`;
@@ -21,7 +22,7 @@ function input(nonce: bigint, hash: Hex): AcceptTicketInput {
   return { hash, sessionId, ticket, signature: `0x${"33".repeat(65)}`, recipientRand: 5n, winning: false, servedBytes: nonce * 1024n, now: 1 };
 }
 
-describe("ticketStore nonce watermark", () => {
+describe("ticketStore nonce watermark and counts", () => {
   let dir: string;
   const stores: TicketStore[] = [];
   beforeEach(async () => {
@@ -81,5 +82,33 @@ describe("ticketStore nonce watermark", () => {
     const again = open();
     assert.equal(again.lastNonce(sender), 2n);
     assert.equal(again.ticketsOfSession(sessionId).length, 2);
+  });
+
+  test("stats() reads the counts triggers keep: inserts inline and on the writer thread, state changes, and a database from before them", async () => {
+    const h = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}`;
+    const winner = (nonce: bigint, hash: Hex) => ({ ...input(nonce, hash), winning: true });
+    const counted = (st: ReturnType<TicketStore["stats"]>) => [st.tickets, st.winners, st.byState];
+    const store = open();
+    store.createSession({ id: sessionId, sender, rand: 5n, randHash: `0x${"22".repeat(32)}`, tokenHash: `0x${"44".repeat(32)}`, now: 1 });
+    store.acceptTickets([input(1n, h(1)), input(2n, h(2)), winner(3n, h(3)), winner(4n, h(4)), input(5n, h(5))]);
+    store.markSubmitted([h(3), h(4)], h(99), 2);
+    store.setTicketStates([{ hash: h(3), state: "confirmed" }, { hash: h(4), state: "failed", error: "reverted" }], 3);
+    const expected = [5, 2, { losing: 3, pending: 0, submitted: 0, confirmed: 1, failed: 1 }];
+    assert.deepEqual(counted(store.stats()), expected);
+    store.close();
+    // The writer thread's connection fires the same triggers.
+    const threaded = open("thread");
+    await threaded.writeTickets([winner(6n, h(6)), input(7n, h(7))]);
+    const after = [7, 3, { losing: 4, pending: 1, submitted: 0, confirmed: 1, failed: 1 }];
+    assert.deepEqual(counted(threaded.stats()), after);
+    threaded.close();
+    // A database from before the counts table: filled from its tickets once, at open.
+    const raw = new DatabaseSync(join(dir, "node.db"));
+    raw.exec("PRAGMA busy_timeout = 5000; DROP TRIGGER ticket_counts_insert; DROP TRIGGER ticket_counts_delete; DROP TRIGGER ticket_counts_update; DROP TABLE ticket_counts;");
+    raw.close();
+    const reopened = open();
+    assert.deepEqual(counted(reopened.stats()), after);
+    reopened.acceptTickets([input(8n, h(8))]);
+    assert.equal(reopened.stats().byState.losing, 5);
   });
 });

@@ -154,6 +154,35 @@ function migrateSessionService(db: DatabaseSync): void {
   if (!columns.includes("service")) db.exec(`ALTER TABLE sessions ADD COLUMN service TEXT NOT NULL DEFAULT 'cdn'`);
 }
 
+/**
+ * Keeps `ticket_counts` (tickets per state and winning) in step with `tickets` by triggers, so
+ * `stats()` reads a few rows instead of scanning every ticket: GET /status needs no credentials,
+ * and a full scan per request let a flood of them starve the node as its store grew. The triggers
+ * fire for every connection (the writer thread's too). A database from before gets the table
+ * filled from its tickets once, in the same transaction that adds the triggers.
+ */
+function migrateTicketCounts(db: DatabaseSync): void {
+  if (db.prepare(`SELECT 1 AS x FROM sqlite_master WHERE type = 'trigger' AND name = 'ticket_counts_update'`).get() !== undefined) return;
+  const bump = (state: string, winning: string) =>
+    `INSERT INTO ticket_counts (state, winning, n) VALUES (${state}, ${winning}, 1) ON CONFLICT (state, winning) DO UPDATE SET n = n + 1;`;
+  const drop = (state: string, winning: string) => `UPDATE ticket_counts SET n = n - 1 WHERE state = ${state} AND winning = ${winning};`;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ticket_counts (state TEXT NOT NULL, winning INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (state, winning));
+      DELETE FROM ticket_counts;
+      INSERT INTO ticket_counts (state, winning, n) SELECT state, winning, COUNT(*) FROM tickets GROUP BY state, winning;
+      CREATE TRIGGER ticket_counts_insert AFTER INSERT ON tickets BEGIN ${bump("NEW.state", "NEW.winning")} END;
+      CREATE TRIGGER ticket_counts_delete AFTER DELETE ON tickets BEGIN ${drop("OLD.state", "OLD.winning")} END;
+      CREATE TRIGGER ticket_counts_update AFTER UPDATE OF state, winning ON tickets BEGIN ${drop("OLD.state", "OLD.winning")} ${bump("NEW.state", "NEW.winning")} END;
+    `);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
 function ticketFromRow(r: Row): StoredTicket {
   return {
     hash: r.hash as Hex,
@@ -191,6 +220,7 @@ export function openTicketStore({
   db.exec(SCHEMA);
   migrateSessionTokens(db);
   migrateSessionService(db);
+  migrateTicketCounts(db);
 
   const s = (sql: string): StatementSync => db.prepare(sql);
   const q = {
@@ -211,8 +241,7 @@ export function openTicketStore({
     setState: s(`UPDATE tickets SET state = ?, tx_hash = ?, error = ?, paid_value = ?, updated_at = ? WHERE hash = ?`),
     insertRedemption: s(`INSERT OR IGNORE INTO redemptions (tx_hash, submitted_at, state) VALUES (?, ?, 'submitted')`),
     confirmRedemption: s(`UPDATE redemptions SET state = ?, paid = ?, burned = ?, treasury = ?, gas_used = ?, gas_cost = ?, confirmed_at = ? WHERE tx_hash = ?`),
-    countByState: s(`SELECT state, COUNT(*) AS n FROM tickets GROUP BY state`),
-    winners: s(`SELECT COUNT(*) AS n FROM tickets WHERE winning = 1`),
+    counts: s(`SELECT state, winning, n FROM ticket_counts`),
     allWinnersFace: s(`SELECT face_value FROM tickets WHERE winning = 1`),
     redeemedTotals: s(`SELECT paid, burned, treasury, gas_used, gas_cost FROM redemptions WHERE state = 'confirmed'`),
     ticketsOfSession: s(`SELECT * FROM tickets WHERE session_id = ? ORDER BY nonce_key`),
@@ -268,10 +297,13 @@ export function openTicketStore({
     /**
      * Records a new session with its secret recipientRand and the hash of its session token and,
      * in the same transaction, the digest of the signed request that opened it (kept until
-     * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable).
+     * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable),
+     * deleting the sessions in `forget` (their tickets stay).
      */
-    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; service?: Service; request?: { digest: Hex; expiresAt: number } }): void {
+    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; service?: Service; request?: { digest: Hex; expiresAt: number }; forget?: readonly Hex[] }): void {
       tx(() => {
+        // Sessions the new one replaces (sessionBook's per-sender cap) go in the same transaction.
+        for (const id of r.forget ?? []) q.deleteSession.run(id);
         if (r.request !== undefined) {
           q.pruneRequests.run(Math.floor(r.now / 1000));
           q.insertRequest.run(r.request.digest, r.request.expiresAt);
@@ -389,11 +421,12 @@ export function openTicketStore({
     stats(): StoreStats {
       const byState: Record<TicketState, number> = { losing: 0, pending: 0, submitted: 0, confirmed: 0, failed: 0 };
       let tickets = 0;
-      for (const r of q.countByState.all() as Row[]) {
-        byState[r.state as TicketState] = Number(r.n);
+      let winners = 0;
+      for (const r of q.counts.all() as Row[]) {
+        byState[r.state as TicketState] += Number(r.n);
         tickets += Number(r.n);
+        if (Number(r.winning) === 1) winners += Number(r.n);
       }
-      const winners = Number((q.winners.get() as Row).n);
       let faceValueWon = 0n;
       for (const r of q.allWinnersFace.all() as Row[]) faceValueWon += BigInt(r.face_value as string);
       const redeemed = { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 0n, gasCost: 0n, transactions: 0 };

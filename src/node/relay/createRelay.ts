@@ -83,7 +83,8 @@ export type Relay = ReturnType<typeof createRelay>;
 /** What a tunnel destroys when it closes: its sockets, or the upstream request of a forwarded one. */
 type Closable = { destroy(): unknown; on(event: "error", listener: () => void): unknown; setTimeout?(ms: number, listener: () => void): unknown };
 
-type Tunnel = { session: SessionState; close(reason: TunnelCloseReason): void };
+/** An open tunnel; `lastActive` is when it last carried a byte (or opened). */
+type Tunnel = { session: SessionState; lastActive: number; close(reason: TunnelCloseReason): void };
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
@@ -105,7 +106,7 @@ export function createRelay(p: RelayParameters) {
   const buckets = new Map<Address, { tokens: number; at: number }>();
   const all = new Set<Tunnel>();
   let opened = 0;
-  const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, error: 0, stopped: 0 };
+  const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, displaced: 0, error: 0, stopped: 0 };
   const refusals: Partial<Record<RelayRefusalReason, number>> = {};
   let stopped = false;
 
@@ -123,10 +124,38 @@ export function createRelay(p: RelayParameters) {
     return session;
   }
 
-  /** Per-sender and node-wide tunnel limits; takes one connection token from the sender's bucket. */
-  function admitTunnel(sender: Address): void {
-    if (all.size >= options.maxTunnels) throw new RelayBusyError({ limit: options.maxTunnels });
-    if ((bySender.get(sender)?.size ?? 0) >= options.maxTunnelsPerSender) {
+  /** Tunnels admitted but not open yet (resolving, connecting), per sender and in all. */
+  const pending = new Map<Address, number>();
+  let pendingTotal = 0;
+
+  /** Tunnels `sender` holds: open, and admitted but not open yet. */
+  const holding = (sender: Address): number => (bySender.get(sender)?.size ?? 0) + (pending.get(sender) ?? 0);
+
+  /**
+   * At the node-wide cap, the tunnel a new one of `sender` replaces: the least recently active
+   * tunnel of the sender holding the most open tunnels, if that sender holds at least two more
+   * than `sender` (so two senders never take tunnels back and forth). Otherwise undefined, and the
+   * request is refused. Without this, a few funded senders holding idle tunnels up to their
+   * per-sender cap would keep every other consumer out of the relay.
+   */
+  function displaceable(sender: Address): Tunnel | undefined {
+    let heaviest: Set<Tunnel> | undefined;
+    for (const set of bySender.values()) if (heaviest === undefined || set.size > heaviest.size) heaviest = set;
+    if (heaviest === undefined || heaviest.size < holding(sender) + 2) return undefined;
+    let oldest: Tunnel | undefined;
+    for (const t of heaviest) if (oldest === undefined || t.lastActive < oldest.lastActive) oldest = t;
+    return oldest;
+  }
+
+  /**
+   * Per-sender and node-wide tunnel limits; takes one connection token from the sender's bucket
+   * and holds a slot until the returned release is called (once the tunnel is open, or refused).
+   * Tunnels still resolving or connecting count: otherwise a burst of CONNECTs would all pass
+   * before the first one opened. At the node-wide cap a sender holding fewer tunnels than the
+   * heaviest holder displaces one of its tunnels (`displaceable`).
+   */
+  function admitTunnel(sender: Address): () => void {
+    if (holding(sender) >= options.maxTunnelsPerSender) {
       throw new TunnelLimitError({ reason: "too-many-tunnels", limit: options.maxTunnelsPerSender, retryAfterSeconds: 1 });
     }
     const rate = options.connectsPerMinutePerSender;
@@ -137,10 +166,26 @@ export function createRelay(p: RelayParameters) {
     if (b.tokens < 1) {
       throw new TunnelLimitError({ reason: "rate-limited", limit: rate, retryAfterSeconds: Math.ceil(((1 - b.tokens) * 60) / rate) });
     }
+    if (all.size + pendingTotal >= options.maxTunnels) {
+      const victim = displaceable(sender);
+      if (victim === undefined) throw new RelayBusyError({ limit: options.maxTunnels });
+      victim.close("displaced");
+    }
     b.tokens -= 1;
     buckets.set(sender, b);
     // Full buckets carry no information: drop them so the map follows the active senders.
     if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.tokens + ((now - v.at) * rate) / 60_000 >= rate) buckets.delete(k);
+    pending.set(sender, (pending.get(sender) ?? 0) + 1);
+    pendingTotal++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      pendingTotal--;
+      const left = (pending.get(sender) ?? 1) - 1;
+      if (left === 0) pending.delete(sender);
+      else pending.set(sender, left);
+    };
   }
 
   /** Where to connect: the egress policy's checked address (the name is never resolved again). */
@@ -174,11 +219,15 @@ export function createRelay(p: RelayParameters) {
     });
   }
 
-  /** A meter over `session`'s sender's credit window; its waits end with the tunnel's signal. */
-  function meterFor(session: SessionState, signal: AbortSignal): TunnelMeter {
+  /** A meter of `tunnel` over its session's sender's credit window; its waits end with the tunnel's signal. */
+  function meterFor(tunnel: Tunnel, signal: AbortSignal): TunnelMeter {
+    const { session } = tunnel;
     let stalledSince: number | undefined;
     return {
       admit(n) {
+        // A session the node let go (idle, or replaced at the sender's session cap) no longer
+        // counts in its sender's window: its tunnels end rather than move unmetered bytes.
+        if (sessions.get(session.id) !== session) throw new Error(`session ${session.id} was closed`);
         const credit = window - sessions.unpaidBytesOf(session.sender);
         if (credit <= 0n) {
           stalledSince ??= clock.now();
@@ -193,7 +242,7 @@ export function createRelay(p: RelayParameters) {
         session.inFlightBytes -= BigInt(admitted);
         if (written > 0) {
           session.servedBytes += BigInt(written);
-          session.lastActive = clock.now();
+          session.lastActive = tunnel.lastActive = clock.now();
           session.dirty = true;
           p.onServed?.(written);
         }
@@ -215,6 +264,7 @@ export function createRelay(p: RelayParameters) {
     const controller = new AbortController();
     const tunnel: Tunnel = {
       session,
+      lastActive: clock.now(),
       close(reason) {
         if (controller.signal.aborted) return;
         controller.abort();
@@ -248,7 +298,7 @@ export function createRelay(p: RelayParameters) {
 
   /** Meters `from` into `to`; resolves when done, closes the tunnel if it fails. */
   function pump(tunnel: Tunnel, signal: AbortSignal, from: Readable, to: Writable): Promise<boolean> {
-    return pumpMetered(from, to, meterFor(tunnel.session, signal), p.pacer).then(
+    return pumpMetered(from, to, meterFor(tunnel, signal), p.pacer).then(
       () => true,
       (error: unknown) => {
         tunnel.close(error instanceof UnpaidTunnelError ? "unpaid" : signal.aborted ? "stopped" : "error");
@@ -280,12 +330,19 @@ export function createRelay(p: RelayParameters) {
         const session = authenticate(req.headers);
         const { host, port } = parseConnectTarget(req.url ?? "");
         p.admit?.();
-        admitTunnel(session.sender);
-        const target = await checkTarget(host, port);
-        if (socket.destroyed) return;
-        const upstream = await connectUpstream(target);
-        if (socket.destroyed) return void upstream.destroy();
-        const { tunnel, signal } = openTunnel(session, [socket as Socket, upstream]);
+        const release = admitTunnel(session.sender);
+        let upstream: Socket;
+        let opened: ReturnType<typeof openTunnel>;
+        try {
+          const target = await checkTarget(host, port);
+          if (socket.destroyed) return;
+          upstream = await connectUpstream(target);
+          if (socket.destroyed) return void upstream.destroy();
+          opened = openTunnel(session, [socket as Socket, upstream]);
+        } finally {
+          release(); // counted as open from here, or refused
+        }
+        const { tunnel, signal } = opened;
         socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         // Bytes the consumer sent right behind its CONNECT (e.g. a TLS ClientHello) go first.
         if (head.length > 0) socket.unshift(head);
@@ -301,12 +358,13 @@ export function createRelay(p: RelayParameters) {
     handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
       const url = req.url ?? "";
       if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return false;
+      let release = () => {};
       void (async () => {
         if (stopped) throw new RelayBusyError({ limit: 0 });
         const session = authenticate(req.headers);
         const { host, port, path } = parseAbsoluteProxyUrl(url);
         p.admit?.();
-        admitTunnel(session.sender);
+        release = admitTunnel(session.sender);
         const target = await checkTarget(host, port);
         const headers: OutgoingHttpHeaders = {};
         for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
@@ -331,6 +389,7 @@ export function createRelay(p: RelayParameters) {
         response.catch(() => {});
         // The consumer's connection may carry its next request: the tunnel owns only the upstream.
         const { tunnel, signal } = openTunnel(session, [upstream]);
+        release(); // counted as open from here (a refusal releases in the catch below)
         res.once("close", () => {
           if (!res.writableFinished) tunnel.close(signal.aborted ? "stopped" : "error");
         });
@@ -349,6 +408,7 @@ export function createRelay(p: RelayParameters) {
         const down = await pump(tunnel, signal, upRes, res);
         if (down && (await up)) tunnel.close("done");
       })().catch((error: unknown) => {
+        release();
         countRefusal(error);
         if (res.headersSent) return void res.destroy();
         const r = relayErrorResponse(error);

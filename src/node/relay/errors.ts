@@ -37,8 +37,8 @@ export function refusalReason(error: unknown): RelayRefusalReason | undefined {
   return undefined;
 }
 
-/** Why an open tunnel was closed by the node. */
-export type TunnelCloseReason = "done" | "unpaid" | "idle" | "error" | "stopped";
+/** Why an open tunnel was closed by the node (`displaced`: by another sender's, at the node-wide cap). */
+export type TunnelCloseReason = "done" | "unpaid" | "idle" | "displaced" | "error" | "stopped";
 
 /** The request carries no usable session token in Proxy-Authorization (HTTP 407). */
 export class ProxyAuthError extends PaymentLayerError {
