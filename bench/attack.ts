@@ -52,6 +52,7 @@ import { freePort } from "../src/devnet/freePort.ts";
 import { SESSION_OPEN_BURST } from "../src/node/payments/sessionBook.ts";
 import { defaultRelayOptions } from "../src/node/relay/createRelay.ts";
 import { cpuSeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
+import { reportResult, type BenchResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -507,7 +508,7 @@ async function main(): Promise<void> {
       return { cdn, relay, nodeCpu: (cpuSeconds(pid) - cpu) / (ms / 1000), ms };
     };
     const summary: string[] = [];
-    const results: string[] = [];
+    const results: BenchResult[] = [];
     for (const kind of kinds) {
       const parts = kind === "all" ? ATTACKS.filter((k): k is Exclude<AttackKind, "all"> => k !== "all") : [kind];
       const rows = { cdn: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] }, relay: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] } };
@@ -558,14 +559,14 @@ async function main(): Promise<void> {
         summary.push(`${kind}/${who} ${ratio.toFixed(2)}x`);
         if (kind === "all") {
           const name = who === "cdn" ? "attack: honest throughput under attack" : "attack: honest relay throughput under attack";
-          results.push(`BENCH_RESULT ${JSON.stringify({ name, ours: Number(median(row.withIt).toFixed(2)), reference: Number(median(row.without).toFixed(2)), unit: "MiB/s", goal: ">= 0.7x" })}`);
+          results.push({ name, ours: Number(median(row.withIt).toFixed(2)), reference: Number(median(row.without).toFixed(2)), unit: "MiB/s", goal: ">= 0.7x" });
         }
       }
       if (errors.length > 0) console.log(`${"".padEnd(13)} honest errors: ${errors.length}, first: ${errors[0]}`);
     }
     console.log(`ratios (median of rounds; goal >= 0.70x): ${summary.join(", ")}`);
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(" ")}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
-    for (const line of results) console.log(line);
+    for (const result of results) reportResult(result);
   } finally {
     stopping = true;
     await stopProcesses(procs);

@@ -14,6 +14,7 @@ import { publishDir } from "../src/content/publishDir.ts";
 import { createEdge } from "../src/node/edge/createEdge.ts";
 import { freeGate } from "../src/node/edge/paymentGate.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest } from "./lib/nginx.ts";
+import { reportResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
 const OBJECTS = [
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
       const mb = (rps: number) => ((rps * o.size) / 1e6).toFixed(0).padStart(8);
       console.log(`${o.name.padEnd(11)} nginx  ${n.rps.toFixed(1).padStart(9)} ${mb(n.rps)}            best of: ${n.all} ${n.errors}`);
       console.log(`${o.name.padEnd(11)} edge   ${e.rps.toFixed(1).padStart(9)} ${mb(e.rps)}    ${(e.rps / n.rps).toFixed(2)}x ${e.errors}`);
+      reportResult({ name: `edge ${o.size / MiB} MiB, unpaid (wrk)`, ours: (e.rps * o.size) / 1e6, reference: (n.rps * o.size) / 1e6, vs: "nginx (wrk)", unit: "MB/s" });
     }
   } finally {
     for (const c of children) c.kill("SIGTERM");

@@ -1,5 +1,6 @@
 // Where the provider node's memory goes, and what it weighs idle and under load.
-//   npx node bench/footprint.ts [--sessions 100] [--chunks 16] [--only imports|node] [--variants source,build,build-js] [--idle-seconds 3]
+//   npx node bench/footprint.ts [--sessions 100] [--chunks 16] [--only imports|node] [--variants source,build,build-js,router,build-defaults] [--idle-seconds 3]
+//                               [--router-heap 64]
 //                               [--node-config '{"signerThreads":0}'] [--node-flags="--max-semi-space-size=1"]
 // Prints, on this machine:
 //   1. bare Node's RSS, then the cost of importing each dependency and each of our modules, every
@@ -10,6 +11,10 @@
 //      without it): RSS and threads idle, then the peak while `--sessions` real consumers (the
 //      client SDK, one sender each, bench/paid.ts's `paid` role) open sessions at once and each
 //      fetches `--chunks` MiB, verifying and paying; then how long SIGTERM takes to stop it.
+//      Variants "build-defaults" (the build on Node's own runtime defaults: BANDMINT_RUNTIME set,
+//      so the node does not relaunch itself with src/cli/lib/nodeRuntime.ts's settings) and
+//      "router" (the build sized as on a 256 MB, 2-core box: hostDefaults' threads and cache for
+//      that host, and V8's old generation capped at --router-heap MiB) show what each part buys.
 // Goals (issue 11): idle <= 64 MB, <= 128 MB with 100 paid sessions. RSS counts the pages of the
 // node binary it touched (RssFile: shared with every other Node process and reclaimable), so the
 // anonymous part (RssAnon) is printed beside it.
@@ -23,6 +28,7 @@ import { parseArgs } from "node:util";
 import { parseEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { runRole } from "./lib/processStats.ts";
+import { reportResult } from "./lib/benchResult.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1 << 20;
@@ -34,7 +40,9 @@ const { values } = parseArgs({
     sessions: { type: "string", default: "100" },
     chunks: { type: "string", default: "16" },
     only: { type: "string" },
-    variants: { type: "string", default: "source,build,build-js" },
+    variants: { type: "string", default: "source,build,build-js,router" },
+    // V8's old-generation cap (MiB) in the "router" variant: what a 256 MB box can give the node.
+    "router-heap": { type: "string", default: "64" },
     // How long the node runs before the idle figures are read.
     "idle-seconds": { type: "string", default: "3" },
     // Extra node config fields (JSON), e.g. '{"signerThreads":0}', to see what a setting costs.
@@ -117,8 +125,8 @@ async function imports(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 2. The running node.
 
-async function startNode(cmd: string[], cwd: string): Promise<{ proc: ChildProcess; url: string; out: () => string }> {
-  const proc = spawn(process.execPath, cmd, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+async function startNode(cmd: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string; out: () => string }> {
+  const proc = spawn(process.execPath, cmd, { cwd, stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -139,9 +147,14 @@ async function nodes(): Promise<void> {
   const { publishDir } = await import("../src/content/publishDir.ts");
   const { registerProvider } = await import("../src/node/registerProvider.ts");
   const { fundBroker } = await import("../src/client/brokerFunds.ts");
+  const { hostDefaults } = await import("../src/node/hostDefaults.ts");
   const nSessions = Number(values.sessions);
   const chunks = Number(values.chunks);
   const variants = values.variants!.split(",");
+  // The node's host-sized defaults (hostDefaults.ts) on a 256 MB router, as config fields: such a
+  // box reports about 240 MiB (the kernel keeps the rest) and two cores.
+  const router = hostDefaults({ cores: 2, totalMemory: 240 * MiB });
+  const routerConfig = { signerThreads: router.signerThreads, ticketWriterThread: router.ticketWriterThread, memoryCacheBytes: router.memoryCacheBytes };
   const haveBuild = existsSync(join(ROOT, "scripts", "build-node.ts"));
 
   const work = await mkdtemp(join(tmpdir(), "bandmint-footprint-"));
@@ -189,7 +202,7 @@ async function nodes(): Promise<void> {
         cwd = join(work, variant);
         await mkdir(cwd, { recursive: true });
         await copyFile(built.path, join(cwd, "bandmint.mjs"));
-        if (variant === "build") {
+        if (variant !== "build-js") {
           await mkdir(join(cwd, "node_modules"), { recursive: true });
           for (const pkg of ["secp256k1", "node-gyp-build", "node-addon-api"]) await symlink(join(ROOT, "node_modules", pkg), join(cwd, "node_modules", pkg));
         }
@@ -199,10 +212,13 @@ async function nodes(): Promise<void> {
       await writeFile(config, JSON.stringify({
         deployment: deploymentPath, rpcUrl: net.rpcUrl, privateKey: provider.privateKey, port: 0, dataDir: join(work, `data-${variant}`),
         origins: [originUrl], pricePerGiB: price.toString(), redeem: { intervalSeconds: 3600 },
+        ...(variant === "router" ? routerConfig : {}),
         ...(JSON.parse(values["node-config"]!) as object),
       }));
       const flags = values["node-flags"]!.split(" ").filter((f) => f !== "");
-      const node = await startNode([...flags, ...cmd, "node", "start", "--config", config], cwd);
+      if (variant === "router") flags.push(`--max-old-space-size=${values["router-heap"]}`);
+      const env = variant === "build-defaults" ? { ...process.env, BANDMINT_RUNTIME: "default" } : process.env;
+      const node = await startNode([...flags, ...cmd, "node", "start", "--config", config], cwd, env);
       try {
         await new Promise((r) => setTimeout(r, Number(values["idle-seconds"]) * 1000));
         const idle = procStatus(node.proc.pid!);
@@ -232,6 +248,9 @@ async function nodes(): Promise<void> {
         );
         console.log(`${"".padEnd(31)}threads: ${names}`);
         console.log(`${"".padEnd(31)}${status.sessions} sessions, ${status.tickets} tickets, ${(Number(status.paidBytes) / MiB).toFixed(0)} MiB paid; ${(paid.bytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s, ${paid.errors.length} errors${paid.errors[0] ? ` (${paid.errors[0]})` : ""}${crypto ? `; ${crypto}` : ""}`);
+        // Headline figures for `npm run bench` (issue 11's goals; RSS in MiB, as /proc reports it).
+        reportResult({ name: `footprint idle RSS (${variant})`, ours: idle.rss, unit: "MiB", goal: "<= 64", lowerIsBetter: true });
+        reportResult({ name: `footprint peak RSS, ${nSessions} paid sessions (${variant})`, ours: peak, unit: "MiB", goal: nSessions === 100 ? "<= 128" : undefined, lowerIsBetter: true });
       } finally {
         if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill("SIGKILL");
       }

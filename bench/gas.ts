@@ -16,6 +16,7 @@ import { devAccount } from "../src/chain/devAccounts.ts";
 import { encodeCompactBatch } from "../src/protocol/compactBatch.ts";
 import { signTicket } from "../src/protocol/signTicket.ts";
 import { ticketDomain, MAX_UINT256, type Ticket } from "../src/protocol/ticket.ts";
+import { reportResult } from "./lib/benchResult.ts";
 
 const TOKEN = 10n ** 18n;
 const FACE = 10n ** 16n; // 0.01 token: a realistic face value, 8 non-zero calldata bytes
@@ -261,4 +262,14 @@ for (const n of BATCHES) {
       `   compact ${num(Math.round(compact.gas / n))} gas ${(compact.bytes / n).toFixed(1).padStart(7)} B` +
       `   ratio ${(compact.gas / full.gas).toFixed(2)} gas, ${(compact.bytes / full.bytes).toFixed(2)} bytes`,
   );
+}
+
+// Headline figures for `npm run bench` (issue 13: <= 10,000 gas per ticket in batches of 32).
+{
+  const compact = steady.get("redeemTicketsCompact x32")!;
+  const full = steady.get("redeemTickets x32")!;
+  const perTicket = Math.round(compact.gas / 32);
+  reportResult({ name: "gas per ticket, compact x32 vs Orchid", ours: perTicket, reference: ORCHID, vs: "quoted", unit: "gas", goal: "<= 10000", lowerIsBetter: true });
+  reportResult({ name: "gas per ticket, compact x32 vs Livepeer", ours: perTicket, reference: LIVEPEER, vs: "quoted", unit: "gas", goal: "<= 10000", lowerIsBetter: true });
+  reportResult({ name: "calldata per ticket, compact x32", ours: compact.bytes / 32, reference: full.bytes / 32, vs: "full ABI", unit: "B", lowerIsBetter: true });
 }

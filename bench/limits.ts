@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { reportResult } from "./lib/benchResult.ts";
 
 const { values } = parseArgs({
   options: {
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
       const measured = bytes / took / MiB;
       const label = setting > 0 ? `${String(setting).padStart(5)} MiB/s` : "   no limit";
       rows.push(`${label}  ${measured.toFixed(2).padStart(8)} MiB/s  ${setting > 0 ? `${(measured / setting).toFixed(3)}x` : "ceiling"}  (${(bytes / MiB).toFixed(0)} MiB in ${took.toFixed(2)} s, ${values.streams} streams)`);
+      // Headline figure for `npm run bench` (issue 10: the enforced rate within 10 % of the setting).
+      if (setting > 0) reportResult({ name: `limits rate at ${setting} MiB/s`, ours: measured, reference: setting, vs: "setting", unit: "MiB/s", goal: "0.9..1.1x" });
       await edge.stop();
       store.close();
     }

@@ -39,6 +39,7 @@ import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest, type Nginx } from "./lib/nginx.ts";
 import { paidWrk } from "./lib/paidWrk.ts";
 import { median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
+import { reportResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -402,6 +403,10 @@ async function main(): Promise<void> {
         `${o.name}: paid, wrk ${median(w.mbs).toFixed(0)} MB/s = ${median(w.xWrk).toFixed(2)}x nginx (same wrk settings); ` +
           `paid, client SDK ${median(p.mbs).toFixed(0)} MB/s = ${median(p.xLoad).toFixed(2)}x nginx (Node load generator), ${median(p.xHash).toFixed(2)}x nginx (Node load generator hashing like the SDK)`,
       );
+      // Headline figures for `npm run bench` (issue 13's goals); ratios are medians of per-round ratios.
+      const nginxOf = (what: string) => (rows.has(what) ? median(rows.get(what)!.mbs) : null);
+      reportResult({ name: `paid ${o.size / MiB} MiB (wrk)`, ours: median(w.mbs), reference: nginxOf("nginx (wrk)"), vs: "nginx (wrk)", ratio: median(w.xWrk), unit: "MB/s", goal: o.size === MiB ? ">= 0.8x" : ">= 0.9x" });
+      reportResult({ name: `paid ${o.size / MiB} MiB (client SDK)`, ours: median(p.mbs), reference: nginxOf("nginx (node load)"), vs: "load generator on nginx", ratio: median(p.xLoad), unit: "MB/s", goal: ">= 0.8x" });
     }
 
     // RSS under many concurrent sessions: every extra consumer opens a session and fetches the

@@ -26,6 +26,7 @@ import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
 import { median, rssMiB, runRole, startProcess as start } from "./lib/processStats.ts";
+import { reportResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
 const TOKEN = 10n ** 18n;
@@ -226,6 +227,11 @@ async function main(): Promise<void> {
     const tr = median(runs.relay[0]!.ttfbMs);
     const tp = median(runs.proxy[0]!.ttfbMs);
     console.log(`time to first byte, 1 KiB on a new connection (median of ${samples}): direct ${td.toFixed(2)} ms, relay +${(tr - td).toFixed(2)} ms, proxy + relay +${(tp - td).toFixed(2)} ms`);
+    // Headline figures for `npm run bench` (issue 9's goals).
+    reportResult({ name: `relay alone, ${size / MiB} MiB`, ours: r, reference: d, vs: "direct", unit: "MB/s", goal: ">= 0.8x" });
+    reportResult({ name: `proxy + relay, ${size / MiB} MiB`, ours: p, reference: d, vs: "direct", unit: "MB/s", goal: ">= 0.6x" });
+    reportResult({ name: "relay time to first byte, 1 KiB", ours: tr, reference: td, vs: "direct", unit: "ms", lowerIsBetter: true });
+    reportResult({ name: "proxy + relay time to first byte, 1 KiB", ours: tp, reference: td, vs: "direct", unit: "ms", lowerIsBetter: true });
 
     // The node's memory with open idle tunnels (two consumers' relay sessions).
     const idle = rssMiB(node.proc.pid!);
@@ -242,6 +248,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const held = rssMiB(node.proc.pid!);
     console.log(`node RSS: ${idle.toFixed(0)} MiB after the runs, ${held.toFixed(0)} MiB with ${sockets.length} open tunnels (+${((held - idle) * 1024 / sockets.length).toFixed(0)} KiB per tunnel)`);
+    reportResult({ name: `relay node RSS, ${sockets.length} open tunnels`, ours: held, reference: idle, vs: "no tunnels", unit: "MiB", lowerIsBetter: true });
     for (const s of sockets) s.destroy();
   } finally {
     // The proxy first (it settles with the node), then the node, then the destination.

@@ -22,7 +22,7 @@
 // At the end (after the consumers settled and the nodes redeemed every winner, then stopped with
 // SIGTERM): per session, served (node), acknowledged (client) and ticket value agree within one
 // credit window; every ticket a client saw accepted is stored; every winner is redeemed exactly
-// once; TicketRedeemed / TicketsRedeemed events equal each store and /status; PRAGMA
+// once; TicketRedeemed (or TicketGroupRedeemed) / TicketsRedeemed events equal each store and /status; PRAGMA
 // integrity_check on every store; latencies (p50/p99) and every error by kind, each one either
 // explained by a fault in progress or counted as unexpected. Exit code 0 iff everything holds.
 import { spawn, spawnSync } from "node:child_process";
@@ -66,23 +66,36 @@ type Fault = { kind: "kill" | "term" | "chain-outage" | "data-disk-full" | "cach
 
 // Error kinds each fault explains (consumerWorker.ts names them: the client's typed error, plus
 // the node's error name or the socket error code).
-const CONNECTION = /^(fetch \S+|ProviderRequestError (ECONN\w+|EPIPE|UND_ERR_\w+|connection)|RelayRefusedError 50[23].*|relay tunnel broke|relay body truncated|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|ProviderTimeoutError)$/;
+// A pool's "no provider left" errors (NoProviderAvailableError, ManifestUnavailableError for the
+// manifest, NoRelayAvailableError) come when every provider failed or cools down after failing
+// (30 s): their messages list each provider's failure (ECONNREFUSED / ECONNRESET of a killed node,
+// 503 ChainUnavailableError in the outage), and a consumer retries every second meanwhile.
+const CONNECTION = /^(fetch \S+|ProviderRequestError (ECONN\w+|EPIPE|UND_ERR_\w+|connection)|RelayRefusedError 50[23].*|relay tunnel broke|relay body truncated|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|ProviderTimeoutError)$/;
 const EXPECTED: Record<Fault["kind"], RegExp> = {
   kill: CONNECTION,
   term: CONNECTION,
   "unexpected-exit": /^$/,
   // New sessions need the chain (funds, the nonce watermark): 503 ChainUnavailableError, and
   // tickets of senders whose cached funds expired likewise; clients fail over or give up the session.
-  "chain-outage": /^(http 503 ChainUnavailableError|ProviderRequestError 503 ChainUnavailableError|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|RelayRefusedError .*)$/,
-  "data-disk-full": /^(http 507 StorageFullError|ProviderRequestError 507 StorageFullError|CreditExhaustedError|NoProviderAvailableError|NoRelayAvailableError|RelayRefusedError .*)$/,
+  // A relay tunnel whose tickets are refused so stays unpaid, and the node closes it after
+  // relay.unpaidGraceMs (30 s; seen: 503s on a node's ticket POSTs from +200 s, its tunnels reset
+  // from +237 s, no other fault on it): "relay tunnel broke" / "relay body truncated".
+  "chain-outage": /^(http 503 ChainUnavailableError|ProviderRequestError 503 ChainUnavailableError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*|relay tunnel broke|relay body truncated)$/,
+  "data-disk-full": /^(http 507 StorageFullError|ProviderRequestError 507 StorageFullError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*)$/,
   "cache-disk-full": /^$/,
 };
 /**
- * Kinds that are the protocol working as designed, whatever the faults: when the redeemer submits
- * a winner it rotates that session's recipientRand (payments.md §1.2), so tickets the client had
- * already signed with the old hash are refused with 409 and re-signed with the new one.
+ * Kinds that are the protocol working as designed, whatever the faults, with why:
+ * - when the redeemer submits a winner it rotates that session's recipientRand (payments.md §1.2),
+ *   so tickets the client had already signed with the old hash are refused with 409 and re-signed;
+ * - a sender's nonces are one sequence per node across its sessions, so when a pool holds two
+ *   sessions with one node (a replacement opened while the old one still pays), one session's
+ *   tickets can take a nonce the other signed: 409 TicketNonceError, re-signed (ticketPayer.ts).
  */
-const PROTOCOL = /^http 409 StaleRecipientRandError$/;
+const PROTOCOL: readonly [RegExp, string][] = [
+  [/^http 409 StaleRecipientRandError$/, "protocol (recipientRand rotated after a winner was submitted)"],
+  [/^http 409 TicketNonceError$/, "protocol (a nonce another session of the same sender took; re-signed)"],
+];
 /** How long after a fault ends its errors still count as its own (sessions notice, pools cool down). */
 const GRACE_MS = 20_000;
 
@@ -432,6 +445,7 @@ async function main(): Promise<number> {
       sessions, accepted,
       terms: { pricePerGiB: BigInt(offer.pricePerGiB), faceValue: BigInt(offer.faceValue), winProb: BigInt(offer.winProb), creditWindowBytes: BigInt(offer.creditWindowBytes) },
       publicClient: publicClient as unknown as PublicClient, broker: net.deployment.contracts.broker, fromBlock: 0n,
+      restartsOf: (node, from, to) => faults.filter((f) => f.node === node && (f.kind === "kill" || f.kind === "term" || f.kind === "unexpected-exit") && f.from >= from && f.from <= to).length,
     });
     const checks = [...acc.checks];
     for (const s of finalStops) checks.push({ name: `node ${s.node}: final SIGTERM exits 0 and closes cleanly`, ok: s.code === 0 && s.stoppedCleanly && s.ms < 10_000, detail: `exit ${s.code ?? s.signal} in ${Math.round(s.ms)} ms` });
@@ -458,24 +472,27 @@ async function main(): Promise<number> {
     // --- errors ---------------------------------------------------------------------------------
     const errors = results.flatMap((r) => r.errors);
     const samples = Object.assign({}, ...results.map((r) => r.samples)) as Record<string, string>;
-    const byKind = new Map<string, { expected: number; unexpected: number; why: Set<string>; at: string[] }>();
+    const byKind = new Map<string, { expected: number; unexpected: number; why: Set<string>; at: string[]; sample?: string }>();
     for (const e of errors) {
       const f = faults.find((f) => (f.node === undefined || e.node === undefined || f.node === e.node) && e.at >= f.from - 1000 && e.at <= f.to + GRACE_MS && EXPECTED[f.kind].test(e.kind));
       const k = byKind.get(e.kind) ?? { expected: 0, unexpected: 0, why: new Set<string>(), at: [] };
-      if (PROTOCOL.test(e.kind)) {
+      const protocol = PROTOCOL.find(([kind]) => kind.test(e.kind));
+      if (protocol !== undefined) {
         k.expected++;
-        k.why.add("protocol (recipientRand rotated after a winner was submitted)");
+        k.why.add(protocol[1]);
       } else if (f !== undefined) {
         k.expected++;
         k.why.add(f.kind);
       } else {
         k.unexpected++;
-        if (k.at.length < 8) k.at.push(`+${((e.at - t0) / 1000).toFixed(1)}s node ${e.node ?? "?"}`);
+        // Each unexpected error with its own message: a kind's sample may be an expected one.
+        k.sample ??= e.detail;
+        if (k.at.length < 8) k.at.push(`+${((e.at - t0) / 1000).toFixed(1)}s node ${e.node ?? "?"}: ${e.detail.slice(0, 200)}`);
       }
       byKind.set(e.kind, k);
     }
     const unexplained = [...byKind.entries()].filter(([, k]) => k.unexpected > 0);
-    checks.push({ name: "every error is explained by a fault in progress", ok: unexplained.length === 0, detail: unexplained.map(([kind, k]) => `${kind} x${k.unexpected}: ${samples[kind]}`).join(" | ") || "none unexplained" });
+    checks.push({ name: "every error is explained by a fault in progress", ok: unexplained.length === 0, detail: unexplained.map(([kind, k]) => `${kind} x${k.unexpected}: ${k.sample ?? samples[kind]}`).join(" | ") || "none unexplained" });
     const finished = results.reduce((s, r) => s + r.counters.consumersFinished, 0);
     checks.push({ name: "every consumer finished (verified bytes, settled)", ok: finished === nSessions, detail: `${finished} of ${nSessions}` });
 

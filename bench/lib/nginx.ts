@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { freePort } from "../../src/devnet/freePort.ts";
 
 /** Whether `cmd` is on the PATH (or in /usr/sbin, where Debian puts nginx). */
 export function have(cmd: string): boolean {
@@ -41,11 +42,24 @@ export type Nginx = { proc: ChildProcess; urls: { name: string; url: string }[] 
 /**
  * Starts nginx in the foreground under `prefix` (its config, pid and logs), serving `root` on
  * 127.0.0.1 with every configuration of NGINX_VARIANTS, on `port`, `port + 1`, ...; resolves once
- * `probePath` answers a HEAD on each.
+ * `probePath` answers a HEAD on each. When nginx cannot bind (another process took one of those
+ * ports meanwhile, as a busy shared machine does), it tries twice more on ports found free.
  */
 export async function startNginx(p: { prefix: string; root: string; port: number; workers?: number | string; probePath: string }): Promise<Nginx> {
-  const { prefix, root, port } = p;
-  const servers = NGINX_VARIANTS.map((v, i) => `  server { listen 127.0.0.1:${port + i}; root ${root}; ${v.directives} location / { } }`).join("\n");
+  let ports = NGINX_VARIANTS.map((_, i) => p.port + i);
+  for (let attempt = 1; ; attempt++) {
+    const started = await startNginxOn(p, ports);
+    if (started !== undefined) return started;
+    if (attempt === 3) throw new Error(`nginx did not start; see ${p.prefix}/error.log`);
+    ports = [];
+    for (let i = 0; i < NGINX_VARIANTS.length; i++) ports.push(await freePort());
+  }
+}
+
+/** One try of startNginx on `ports` (one per variant); undefined when nginx exits or does not answer. */
+async function startNginxOn(p: { prefix: string; root: string; workers?: number | string; probePath: string }, ports: number[]): Promise<Nginx | undefined> {
+  const { prefix, root } = p;
+  const servers = NGINX_VARIANTS.map((v, i) => `  server { listen 127.0.0.1:${ports[i]}; root ${root}; ${v.directives} location / { } }`).join("\n");
   const conf = `${process.getuid?.() === 0 ? "user root;\n" : ""}worker_processes ${p.workers ?? 1};
 daemon off;
 pid ${prefix}/nginx.pid;
@@ -66,8 +80,9 @@ ${servers}
   await writeFile(join(prefix, "nginx.conf"), conf);
   const bin = spawnSync("sh", ["-c", "command -v nginx"]).stdout.toString().trim() || "/usr/sbin/nginx";
   const proc = spawn(bin, ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log")], { stdio: "inherit" });
-  const urls = NGINX_VARIANTS.map((v, i) => ({ name: v.name, url: `http://127.0.0.1:${port + i}` }));
-  for (let i = 0; i < 50; i++) {
+  const urls = NGINX_VARIANTS.map((v, i) => ({ name: v.name, url: `http://127.0.0.1:${ports[i]}` }));
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  for (let i = 0; i < 50 && running(); i++) {
     try {
       const up = await Promise.all(urls.map(async (u) => (await fetch(`${u.url}/${p.probePath}`, { method: "HEAD" })).ok));
       if (up.every(Boolean)) return { proc, urls };
@@ -76,8 +91,11 @@ ${servers}
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  proc.kill();
-  throw new Error(`nginx did not start; see ${prefix}/error.log`);
+  if (running()) {
+    proc.kill();
+    await new Promise((r) => proc.once("exit", r));
+  }
+  return undefined;
 }
 
 /**

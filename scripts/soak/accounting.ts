@@ -3,6 +3,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Abi, Address, Hex, PublicClient } from "viem";
 import { ticketBrokerAbi } from "../../src/chain/abis.ts";
+import { redeemedTicketsInLogs } from "../../src/chain/redeemedTickets.ts";
 import { ticketWorth } from "../../src/node/payments/ticketIntake.ts";
 import { ticketStructHash } from "../../src/protocol/hashTicket.ts";
 import { parseTicket } from "../../src/protocol/ticket.ts";
@@ -69,26 +70,28 @@ export async function account(p: {
   publicClient: PublicClient;
   broker: Address;
   fromBlock: bigint;
-}): Promise<{ checks: Check[]; totals: NodeTotals[]; sessionsChecked: number; sessionMismatches: string[] }> {
+  /** How many times node `node` stopped (SIGKILL, SIGTERM, or on its own) between epoch ms `from` and `to`. */
+  restartsOf: (node: number, from: number, to: number) => number;
+}): Promise<{ checks: Check[]; totals: NodeTotals[]; sessionsChecked: number; sessionMismatches: string[]; acrossRestarts: { sessions: number; maxWindows: number; maxRestarts: number } }> {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   const { terms } = p;
   const window = terms.creditWindowBytes;
   const worth = ticketWorth(terms.faceValue, terms.winProb);
 
-  // The chain: every TicketRedeemed (one per ticket) and TicketsRedeemed (one per transaction).
+  // The chain: every redeemed ticket (TicketRedeemed, or one of a compact batch's
+  // TicketGroupRedeemed) and TicketsRedeemed (one per transaction).
   const abi = ticketBrokerAbi as Abi;
-  const perTicket = await p.publicClient.getContractEvents({ address: p.broker, abi, eventName: "TicketRedeemed", fromBlock: p.fromBlock });
+  const perTicket = redeemedTicketsInLogs(await p.publicClient.getLogs({ address: p.broker, fromBlock: p.fromBlock }), p.broker);
   const perTx = await p.publicClient.getContractEvents({ address: p.broker, abi, eventName: "TicketsRedeemed", fromBlock: p.fromBlock });
   const redeemedOnChain = new Map<string, { paid: bigint; tx: Hex }[]>();
-  for (const e of perTicket) {
-    const a = (e as unknown as { args: { ticketHash: Hex; paid: bigint } }).args;
-    const list = redeemedOnChain.get(a.ticketHash.toLowerCase()) ?? [];
-    list.push({ paid: a.paid, tx: e.transactionHash! });
-    redeemedOnChain.set(a.ticketHash.toLowerCase(), list);
+  for (const t of perTicket) {
+    const list = redeemedOnChain.get(t.ticketHash) ?? [];
+    list.push({ paid: t.paid, tx: t.txHash });
+    redeemedOnChain.set(t.ticketHash, list);
   }
   const twice = [...redeemedOnChain.entries()].filter(([, l]) => l.length > 1);
-  check("no ticket redeemed twice on chain", twice.length === 0, `${perTicket.length} TicketRedeemed events, ${redeemedOnChain.size} distinct tickets${twice.length ? `; twice: ${twice.slice(0, 3).map(([h]) => h).join(", ")}` : ""}`);
+  check("no ticket redeemed twice on chain", twice.length === 0, `${perTicket.length} tickets in redemption events, ${redeemedOnChain.size} distinct tickets${twice.length ? `; twice: ${twice.slice(0, 3).map(([h]) => h).join(", ")}` : ""}`);
 
   const totals: NodeTotals[] = [];
   const storeSessions = new Map<string, { node: number; served: bigint; paid: bigint; service: string; tickets: Row[] }>();
@@ -130,7 +133,7 @@ export async function account(p: {
     const unredeemed = (byState.pending ?? 0) + (byState.submitted ?? 0);
     check(`node ${n.index}: every winner redeemed (none pending, submitted or failed)`, unredeemed === 0 && (byState.failed ?? 0) === 0,
       `${winners} winners: ${JSON.stringify(byState)}${(byState.failed ?? 0) > 0 ? ` failed: ${s.tickets.filter((t) => t.state === "failed").slice(0, 3).map((t) => t.error).join(" | ")}` : ""}`);
-    check(`node ${n.index}: every confirmed winner has its TicketRedeemed event, same tx and amount`, missingOnChain === 0 && paidMismatch === 0, `${byState.confirmed ?? 0} confirmed; missing on chain ${missingOnChain}; amount/tx mismatches ${paidMismatch}`);
+    check(`node ${n.index}: every confirmed winner has its redemption event, same tx and amount`, missingOnChain === 0 && paidMismatch === 0, `${byState.confirmed ?? 0} confirmed; missing on chain ${missingOnChain}; amount/tx mismatches ${paidMismatch}`);
 
     // Per provider on chain: TicketsRedeemed (recipient indexed) against the store's redemptions and /status.
     const mine = perTx.filter((e) => ((e as unknown as { args: { recipient: Address } }).args.recipient.toLowerCase() === n.provider.toLowerCase()));
@@ -142,7 +145,7 @@ export async function account(p: {
       chain.burned += a.burned;
       chain.treasury += a.treasury;
     }
-    for (const e of perTicket) if (myTxs.has(e.transactionHash!.toLowerCase())) chain.tickets++;
+    for (const e of perTicket) if (myTxs.has(e.txHash.toLowerCase())) chain.tickets++;
     const confirmedTx = s.redemptions.filter((r) => r.state === "confirmed");
     const store = { transactions: confirmedTx.length, paid: 0n, burned: 0n, treasury: 0n };
     for (const r of confirmedTx) {
@@ -170,14 +173,20 @@ export async function account(p: {
     totals.push({ node: n.index, integrity: s.integrity, sessions: s.sessions.length, servedBytes: served, paidBytes: paid, tickets: s.tickets.length, winners, byState, redemptions: store.transactions, paid: store.paid, chain });
   }
   const strays = [...redeemedOnChain.keys()].filter((h) => !matchedOnChain.has(h));
-  check("every TicketRedeemed event is a confirmed winner of a node's store", strays.length === 0, `${strays.length} events without a confirmed winner in any store`);
+  check("every ticket redeemed on chain is a confirmed winner of a node's store", strays.length === 0, `${strays.length} events without a confirmed winner in any store`);
 
   // Every ticket a client saw accepted is in that node's store (nothing acknowledged was lost).
   const lost = p.accepted.filter((a) => !signaturesByNode.get(a.node)?.has(a.signature.toLowerCase()));
   check("every ticket a client saw accepted is in the node's store", lost.length === 0, `${p.accepted.length} acknowledged tickets, ${lost.length} missing${lost.length ? ` (first: node ${lost[0]!.node} session ${lost[0]!.sessionId})` : ""}`);
 
-  // Per session: served (node), acknowledged (client) and the value of the tickets received agree within one credit window.
+  // Per session: served (node), acknowledged (client) and the value of the tickets received agree
+  // within one credit window, per life of the node. A restarted node forgives a session the bytes
+  // it served before the restart and that are still unpaid (sessionBook.ts `creditBaseBytes`), so
+  // a session in use across k restarts of its node may be served up to (1 + k) windows beyond its
+  // pay. What the client saw acknowledged can lag what the node counts as paid (the answer to a
+  // ticket POST lost in a kill): that gap has its own bound (one window), checked below.
   const mismatches: string[] = [];
+  const acrossRestarts = { sessions: 0, maxWindows: 0, maxRestarts: 0 };
   const seen = new Set<string>();
   for (const c of p.sessions) {
     seen.add(c.sessionId);
@@ -192,8 +201,16 @@ export async function account(p: {
     const problems: string[] = [];
     if (s.paid < ack) problems.push(`node paid ${s.paid} < client acknowledged ${ack}`);
     if (s.paid - ack > window) problems.push(`node paid ${s.paid} more than a window above client acknowledged ${ack}`);
-    const diff = s.served > ack ? s.served - ack : ack - s.served;
-    if (diff > window) problems.push(`served ${s.served} vs acknowledged ${ack}: ${diff} apart`);
+    const restarts = p.restartsOf(c.node, c.openedAt, c.lastUsedAt);
+    const allowed = window * BigInt(1 + restarts);
+    const paidOrAck = s.paid > ack ? s.paid : ack;
+    if (s.served > paidOrAck + allowed) problems.push(`served ${s.served} vs paid ${s.paid} / acknowledged ${ack}: ${s.served - paidOrAck} apart, over ${1 + restarts} window(s) (${restarts} restarts of node ${c.node} while the session was in use)`);
+    else if (s.served > paidOrAck + window) {
+      acrossRestarts.sessions++;
+      const windows = Number((s.served - paidOrAck + window - 1n) / window);
+      if (windows > acrossRestarts.maxWindows) [acrossRestarts.maxWindows, acrossRestarts.maxRestarts] = [windows, restarts];
+    }
+    if (ack > s.served + window) problems.push(`acknowledged ${ack} > served ${s.served} + one window`);
     const rdiff = received > s.served ? received - s.served : s.served - received;
     if (rdiff > window) problems.push(`received ${received} vs served ${s.served}: ${rdiff} apart`);
     if (value < priceOfBytes(terms.pricePerGiB, s.paid)) problems.push(`tickets worth ${value} < price of ${s.paid} paid bytes`);
@@ -204,6 +221,7 @@ export async function account(p: {
   for (const [id, s] of storeSessions) {
     if (!seen.has(id) && (s.served > 0n || s.tickets.length > 0)) mismatches.push(`${id} (node ${s.node}): unknown to every client, yet served ${s.served} with ${s.tickets.length} tickets`);
   }
-  check("per session: served, acknowledged and ticket value agree within one credit window", mismatches.length === 0, `${p.sessions.length} client sessions; ${mismatches.length} disagree${mismatches.length ? `: ${mismatches.slice(0, 5).join(" | ")}` : ""}`);
-  return { checks, totals, sessionsChecked: p.sessions.length, sessionMismatches: mismatches };
+  check("per session: served, acknowledged and ticket value agree within one credit window per life of the node", mismatches.length === 0,
+    `${p.sessions.length} client sessions; ${acrossRestarts.sessions} served more than one window beyond their pay, within the windows their node's restarts allow (most: ${acrossRestarts.maxWindows} windows over ${acrossRestarts.maxRestarts} restarts); ${mismatches.length} disagree${mismatches.length ? `: ${mismatches.slice(0, 5).join(" | ")}` : ""}`);
+  return { checks, totals, sessionsChecked: p.sessions.length, sessionMismatches: mismatches, acrossRestarts };
 }

@@ -23,6 +23,13 @@ import { ticketDomain } from "../../src/protocol/ticket.ts";
 import type { AcceptedTicket, ConsumerSpec, SoakError, WorkerJob, WorkerResult } from "./types.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Control requests (offer, new session, tickets, manifest) may take this long, not the SDK's 10 s:
+ * on a shared 2-core box under this load a live node can take longer than that to answer (seen:
+ * "no answer within 10000 ms" from nodes no fault touched), and a fail-over for slowness is not
+ * what the soak looks for (kills and outages are). Chunks get as long (the pool's `timeouts`).
+ */
+const CONTROL_TIMEOUT_MS = 60_000;
 
 /** The error kind the soak classifies: the typed name, plus the node's error name or socket code. */
 export function errorKind(error: unknown): string {
@@ -53,12 +60,13 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
     counters: { consumers: job.consumers.length, consumersFinished: 0, downloads: 0, chunks: 0, cdnBytes: 0, tunnels: 0, relayBytes: 0 },
   };
   const fail = (node: number | undefined, kind: string, message: string) => {
-    result.errors.push({ at: Date.now(), node, kind });
+    result.errors.push({ at: Date.now(), node, kind, detail: message.replace(/\s+/g, " ").slice(0, 300) });
     result.samples[kind] ??= message.slice(0, 400);
   };
   const recordError = (node: number | undefined, error: unknown) => {
-    const message = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message ?? String(error);
-    fail(node ?? nodeOfText(message), errorKind(error), message);
+    const short = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message ?? String(error);
+    // The node is the one the short message names; the full message adds the pool's reasons (per provider).
+    fail(node ?? nodeOfText(short), errorKind(error), (error as Error).message ?? short);
   };
 
   // One fetch for every consumer of the worker (keep-alive sockets shared per node), recording.
@@ -94,7 +102,13 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
     return { ok: res.ok, status: res.status, headers, json: async () => JSON.parse(text), text: async () => text, arrayBuffer: async () => new TextEncoder().encode(text).buffer } as unknown as Response;
   }) as typeof globalThis.fetch;
 
-  const tracked: { node: number; service: "cdn" | "relay"; session: ProviderSession | RelaySession }[] = [];
+  type Tracked = { node: number; service: "cdn" | "relay"; session: ProviderSession | RelaySession; openedAt: number; lastUsedAt: number };
+  const tracked: Tracked[] = [];
+  const trackedOf = new Map<ProviderSession | RelaySession, Tracked>();
+  const track = (t: Tracked) => {
+    tracked.push(t);
+    trackedOf.set(t.session, t);
+  };
   const failover = (message: string) => result.failovers.push({ at: Date.now(), node: nodeOfText(message), message: message.slice(0, 300) });
   const logger = { info: failover, warn: failover };
 
@@ -114,10 +128,16 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
       stats: createProviderStats(),
       openSession: async (listing, signal) => {
         const session = await openProviderSession({
-          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal,
+          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal, requestTimeoutMs: CONTROL_TIMEOUT_MS,
           signSession: (message) => signSessionRequest({ message, domain, privateKey: spec.key }),
         });
-        tracked.push({ node: nodeOfUrl(listing.endpoint)!, service: "cdn", session });
+        const t: Tracked = { node: nodeOfUrl(listing.endpoint)!, service: "cdn", session, openedAt: Date.now(), lastUsedAt: Date.now() };
+        track(t);
+        // The node serves a CDN session only inside its range and manifest requests: note when each ends.
+        const fetchRange = session.fetchRange.bind(session);
+        const fetchManifest = session.fetchManifest.bind(session);
+        session.fetchRange = (r) => fetchRange(r).finally(() => (t.lastUsedAt = Date.now()));
+        session.fetchManifest = (id, sig) => fetchManifest(id, sig).finally(() => (t.lastUsedAt = Date.now()));
         return session;
       },
       maxProviders: 1,
@@ -185,10 +205,10 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
       stats: createProviderStats(),
       openSession: async (listing, signal) => {
         const session = await openRelaySession({
-          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal,
+          listing, chainId: job.chainId, broker: job.broker, sender, sign, fetch: recordingFetch, signal, requestTimeoutMs: CONTROL_TIMEOUT_MS,
           signSession: (message) => signSessionRequest({ message, domain, privateKey: spec.key }),
         });
-        tracked.push({ node: nodeOfUrl(listing.endpoint)!, service: "relay", session });
+        track({ node: nodeOfUrl(listing.endpoint)!, service: "relay", session, openedAt: Date.now(), lastUsedAt: Date.now() });
         return session;
       },
       logger,
@@ -249,6 +269,9 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
       up.end();
       await sent.catch(() => undefined);
       socket.destroy();
+      // The node relays a session's bytes only while one of its tunnels is open.
+      const t = trackedOf.get(session);
+      if (t !== undefined) t.lastUsedAt = Date.now();
       result.counters.tunnels++;
       result.counters.relayBytes += body;
       if (!broken) {
@@ -284,6 +307,8 @@ export async function runWorker(job: WorkerJob): Promise<WorkerResult> {
       receivedBytes: (relayPay ? relayPay.movedBytes : pay.acknowledgedBytes + pay.unacknowledgedBytes).toString(),
       tickets: pay.tickets,
       failure: t.service === "relay" && (t.session as RelaySession).failure !== undefined ? String(((t.session as RelaySession).failure as Error).message) : undefined,
+      openedAt: t.openedAt,
+      lastUsedAt: t.lastUsedAt,
     });
   }
   transport.close();

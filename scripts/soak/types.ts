@@ -32,8 +32,8 @@ export type WorkerJob = {
   resultPath: string;
 };
 
-/** An error a consumer saw: when (epoch ms), at which node (if one), and what kind. */
-export type SoakError = { at: number; node: number | undefined; kind: string };
+/** An error a consumer saw: when (epoch ms), at which node (if one), what kind, and its message (with the pool's reasons, cut short). */
+export type SoakError = { at: number; node: number | undefined; kind: string; detail: string };
 
 /** One client-side session as the worker ends it. */
 export type ClientSession = {
@@ -46,6 +46,9 @@ export type ClientSession = {
   receivedBytes: string;
   tickets: number;
   failure: string | undefined;
+  /** Epoch ms: when the node opened the session, and when a request or tunnel of it last ended (the node served it within). */
+  openedAt: number;
+  lastUsedAt: number;
 };
 
 /** A ticket the client saw accepted (in a 200 answer to its POST, or counted in a partial refusal). */

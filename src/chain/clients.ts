@@ -28,11 +28,13 @@ export type CreateChainClientsParameters = {
   chainId?: number | undefined;
   /** Receipt polling interval; local chains mine instantly, so the default is short. */
   pollingInterval?: number | undefined;
+  /** The fetch JSON-RPC requests go through (default: the global one, undici). */
+  fetch?: typeof globalThis.fetch | undefined;
 };
 
 /** Creates viem clients for the chain at `rpcUrl` (HTTP JSON-RPC). */
 export async function createChainClients(p: CreateChainClientsParameters): Promise<ChainClients> {
-  const transport = http(p.rpcUrl, { retryCount: 2, timeout: 30_000 });
+  const transport = http(p.rpcUrl, { retryCount: 2, timeout: 30_000, ...(p.fetch !== undefined ? { fetchFn: p.fetch } : {}) });
   let chainId = p.chainId;
   if (chainId === undefined) {
     try {

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
-import { z } from "zod";
+import * as z from "zod";
 import { DeploymentFileError } from "./errors.ts";
 
 /** The deploy-time parameters of the contracts, recorded beside their addresses. */

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, pbkdf2, randomBytes, randomUUID, scry
 import { chmod, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { bytesToHex, hexToBytes, keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
-import { z } from "zod";
+import * as z from "zod";
 import { BaseError } from "../protocol/errors.ts";
 
 // An encrypted private key in the Web3 Secret Storage format, version 3 (the JSON keystore geth,

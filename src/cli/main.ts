@@ -5,6 +5,7 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
+import { relaunchWithNodeRuntime } from "./lib/nodeRuntime.ts";
 
 const commandsDir = new URL("./commands/", import.meta.url);
 
@@ -102,6 +103,8 @@ function reportError(name: string, error: unknown): number {
  * reaches a running node this way), later ones are ignored while it stops; sets the exit code.
  */
 export async function runCli(argv: string[], commands: CommandSource = commandsDirectory): Promise<void> {
+  // `node start` continues in a process with the small-footprint runtime (same pid); nothing runs before.
+  relaunchWithNodeRuntime(argv);
   const controller = new AbortController();
   // `on`, not `once`: a second signal (systemd signals the whole cgroup, a wrapper forwards the
   // same signal) must not take the default action, which would kill the node mid-stop.

@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import { z } from "zod";
+import * as z from "zod";
 import { createChainClients } from "../chain/clients.ts";
 import { readDeployment } from "../chain/deployment.ts";
 import { unlockKeystore } from "../chain/keystore.ts";

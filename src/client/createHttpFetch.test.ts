@@ -29,6 +29,12 @@ describe("createHttpFetch", () => {
       } else if (req.url === "/slow") {
         res.writeHead(200, { "content-length": 10 });
         res.write("12345"); // never finished
+      } else if (req.url === "/many") {
+        // Repeated lines, mixed case, cookies: what the headers must answer as a Headers would.
+        res.setHeader("X-Multi", ["a", "b"]);
+        res.setHeader("Set-Cookie", ["x=1", "y=2"]);
+        res.setHeader("Content-Type", "text/plain");
+        res.end("ok");
       } else if (req.url === "/chunked") {
         res.write(body.subarray(0, 100_000));
         res.end(body.subarray(100_000, 200_000));
@@ -55,6 +61,20 @@ describe("createHttpFetch", () => {
       assert.ok(Buffer.from(await res.arrayBuffer()).equals(body));
       await assert.rejects(res.arrayBuffer(), TypeError, "a body is read once");
     }
+  });
+
+  test("response headers answer get, has, iteration and getSetCookie as a Headers over the same lines, and are immutable", async () => {
+    const res = await f(`${base}/many`);
+    const plain = await fetch(`${base}/many`);
+    for (const name of ["x-multi", "X-MULTI", "content-type", "set-cookie", "content-length", "missing"]) {
+      assert.equal(res.headers.get(name), plain.headers.get(name), name);
+      assert.equal(res.headers.has(name), plain.headers.has(name), name);
+    }
+    const strip = (entries: Iterable<[string, string]>) => [...entries].filter(([k]) => k !== "date" && k !== "keep-alive" && k !== "connection");
+    assert.deepEqual(strip(res.headers), strip(plain.headers));
+    assert.deepEqual(res.headers.getSetCookie(), ["x=1", "y=2"]);
+    assert.throws(() => res.headers.set("x-new", "1"), TypeError);
+    await res.text();
   });
 
   test("a HEAD answer has an empty body although it announces a length", async () => {

@@ -95,6 +95,93 @@ function plainHeaders(h: HeadersInit | undefined): Record<string, string> {
   return h as Record<string, string>;
 }
 
+/**
+ * A fetched response's headers (immutable, like a `Response`'s): what `Headers` answers for `get`,
+ * `has`, iteration and `getSetCookie`, read from the raw header lines. A WHATWG `Headers` validates
+ * and copies every line on `append`; on the chunk path (one response per MiB, a `get` or two each)
+ * that showed up in the client's profile, so the lines are indexed on the first read instead.
+ */
+class ReceivedHeaders {
+  #raw: string[];
+  #map: Map<string, string> | undefined;
+
+  constructor(raw: string[]) {
+    this.#raw = raw;
+  }
+
+  #index(): Map<string, string> {
+    if (this.#map !== undefined) return this.#map;
+    const map = new Map<string, string>();
+    const raw = this.#raw;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      // Repeated lines combine as Headers does (", "); set-cookie is kept apart (getSetCookie).
+      if (name === "set-cookie") continue;
+      const value = raw[i + 1]!.trim();
+      const before = map.get(name);
+      map.set(name, before === undefined ? value : `${before}, ${value}`);
+    }
+    this.#map = map;
+    return map;
+  }
+
+  get(name: string): string | null {
+    const lower = name.toLowerCase();
+    if (lower === "set-cookie") {
+      const cookies = this.getSetCookie();
+      return cookies.length === 0 ? null : cookies.join(", ");
+    }
+    return this.#index().get(lower) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+
+  getSetCookie(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i + 1 < this.#raw.length; i += 2) if (this.#raw[i]!.toLowerCase() === "set-cookie") out.push(this.#raw[i + 1]!.trim());
+    return out;
+  }
+
+  /** In name order, set-cookie lines one by one: the order `Headers` iterates in. */
+  *entries(): IterableIterator<[string, string]> {
+    const names = [...this.#index().keys(), ...(this.getSetCookie().length > 0 ? ["set-cookie"] : [])].sort();
+    for (const name of names) {
+      if (name === "set-cookie") for (const c of this.getSetCookie()) yield [name, c];
+      else yield [name, this.#index().get(name)!];
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): IterableIterator<string> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: string, name: string, parent: ReceivedHeaders) => void): void {
+    for (const [k, v] of this.entries()) callback(v, k, this);
+  }
+
+  append(): never {
+    throw new TypeError("immutable");
+  }
+
+  set(): never {
+    throw new TypeError("immutable");
+  }
+
+  delete(): never {
+    throw new TypeError("immutable");
+  }
+}
+
 /** The subset of `Response` the client uses, over a body read eagerly into one buffer. */
 class HttpResponse {
   readonly status: number;
@@ -113,9 +200,7 @@ class HttpResponse {
     this.statusText = res.statusMessage ?? "";
     this.ok = this.status >= 200 && this.status < 300;
     this.url = url;
-    this.headers = new Headers();
-    const raw = res.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) this.headers.append(raw[i]!, raw[i + 1]!);
+    this.headers = new ReceivedHeaders(res.rawHeaders) as unknown as Headers;
     this.#body = new Promise<Buffer>((resolve, reject) => {
       this.#reject = reject;
       // HEAD, 204 and 304 announce a length but carry no body.

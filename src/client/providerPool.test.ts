@@ -64,3 +64,28 @@ test("by default a provider gets as many chunks in flight as its credit window h
 test("an explicit perProvider caps it", async () => {
   assert.equal(await maxInFlight(2, BigInt(6 * CHUNK)), 2);
 });
+
+test("with every provider cooling down, the manifest and chunk errors say which and why, not an empty list", async () => {
+  const { ProviderRequestError, ManifestUnavailableError, NoProviderAvailableError } = await import("./errors.ts");
+  let opens = 0;
+  const pool = createProviderPool({
+    listings: async () => [listing],
+    stats: createProviderStats(),
+    openSession: async () => {
+      opens++;
+      throw new ProviderRequestError({ provider: listing.provider, url: `${listing.endpoint}/sessions`, reason: "connect ECONNREFUSED" });
+    },
+  });
+  const first = await pool.fetchManifest("c").then(() => assert.fail("resolved"), (e: unknown) => e);
+  assert.ok(first instanceof ManifestUnavailableError);
+  assert.match(first.message, /ECONNREFUSED/);
+  // Within the cooldown nothing is tried again, and the error still names the provider and its failure.
+  const again = await pool.fetchManifest("c").then(() => assert.fail("resolved"), (e: unknown) => e);
+  assert.ok(again instanceof ManifestUnavailableError);
+  assert.equal(opens, 1);
+  assert.match(again.message, new RegExp(`${listing.provider} \\(http://a.test\\): cooling down for (29|30) s after: Request to provider .* ECONNREFUSED`));
+  const chunk = await pool.fetchChunk({ contentId: "c", chunkSize: CHUNK, file, index: 0 }).then(() => assert.fail("resolved"), (e: unknown) => e);
+  assert.ok(chunk instanceof NoProviderAvailableError);
+  assert.match(chunk.message, /cooling down/);
+  assert.doesNotMatch(chunk.message, /No active cdn provider is listed/);
+});

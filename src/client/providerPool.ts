@@ -136,6 +136,15 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     return e;
   };
   const usable = (e: Entry) => e.refused === undefined && !p.stats.isBad(e.listing.provider) && e.coolUntil <= now();
+  /** Why each provider the pool has tried is unusable now: what an error says when no provider is left. */
+  const unusableReasons = (): string[] =>
+    [...entries.values()].filter((e) => !usable(e)).map((e) => {
+      const who = `${e.listing.provider} (${e.listing.endpoint})`;
+      if (e.refused !== undefined) return `${who}: refused: ${e.refused}`;
+      const bad = p.stats.get(e.listing.provider).bad;
+      if (bad !== undefined) return `${who}: bad: ${bad.reason}`;
+      return `${who}: cooling down for ${Math.ceil((e.coolUntil - now()) / 1000)} s after: ${e.reason ?? "a failure"}`;
+    });
 
   /** The healthy providers to use now, best first. */
   const activeSet = async (): Promise<Entry[]> => {
@@ -195,7 +204,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
     for (;;) {
       signal?.throwIfAborted();
       const set = await activeSet();
-      if (set.length === 0) throw new NoProviderAvailableError({ contentId, failures });
+      if (set.length === 0) throw new NoProviderAvailableError({ contentId, failures: failures.length > 0 ? failures : unusableReasons() });
       let best: Entry | undefined;
       let bestCost = Infinity;
       for (const e of set) {
@@ -307,7 +316,11 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
         for (let attempt = 0; attempt < 8; attempt++) {
           const set = await activeSet();
           const e = set[0];
-          if (e === undefined) break;
+          if (e === undefined) {
+            // Every provider failed (in this call or within its cooldown): say which and why.
+            if (reasons.length === 0) reasons.push(...unusableReasons());
+            break;
+          }
           e.inFlight++;
           try {
             const s = await session(e, signal);
@@ -322,6 +335,7 @@ export function createProviderPool(p: ProviderPoolParameters): ProviderPool {
               reasons.push(`${e.listing.provider}: ${why}`);
             } else if (error instanceof ProviderRequestError && error.status === 404) {
               e.coolUntil = now() + cooldownMs;
+              e.reason = error.shortMessage;
               reasons.push(`${e.listing.provider}: ${error.shortMessage}`);
             } else {
               onFailure(e, error, set.length - 1, reasons, signal);

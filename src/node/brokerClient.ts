@@ -13,6 +13,7 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
+import { redeemedTicketsInLogs } from "../chain/redeemedTickets.ts";
 import { encodeCompactBatch, type RedeemItem } from "../protocol/compactBatch.ts";
 import { CompactBatchError } from "../protocol/errors.ts";
 import type { SenderFunds } from "./payments/fundsCache.ts";
@@ -155,17 +156,12 @@ function createViemBrokerClient({ publicClient, walletClient, broker, abi }: Cre
         throw error;
       }
       const paidByTicket = new Map<Hex, bigint>();
+      for (const t of redeemedTicketsInLogs(receipt.logs, broker)) paidByTicket.set(t.ticketHash, t.paid);
       const totals = { paid: 0n, burned: 0n, treasury: 0n };
       for (const log of receipt.logs) {
         if (log.address.toLowerCase() !== broker.toLowerCase()) continue;
         try {
           const ev = decodeEventLog({ abi, data: log.data, topics: log.topics }) as unknown as { eventName: string; args: Record<string, unknown> };
-          if (ev.eventName === "TicketRedeemed") paidByTicket.set((ev.args.ticketHash as Hex).toLowerCase() as Hex, ev.args.paid as bigint);
-          if (ev.eventName === "TicketGroupRedeemed") {
-            // Every ticket of a compact group paid its face value but the last, which paid lastPaid.
-            const hashes = ev.args.ticketHashes as readonly Hex[];
-            hashes.forEach((h, i) => paidByTicket.set(h.toLowerCase() as Hex, i === hashes.length - 1 ? (ev.args.lastPaid as bigint) : (ev.args.faceValue as bigint)));
-          }
           if (ev.eventName === "TicketsRedeemed") {
             totals.paid += ev.args.paid as bigint;
             totals.burned += ev.args.burned as bigint;

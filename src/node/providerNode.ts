@@ -261,6 +261,9 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       parts = { store, sessions, intake, redeemer, edge, broker, signers, relay, crypto, operatorStore, meter, limits, admin };
       const dialback = config.reachability.serveDialback ? createDialbackApi() : undefined;
       const handler = (req: IncomingMessage, res: ServerResponse) => {
+        // Content (the hot path) is the edge's alone: no URL object, no promise to see that the
+        // API does not own it (it owns /offer, /sessions and /status; the relay absolute URLs).
+        if (req.url?.startsWith("/c/") === true) return edge.handle(req, res);
         if (relay?.handleRequest(req, res)) return;
         (dialback && req.url === DIALBACK_PATH ? dialback.handle(req, res) : api.handle(req, res)).then(
           (handled) => {

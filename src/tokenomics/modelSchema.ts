@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseDecimal } from "./parseDecimal.ts";
 
 /** Token amounts in a model file are decimal tokens ("1.5"); the simulator works in wei (1e-18). */

@@ -4,10 +4,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NODE_V8_FLAGS, RUNTIME_ENV } from "../../src/cli/lib/nodeRuntime.ts";
 import { openTicketStore } from "../../src/node/payments/ticketStore.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
 import { encodeTicketHeader } from "../../src/protocol/wire.ts";
@@ -36,10 +37,17 @@ describe("SIGTERM to bin/bandmint.js stops the node gracefully", () => {
     await w.close();
   });
 
-  async function stopWhileServing(name: string, node: string): Promise<void> {
+  async function stopWhileServing(name: string, node: string, { relaunched }: { relaunched: boolean }): Promise<void> {
     const config = await w.writeConfig(name, { redeem: { maxFeeShareBps: 0, intervalSeconds: 3600 } });
     const dataDir = join(w.dir, name);
     const spawned = await spawnNode([bin, "node", "start", "--config", config], { node });
+    if (relaunched && existsSync(`/proc/${spawned.child.pid}/cmdline`)) {
+      // The node restarted itself in place with its small-footprint runtime (src/cli/lib/nodeRuntime.ts):
+      // the process SIGTERM goes to is the one that runs with the flags.
+      const cmdline = readFileSync(`/proc/${spawned.child.pid}/cmdline`, "utf8").split("\0");
+      for (const flag of NODE_V8_FLAGS) assert.ok(cmdline.includes(flag), cmdline.join(" "));
+      assert.match(readFileSync(`/proc/${spawned.child.pid}/environ`, "utf8"), new RegExp(`(^|\0)${RUNTIME_ENV}=tuned\0`));
+    }
     const domain = ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);
     const session = await openSession(spawned.url, w.consumer);
     const path = `/c/${w.contentId}/data.bin`;
@@ -88,12 +96,12 @@ describe("SIGTERM to bin/bandmint.js stops the node gracefully", () => {
   }
 
   test("on the running Node (the CLI in bin's own process)", async () => {
-    await stopWhileServing("term-inprocess", process.execPath);
+    await stopWhileServing("term-inprocess", process.execPath, { relaunched: true });
   });
 
   test("on a Node that cannot strip types (bin forwards the signal to its child)", async (t) => {
     const older = olderNode();
     if (older === undefined) return t.skip("no Node without type stripping on this machine");
-    await stopWhileServing("term-forwarded", older);
+    await stopWhileServing("term-forwarded", older, { relaunched: false });
   });
 });

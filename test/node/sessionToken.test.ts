@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
@@ -87,6 +88,30 @@ describe("the session token, not the public sessionId, authenticates a session",
     const res = await fetchRange(h.url, { header: `0x${s.sessionToken.slice(2).toUpperCase()}` }, 0n, 10n);
     assert.equal(res.status, 206);
     await res.arrayBuffer();
+  });
+
+  test("on one kept-alive connection each request is judged by its own token (the gate keeps the last session per connection)", async () => {
+    const a = await openSession(h.url, devAccount(14));
+    const b = await openSession(h.url, devAccount(15));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (token: string) =>
+      new Promise<{ status: number; served: string | undefined; reused: boolean }>((resolve, reject) => {
+        const req = request(`${h.url}/c/c/f`, { agent, headers: { range: "bytes=0-1023", "x-bandmint-session": token } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, served: res.headers["x-bandmint-served-bytes"] as string | undefined, reused: req.reusedSocket }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    try {
+      const seen = [await get(a.sessionToken), await get(randomToken()), await get(a.sessionToken), await get(b.sessionToken), await get(a.sessionToken)];
+      assert.deepEqual(seen.map((x) => x.status), [206, 401, 206, 206, 206]);
+      assert.ok(seen.slice(1).every((x) => x.reused), "all on the first connection");
+      // Each request counted on its own session: a served 0, 1024, then 2048 bytes before; b 0.
+      assert.deepEqual([seen[0]!.served, seen[2]!.served, seen[3]!.served, seen[4]!.served], ["0", "1024", "0", "2048"]);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { createChainClients } from "../../chain/clients.ts";
 import { readDeployment } from "../../chain/deployment.ts";
+import { createHttpFetch } from "../../client/createHttpFetch.ts";
 import { readOffers } from "../../market/readOffers.ts";
 import { loadNodeConfig, type NodeConfigFlags } from "../../node/config.ts";
 import { createProviderNode } from "../../node/providerNode.ts";
@@ -48,8 +49,12 @@ const command: Command = {
     // refuses to start without the binding (NativeSecp256k1UnavailableError).
     selectSecp256k1Backend(config.secp256k1);
     const deployment = await readDeployment(config.deployment);
-    const clients = await createChainClients({ rpcUrl: config.rpcUrl ?? deployment.rpcUrl, privateKey: config.privateKey, chainId: deployment.chainId });
+    // JSON-RPC and the reachability probes over node:http: the global fetch (undici) would compile
+    // its WebAssembly HTTP parser into the node (about 10 MB of RSS that a small box does not have).
+    const fetch = createHttpFetch({ maxSockets: 8 });
+    const clients = await createChainClients({ rpcUrl: config.rpcUrl ?? deployment.rpcUrl, privateKey: config.privateKey, chainId: deployment.chainId, fetch });
     const node = createProviderNode(config, {
+      fetch,
       publicClient: clients.publicClient,
       walletClient: clients.walletClient!,
       deployment,
@@ -79,6 +84,7 @@ const command: Command = {
     }, STOP_TIMEOUT_MS);
     watchdog.unref();
     await node.stop({ drainMs: DRAIN_MS });
+    fetch.close();
     clearTimeout(watchdog);
     stdout.write("stopped\n");
     return 0;

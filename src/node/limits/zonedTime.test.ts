@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { createHoursSchedule, parseHoursWindow } from "./hoursSchedule.ts";
 import { quotaPeriod } from "./quotaPeriod.ts";
 import { isTimeZone, zonedParts, zonedToUtc } from "./zonedTime.ts";
@@ -41,4 +42,13 @@ test("quota periods start at local midnight of the reset day, clamped to short m
   // January 1st, 00:30 in Berlin is still December in UTC: the period is January's.
   assert.deepEqual(quotaPeriod(at("2024-12-31T23:30:00Z"), 1, "Europe/Berlin"), { start: at("2024-12-31T23:00:00Z"), end: at("2025-01-31T23:00:00Z") });
   assert.deepEqual(quotaPeriod(at("2025-01-10T00:00:00Z"), 20, "UTC"), { start: at("2024-12-20T00:00:00Z"), end: at("2025-01-20T00:00:00Z") });
+});
+
+test("UTC, computed without Intl, agrees with Intl's Etc/UTC", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 4_102_444_800_000 }), (ms) => {
+      assert.deepEqual(zonedParts(ms, "UTC"), zonedParts(ms, "Etc/UTC"));
+    }),
+  );
+  assert.ok(isTimeZone("UTC"));
 });

@@ -19,6 +19,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** True if `timeZone` is an IANA zone this runtime knows ("UTC", "Europe/Berlin"). */
 export function isTimeZone(timeZone: string): boolean {
+  if (timeZone === "UTC") return true;
   try {
     formatter(timeZone);
     return true;
@@ -29,6 +30,11 @@ export function isTimeZone(timeZone: string): boolean {
 
 /** The local date and time at `ms` (unix ms) in `timeZone`. */
 export function zonedParts(ms: number, timeZone: string): ZonedParts {
+  // UTC, the default, needs no Intl: a formatter maps several MB of ICU data into the process.
+  if (timeZone === "UTC") {
+    const d = new Date(ms);
+    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+  }
   const p: Record<string, number> = {};
   for (const { type, value } of formatter(timeZone).formatToParts(ms)) if (type !== "literal") p[type] = Number(value);
   return { year: p.year!, month: p.month!, day: p.day!, hour: p.hour!, minute: p.minute!, second: p.second! };

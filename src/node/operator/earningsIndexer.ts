@@ -1,11 +1,12 @@
-import { decodeEventLog, type Address, type Chain, type Hex, type PublicClient, type Transport } from "viem";
+import { type Address, type Chain, type Hex, type PublicClient, type Transport } from "viem";
 import { rewardsAbi, ticketBrokerAbi, vestingAbi } from "../../chain/abis.ts";
 import type { Deployment } from "../../chain/deployment.ts";
+import { compactNonces, redeemedTicketsInLogs } from "../../chain/redeemedTickets.ts";
 
 /**
  * One line of a provider's earnings, read from the chain's events (never from the node's own
  * bookkeeping, so the export is what an auditor finds on chain):
- * - `ticket`: a winning ticket redeemed (TicketRedeemed), split as the broker splits it: burn and
+ * - `ticket`: a winning ticket redeemed (TicketRedeemed, or one of a TicketGroupRedeemed), split as the broker splits it: burn and
  *   treasury floored per ticket, `net` = gross - burn - treasury, the tokens the provider received;
  * - `reward`: an epoch's usage reward claimed (RewardClaimed): `reward` = minted into Vesting;
  * - `withdraw`: vested rewards withdrawn to the wallet (Vesting Withdrawn): `withdrawn`.
@@ -50,7 +51,7 @@ export type EarningsIndex = {
 };
 
 /** The slice of a viem public client the indexer uses. */
-export type EarningsReader = Pick<PublicClient<Transport, Chain>, "getBlockNumber" | "getContractEvents" | "getTransactionReceipt" | "getBlock">;
+export type EarningsReader = Pick<PublicClient<Transport, Chain>, "getBlockNumber" | "getContractEvents" | "getTransactionReceipt" | "getTransaction" | "getBlock">;
 
 const BPS = 10_000n;
 
@@ -100,27 +101,22 @@ export function createEarningsIndexer({ publicClient, deployment, provider, maxR
     for (const ev of redemptions) {
       const { epoch } = ev.args as { epoch: bigint };
       index.redeemedEpochs.add(epoch);
-      // The tickets of this call: its TicketRedeemed logs (the broker redeems only the caller's tickets).
+      // The tickets of this call, from either event form (the broker redeems only the caller's tickets).
       const receipt = await publicClient.getTransactionReceipt({ hash: ev.transactionHash });
       const time = await timeOf(ev.blockNumber);
-      const tickets: EarningRow[] = [];
-      for (const log of receipt.logs) {
-        if (log.address.toLowerCase() !== broker.toLowerCase()) continue;
-        let decoded;
-        try {
-          decoded = decodeEventLog({ abi: ticketBrokerAbi, data: log.data, topics: log.topics });
-        } catch {
-          continue; // not a broker event of ours
-        }
-        if (decoded.eventName !== "TicketRedeemed") continue;
-        const { ticketHash, sender, nonce, paid } = decoded.args;
+      const redeemed = redeemedTicketsInLogs(receipt.logs, broker);
+      // A compact batch's events carry no nonces: read them from the call's input.
+      const nonces = redeemed.some((t) => t.nonce === undefined)
+        ? compactNonces((await publicClient.getTransaction({ hash: ev.transactionHash })).input, provider)
+        : undefined;
+      const tickets: EarningRow[] = redeemed.map(({ ticketHash, sender, nonce, paid, logIndex }) => {
         const burn = (paid * BigInt(burnBps)) / BPS;
         const treasury = (paid * BigInt(treasuryBps)) / BPS;
-        tickets.push(row({
-          kind: "ticket", time, block: ev.blockNumber, epoch, txHash: ev.transactionHash, logIndex: log.logIndex ?? 0,
-          ticketHash, sender, nonce, gross: paid, burn, treasury, net: paid - burn - treasury,
-        }));
-      }
+        return row({
+          kind: "ticket", time, block: ev.blockNumber, epoch, txHash: ev.transactionHash, logIndex,
+          ticketHash, sender, nonce: nonce ?? nonces?.get(ticketHash), gross: paid, burn, treasury, net: paid - burn - treasury,
+        });
+      });
       splitGas(tickets, receipt.gasUsed * receipt.effectiveGasPrice);
       out.push(...tickets);
     }
