@@ -63,7 +63,7 @@ export const MAX_SESSIONS_PER_SENDER = 64;
 /** Sessions one sender may open on a node at once, before `SESSION_OPENS_PER_MINUTE` applies. */
 export const SESSION_OPEN_BURST = 16;
 /** How fast a sender may open sessions after its burst (payments.md §4.1). */
-export const SESSION_OPENS_PER_MINUTE = 6;
+export const SESSION_OPENS_PER_MINUTE = 60;
 
 /**
  * Loads stored sessions and returns the book; `creditWindowBytes` sizes the restart slack,
