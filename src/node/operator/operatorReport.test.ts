@@ -38,7 +38,7 @@ test("the summary (the dashboard's top row) takes today's figures and the first 
   const r = computeOperatorReport({
     now: Date.parse("2025-05-02T18:00:00Z"), provider: "0x0000000000000000000000000000000000000001", url: "http://n",
     offer: { pricePerGiB: 1n, faceValue: 1n, winProb: 1n, expectedValue: 0n },
-    storeStats: { tickets: 3, winners: 2, byState: { losing: 1, pending: 1, submitted: 0, confirmed: 1, failed: 0 }, faceValueWon: 0n, redeemed: { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 5n, gasCost: 6n, transactions: 1 } },
+    storeStats: { tickets: 3, winners: 2, byState: { losing: 1, pending: 1, submitted: 0, confirmed: 1, failed: 0 }, redeemed: { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 5n, gasCost: 6n, transactions: 1 } },
     ticketDays: [{ day: "2025-05-02", tickets: 3, winners: 2, expected: 250n, won: 200n, p: 2.5, pq: 0.5 }],
     sessions: { open: 4, active: 1 }, traffic, limits: [],
     availability: { available: false, unavailable: { limit: "quota", reason: "used", retryAfterSeconds: 9 } },

@@ -89,7 +89,6 @@ export type StoreStats = {
   tickets: number;
   winners: number;
   byState: Record<TicketState, number>;
-  faceValueWon: bigint;
   redeemed: RedemptionTotals & { transactions: number };
 };
 
@@ -242,7 +241,6 @@ export function openTicketStore({
     insertRedemption: s(`INSERT OR IGNORE INTO redemptions (tx_hash, submitted_at, state) VALUES (?, ?, 'submitted')`),
     confirmRedemption: s(`UPDATE redemptions SET state = ?, paid = ?, burned = ?, treasury = ?, gas_used = ?, gas_cost = ?, confirmed_at = ? WHERE tx_hash = ?`),
     counts: s(`SELECT state, winning, n FROM ticket_counts`),
-    allWinnersFace: s(`SELECT face_value FROM tickets WHERE winning = 1`),
     redeemedTotals: s(`SELECT paid, burned, treasury, gas_used, gas_cost FROM redemptions WHERE state = 'confirmed'`),
     ticketsOfSession: s(`SELECT * FROM tickets WHERE session_id = ? ORDER BY nonce_key`),
     outstanding: s(`SELECT sender, COUNT(*) AS n FROM tickets WHERE winning = 1 AND state IN ('pending', 'submitted') GROUP BY sender`),
@@ -427,8 +425,6 @@ export function openTicketStore({
         tickets += Number(r.n);
         if (Number(r.winning) === 1) winners += Number(r.n);
       }
-      let faceValueWon = 0n;
-      for (const r of q.allWinnersFace.all() as Row[]) faceValueWon += BigInt(r.face_value as string);
       const redeemed = { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 0n, gasCost: 0n, transactions: 0 };
       for (const r of q.redeemedTotals.all() as Row[]) {
         redeemed.transactions += 1;
@@ -438,7 +434,7 @@ export function openTicketStore({
         redeemed.gasUsed += BigInt((r.gas_used as string | null) ?? "0");
         redeemed.gasCost += BigInt((r.gas_cost as string | null) ?? "0");
       }
-      return { tickets, winners, byState, faceValueWon, redeemed };
+      return { tickets, winners, byState, redeemed };
     },
     /**
      * Tickets stored after row `afterId`, in insertion order, at most `limit`, with what the
