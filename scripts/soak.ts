@@ -357,17 +357,20 @@ async function main(): Promise<number> {
       outage.cutAt = from;
       log(`chain endpoint cut for ${outageMs / 1000} s`);
       // A new session while the chain is away: the node cannot check the sender's funds. The
-      // probe runs beside the outage, whose length never depends on it.
+      // probe runs beside the outage; the chain stays away until it has its answer (at most 15 s
+      // past the planned end: a probe that retries past a killed node must still see the outage).
       const probe = sleep(Math.min(5000, outageMs / 2)).then(() => probeSession(consumers[0]!));
       await sleep(from + outageMs - Date.now());
+      await Promise.race([probe, sleep(15_000)]);
       const after = await Promise.all(nodes.map((n) => statusOf(n.index).catch(() => undefined)));
       for (let i = 0; i < N_NODES; i++) {
         if (before[i] && after[i]) outage.during[i] = { servedBefore: BigInt(before[i]!.servedBytes), servedAfter: BigInt(after[i]!.servedBytes), ticketsBefore: before[i]!.tickets, ticketsAfter: after[i]!.tickets };
       }
       await proxy.restore();
       outage.restoredAt = Date.now();
+      // The fault ends when the chain is back; errors after that are explained by GRACE_MS only.
+      faults.push({ kind: "chain-outage", node: undefined, from, to: outage.restoredAt, note: `chain JSON-RPC unreachable for ${((outage.restoredAt - from) / 1000).toFixed(1)} s` });
       outage.newSession = await probe;
-      faults.push({ kind: "chain-outage", node: undefined, from, to: Date.now(), note: `chain JSON-RPC unreachable for ${outageMs / 1000} s` });
       log("chain endpoint back");
     })();
     const dataFull: { filledAt?: number; freedAt?: number; nodeAlive?: boolean; statusDuring?: string; newSession?: string } = {};
@@ -396,11 +399,12 @@ async function main(): Promise<number> {
       log(`node ${DATA_NODE}'s data disk is full (${statfsSync(dir).bavail} blocks free) for ${dataFullMs / 1000} s`);
       const probe = sleep(Math.min(5000, dataFullMs / 2)).then(() => probeSession(consumers[1]!, DATA_NODE));
       await sleep(from + dataFullMs - Date.now());
+      await Promise.race([probe, sleep(15_000)]); // the probe must see the full disk (see the outage)
       dataFull.nodeAlive = nodes[DATA_NODE]!.running;
       unlinkSync(filler);
-      dataFull.newSession = await probe;
       dataFull.freedAt = Date.now();
-      faults.push({ kind: "data-disk-full", node: DATA_NODE, from, to: Date.now(), note: `node ${DATA_NODE}'s data disk full for ${dataFullMs / 1000} s` });
+      faults.push({ kind: "data-disk-full", node: DATA_NODE, from, to: dataFull.freedAt, note: `node ${DATA_NODE}'s data disk full for ${((dataFull.freedAt - from) / 1000).toFixed(1)} s` });
+      dataFull.newSession = await probe;
       busy.delete(DATA_NODE);
       log(`node ${DATA_NODE}'s data disk has room again`);
     })();
