@@ -23,9 +23,11 @@ test("soak: 24 consumers, 3 nodes, 25 s, 2 kills, a graceful stop, an 8 s chain 
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     const text = await readFile(out, "utf8").catch(() => assert.fail(`the soak wrote no report (exit ${code}):\n${output.slice(-4000)}`));
-    const report = JSON.parse(text) as { checks: { name: string; ok: boolean; detail: string }[]; cdn: { bytes: number }; relay: { bytes: number }; ticketsAcknowledgedToClients: number; nodes: { winners: number }[] };
+    const report = JSON.parse(text) as { checks: { name: string; ok: boolean; detail: string }[]; cdn: { bytes: number }; relay: { bytes: number }; ticketsAcknowledgedToClients: number; nodes: { winners: number }[]; errors?: Record<string, { unexpected: number }>; faults?: unknown };
     const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-    assert.deepEqual(failed, [], output.slice(-6000));
+    // On failure: the run's log, then when each unexplained error happened against the faults' windows.
+    const unexplained = Object.fromEntries(Object.entries(report.errors ?? {}).filter(([, e]) => e.unexpected > 0));
+    assert.deepEqual(failed, [], `${output.slice(-6000)}\nunexplained errors: ${JSON.stringify(unexplained)}\nfaults: ${JSON.stringify(report.faults)}`);
     assert.equal(code, 0, output.slice(-3000));
     // It moved real traffic and money: both services, tickets, winners redeemed.
     assert.ok(report.cdn.bytes > 0 && report.relay.bytes > 0 && report.ticketsAcknowledgedToClients > 0);
