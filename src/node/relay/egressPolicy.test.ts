@@ -125,6 +125,8 @@ test("IPv4-mapped, -compatible, -translated, NAT64, 6to4 and Teredo forms are ch
     ["::ffff:100.64.1.1", "carrierGradeNat", "100.64.1.1"], ["0:0:0:0:0:ffff:c0a8:101", "private", "192.168.1.1"],
     ["::127.0.0.1", "loopback", "127.0.0.1"], ["::7f00:1", "loopback", "127.0.0.1"], ["::a00:1", "private", "10.0.0.1"],
     ["::169.254.169.254", "cloudMetadata", "169.254.169.254"], ["::8.8.8.8", "ipv4Compatible", undefined], ["::808:808", "ipv4Compatible", undefined],
+    // Hex groups, not IPv4 numbers (fast-check found "::080" thrown as ipaddr's plain Error).
+    ["::80", "unspecified", "0.0.0.128"], ["::080", "unspecified", "0.0.0.128"],
     ["::ffff:0:127.0.0.1", "loopback", "127.0.0.1"], ["::ffff:0:8.8.8.8", "ipv4Translated", undefined],
     ["64:ff9b::127.0.0.1", "loopback", "127.0.0.1"], ["64:ff9b::7f00:1", "loopback", "127.0.0.1"], ["64:ff9b::10.1.2.3", "private", "10.1.2.3"],
     ["64:ff9b::a9fe:a9fe", "cloudMetadata", "169.254.169.254"], ["64:ff9b:1::8.8.8.8", "nat64LocalUse", undefined],

@@ -239,7 +239,8 @@ function parseAddress(host: RelayHost): Address {
   if (host.kind === "ipv4") return ipaddr.IPv4.parse(host.host);
   // ipaddr.js reads "::a.b.c.d" as "::ffff:a.b.c.d"; inet_pton (and RFC 4291) read it as the
   // IPv4-compatible ::a.b.c.d, so build that from its bytes.
-  const compatible = /^::([0-9.]+)$/.exec(host.host);
+  // Only a dotted quad: "::80" and "::080" are hex groups (::0.0.0.128), not IPv4 numbers.
+  const compatible = /^::(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(host.host);
   if (compatible) return ipaddr.fromByteArray([...new Array<number>(12).fill(0), ...ipaddr.IPv4.parse(compatible[1]!).octets]);
   return ipaddr.IPv6.parse(host.host);
 }
