@@ -91,8 +91,11 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
 /** RequestInit headers (object, Headers or pairs) as the plain object `node:http` takes. */
 function plainHeaders(h: HeadersInit | undefined): Record<string, string> {
   if (h === undefined) return {};
-  if (h instanceof Headers || Array.isArray(h)) return Object.fromEntries(h as Iterable<[string, string]>);
-  return h as Record<string, string>;
+  // A plain record as it is; anything else (pairs, a Headers) by iteration. Not `instanceof Headers`:
+  // naming the global Headers loads undici into the process (src/chain/recordHeaders.ts).
+  const proto = Array.isArray(h) ? undefined : Object.getPrototypeOf(h);
+  if (proto === Object.prototype || proto === null) return h as Record<string, string>;
+  return Object.fromEntries(h as Iterable<[string, string]>);
 }
 
 /**
