@@ -27,7 +27,7 @@
 // explained by a fault in progress or counted as unexpected. Exit code 0 iff everything holds.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readdirSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -506,6 +506,16 @@ async function main(): Promise<number> {
       }
       byKind.set(e.kind, k);
     }
+    // The nodes' own word on relay tunnels they cut for want of payment (RST: "relay tunnel broke"
+    // on the consumer's side), over every life of each node.
+    const unpaidCuts = nodes.map((n) => {
+      try {
+        return readFileSync(join(work, `node${n.index}`, "node.log"), "utf8").split("\n").filter((l) => l.includes("relay: cut a tunnel")).length;
+      } catch {
+        return 0;
+      }
+    });
+    notes.push(`relay tunnels cut unpaid (node logs): ${unpaidCuts.map((c, i) => `node ${i}: ${c}`).join(", ")}`);
     const unexplained = [...byKind.entries()].filter(([, k]) => k.unexpected > 0);
     checks.push({ name: "every error is explained by a fault in progress", ok: unexplained.length === 0, detail: unexplained.map(([kind, k]) => `${kind} x${k.unexpected}: ${k.sample ?? samples[kind]}`).join(" | ") || "none unexplained" });
     const finished = results.reduce((s, r) => s + r.counters.consumersFinished, 0);

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { readFile, rm } from "node:fs/promises";
@@ -182,3 +182,57 @@ describe("createHttpFetch over https", { skip: tlsSkipReason() }, () => {
   });
 });
 
+
+describe("createHttpFetch: a kept-alive socket the server drops as it is reused", () => {
+  // A server that answers the first request of each connection with keep-alive and resets the
+  // connection (RST, no answer) on its second (and on every GET /always): the race between a server's keep-alive timeout and
+  // a client reusing the socket, made deterministic.
+  let server: NetServer;
+  let base: string;
+  let connections = 0;
+  const requests: string[] = [];
+  before(async () => {
+    server = createNetServer((socket) => {
+      connections++;
+      let served = 0;
+      let buffered = "";
+      socket.on("data", (d: Buffer) => {
+        buffered += d.toString("latin1");
+        let end: number;
+        while ((end = buffered.indexOf("\r\n\r\n")) >= 0) {
+          const head = buffered.slice(0, end);
+          const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          buffered = buffered.slice(end + 4 + length);
+          requests.push(head.split(" ", 2).join(" "));
+          if (served++ === 0 && !head.startsWith("GET /always")) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok");
+          else socket.resetAndDestroy();
+        }
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test("a GET is sent again once on a new socket; a POST fails as fetch does", async () => {
+    const f = createHttpFetch();
+    try {
+      assert.equal(await (await f(`${base}/a`)).text(), "ok");
+      assert.equal(await (await f(`${base}/b`)).text(), "ok", "the GET on the dropped socket was sent again");
+      assert.deepEqual(requests, ["GET /a", "GET /b", "GET /b"]);
+      assert.equal(connections, 2);
+      // The socket of the retried GET is reused now, and dropped again: a POST is not retried.
+      await assert.rejects(f(`${base}/c`, { method: "POST", body: "x" }), (e: TypeError) => e.message === "fetch failed" && (e.cause as { code?: string }).code === "ECONNRESET");
+      assert.deepEqual(requests.slice(3), ["POST /c"]);
+      // One retry, not a loop: a GET whose new socket is dropped too fails with that error.
+      assert.equal(await (await f(`${base}/d`)).text(), "ok");
+      await assert.rejects(f(`${base}/always`), (e: TypeError) => e.message === "fetch failed" && (e.cause as { code?: string }).code === "ECONNRESET");
+      assert.deepEqual(requests.slice(4), ["GET /d", "GET /always", "GET /always"]);
+    } finally {
+      f.close();
+    }
+  });
+});

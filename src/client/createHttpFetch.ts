@@ -59,34 +59,48 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
     const body = init.body as string | Uint8Array | null | undefined;
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers = plainHeaders(init.headers);
     return new Promise<Response>((resolve, reject) => {
-      const headers = plainHeaders(init.headers);
-      const req = request(href, { method: init.method ?? "GET", headers, agent });
-      let settled = false;
-      let fail = (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        reject(error);
+      /**
+       * Sends the request; `retry` once: a GET or HEAD whose kept-alive socket the server closed
+       * just as we reused it (ECONNRESET/EPIPE before any response) is sent again on a new socket,
+       * as browsers do: neither method changes anything on the server, so sending it twice is safe.
+       */
+      const attempt = (retry: boolean): void => {
+        const req = request(href, { method, headers, agent });
+        let settled = false;
+        let fail = (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          reject(error);
+        };
+        const onAbort = () => {
+          fail(signal!.reason);
+          req.destroy();
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        const done = () => signal?.removeEventListener("abort", onAbort);
+        req.on("error", (cause) => {
+          done();
+          const code = (cause as { code?: string }).code;
+          if (retry && !settled && req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE") && (method === "GET" || method === "HEAD") && !signal?.aborted) {
+            settled = true;
+            return attempt(false);
+          }
+          fail(new TypeError("fetch failed", { cause }));
+        });
+        req.once("response", (res) => {
+          settled = true;
+          const response = new HttpResponse(res, href, method === "HEAD", maxBodyBytes);
+          // From here on a failure belongs to the body: readers of the body see it.
+          fail = (error) => response.failBody(error);
+          res.once("end", done);
+          resolve(response as unknown as Response);
+        });
+        req.end(body ?? undefined);
       };
-      const onAbort = () => {
-        fail(signal!.reason);
-        req.destroy();
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const done = () => signal?.removeEventListener("abort", onAbort);
-      req.on("error", (cause) => {
-        done();
-        fail(new TypeError("fetch failed", { cause }));
-      });
-      req.once("response", (res) => {
-        settled = true;
-        const response = new HttpResponse(res, href, (init.method ?? "GET").toUpperCase() === "HEAD", maxBodyBytes);
-        // From here on a failure belongs to the body: readers of the body see it.
-        fail = (error) => response.failBody(error);
-        res.once("end", done);
-        resolve(response as unknown as Response);
-      });
-      req.end(body ?? undefined);
+      attempt(true);
     });
   };
   return Object.assign(fetchFn as typeof globalThis.fetch, {

@@ -270,6 +270,8 @@ export function createRelay(p: RelayParameters) {
         // close would look like the end of the stream and the consumer would take a truncated
         // response for a whole one.
         const cut = reason === "unpaid";
+        // Rare and the operator's (or a consumer's support request's) first question: say so.
+        if (cut) log(`relay: cut a tunnel of ${session.sender} (session ${session.id}): no ticket for ${options.unpaidGraceMs / 1000} s at the credit window`);
         for (const s of sockets) {
           if (cut && s instanceof Socket && !s.destroyed && !s.connecting) s.resetAndDestroy();
           else s.destroy();
