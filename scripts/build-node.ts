@@ -8,6 +8,7 @@
 // (package.json "dependencies" and what they depend on): the node and client must never load the
 // chain toolchain (hardhat, solc, EDR), which is development only.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { packageRoot } from "../src/chain/packageRoot.ts";
@@ -67,7 +68,7 @@ export async function buildNode({ outfile = join(packageRoot, "dist", "bandmint.
     },
     // CommonJS dependencies call require(); an ES module has none of its own.
     banner: { js: '#!/usr/bin/env node\nimport{createRequire as __bandmintRequire}from"node:module";const require=__bandmintRequire(import.meta.url);' },
-    plugins: [commandTable(commandsDir, commands)],
+    plugins: [commandTable(commandsDir, commands), builtinsByRequire(), viemRecordHeaders()],
   });
   assertRuntimeOnly(result.metafile);
   for (const i of Object.keys(result.metafile.inputs)) inputs.add(i);
@@ -95,6 +96,45 @@ function commandTable(dir: string, commands: string[]): Plugin {
           "};",
         ].join("\n"),
       }));
+    },
+  };
+}
+
+/**
+ * Node's built-in modules, loaded with require() where the source imports them. An ES module import
+ * of a built-in reads every export of it into the namespace, getters included: `node:http`'s
+ * WebSocket and friends then load undici, http2, zlib and tls (about 16 MB of RSS for one import
+ * of node:http on Node 24). require() returns the exports object and leaves its getters alone,
+ * and in the bundle it also runs only when the importing module is first used.
+ */
+function builtinsByRequire(): Plugin {
+  return {
+    name: "bandmint-builtins-by-require",
+    setup(b) {
+      b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) =>
+        args.kind !== "require-call" && isBuiltin(args.path) ? { path: args.path.startsWith("node:") ? args.path : `node:${args.path}`, namespace: "bandmint-builtin" } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: "bandmint-builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+    },
+  };
+}
+
+/**
+ * viem's HTTP transport with RecordHeaders (src/chain/recordHeaders.ts) as its `Headers`: the global
+ * one is undici's and would load undici into the node (about 14 MB of RSS) on its first JSON-RPC
+ * call. The build fails if viem's transport no longer uses `new Headers(`, so this cannot go stale
+ * unnoticed.
+ */
+function viemRecordHeaders(): Plugin {
+  const recordHeaders = join(packageRoot, "src", "chain", "recordHeaders.ts");
+  return {
+    name: "bandmint-viem-record-headers",
+    setup(b) {
+      b.onLoad({ filter: /[\\/]viem[\\/]_esm[\\/]utils[\\/]rpc[\\/]http\.js$/ }, (args) => {
+        const source = readFileSync(args.path, "utf8");
+        if (!source.includes("new Headers(")) throw new Error(`${args.path} no longer uses new Headers(: check viemRecordHeaders in scripts/build-node.ts`);
+        return { contents: `import { RecordHeaders as Headers } from ${JSON.stringify(recordHeaders)};\n${source}`, loader: "js", resolveDir: dirname(args.path) };
+      });
     },
   };
 }

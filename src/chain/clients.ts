@@ -10,7 +10,8 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount, toAccount, type LocalAccount, type PrivateKeyAccount } from "viem/accounts";
+import { privateKeyAddress } from "../protocol/secp256k1.ts";
 import { ChainUnavailableError } from "./errors.ts";
 
 /** viem clients bound to one chain, with an optional signing account. */
@@ -53,7 +54,30 @@ export async function createChainClients(p: CreateChainClientsParameters): Promi
   const pollingInterval = p.pollingInterval ?? 200;
   const publicClient = createPublicClient({ chain, transport, pollingInterval });
   if (p.privateKey === undefined) return { chain, publicClient };
-  const account = privateKeyToAccount(p.privateKey);
+  const account = keyAccount(p.privateKey);
   const walletClient = createWalletClient({ chain, transport, account, pollingInterval });
   return { chain, publicClient, walletClient, account };
+}
+
+/**
+ * viem's privateKeyToAccount, made on its first signature: the address comes from this process's
+ * secp256k1 backend (privateKeyAddress says why), so a node that has not redeemed yet has not
+ * built @noble/curves' tables. Every signing call is viem's own account's.
+ */
+export function keyAccount(privateKey: Hex): LocalAccount {
+  const address = privateKeyAddress(privateKey);
+  let real: PrivateKeyAccount | undefined;
+  const account = (): PrivateKeyAccount => {
+    real ??= privateKeyToAccount(privateKey);
+    if (real.address !== address) throw new Error(`secp256k1 backends disagree on the address of a key: ${real.address} vs ${address}`);
+    return real;
+  };
+  return toAccount({
+    address,
+    sign: (parameters) => account().sign(parameters),
+    signAuthorization: (authorization) => account().signAuthorization(authorization),
+    signMessage: (parameters) => account().signMessage(parameters),
+    signTransaction: (transaction, options) => account().signTransaction(transaction, options),
+    signTypedData: (typedData) => account().signTypedData(typedData),
+  });
 }

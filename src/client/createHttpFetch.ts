@@ -1,5 +1,5 @@
 import { Agent, request, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent as HttpsAgent } from "node:https";
 
 /** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
 export type HttpFetch = typeof globalThis.fetch & { close(): void };
@@ -38,7 +38,11 @@ export type CreateHttpFetchParameters = {
  */
 export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
-  const tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) });
+  // node:https (and with it tls) is loaded with the first https request: a node whose chain RPC is
+  // plain http never needs it (about 3 MB of RSS).
+  let https: Promise<{ agent: HttpsAgent; request: typeof import("node:https").request }> | undefined;
+  const loadHttps = () =>
+    (https ??= import("node:https").then((m) => ({ agent: new m.Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) }), request: m.request })));
   const fallback = p.fallback ?? globalThis.fetch;
   const maxBodyBytes = p.maxBodyBytes ?? 256 * 1024 * 1024;
   const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -48,6 +52,11 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
     if (href === undefined || !(tls || href.startsWith("http://")) || !(body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array)) {
       return fallback(input, init);
     }
+    if (tls) return loadHttps().then((h) => send(href, init, h.request, h.agent));
+    return send(href, init, request, agent);
+  };
+  const send = (href: string, init: RequestInit, request: typeof import("node:http").request, agent: Agent): Promise<Response> => {
+    const body = init.body as string | Uint8Array | null | undefined;
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const method = (init.method ?? "GET").toUpperCase();
@@ -58,8 +67,8 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
        * just as we reused it (ECONNRESET/EPIPE before any response) is sent again on a new socket,
        * as browsers do: neither method changes anything on the server, so sending it twice is safe.
        */
-      const send = (retry: boolean): void => {
-        const req = tls ? httpsRequest(href, { method, headers, agent: tlsAgent }) : request(href, { method, headers, agent });
+      const attempt = (retry: boolean): void => {
+        const req = request(href, { method, headers, agent });
         let settled = false;
         let fail = (error: unknown) => {
           if (settled) return;
@@ -77,7 +86,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
           const code = (cause as { code?: string }).code;
           if (retry && !settled && req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE") && (method === "GET" || method === "HEAD") && !signal?.aborted) {
             settled = true;
-            return send(false);
+            return attempt(false);
           }
           fail(new TypeError("fetch failed", { cause }));
         });
@@ -91,13 +100,13 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
         });
         req.end(body ?? undefined);
       };
-      send(true);
+      attempt(true);
     });
   };
   return Object.assign(fetchFn as typeof globalThis.fetch, {
     close: () => {
       agent.destroy();
-      tlsAgent.destroy();
+      void https?.then((h) => h.agent.destroy());
     },
   });
 }
@@ -105,8 +114,11 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
 /** RequestInit headers (object, Headers or pairs) as the plain object `node:http` takes. */
 function plainHeaders(h: HeadersInit | undefined): Record<string, string> {
   if (h === undefined) return {};
-  if (h instanceof Headers || Array.isArray(h)) return Object.fromEntries(h as Iterable<[string, string]>);
-  return h as Record<string, string>;
+  // A plain record as it is; anything else (pairs, a Headers) by iteration. Not `instanceof Headers`:
+  // naming the global Headers loads undici into the process (src/chain/recordHeaders.ts).
+  const proto = Array.isArray(h) ? undefined : Object.getPrototypeOf(h);
+  if (proto === Object.prototype || proto === null) return h as Record<string, string>;
+  return Object.fromEntries(h as Iterable<[string, string]>);
 }
 
 /**

@@ -40,7 +40,7 @@ export function loadDashboardAssets(): Map<string, DashboardAsset> {
     const ext = path === "/" ? "html" : path.slice(path.lastIndexOf(".") + 1);
     assets.set(path, {
       body,
-      // Compressed once at start: a router serves ~30 KB instead of ~70 KB per first load.
+      // Compressed once (the node builds these on the first request for one): a router serves ~30 KB instead of ~70 KB per first load.
       gzip: gzipSync(body, { level: 9 }),
       contentType: TYPES[ext] ?? "application/octet-stream",
       etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`,

@@ -1,6 +1,6 @@
 import type { AddressInfo, Socket } from "node:net";
 import { maxHeaderSize as defaultMaxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { Server as HttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 
 /**
@@ -70,7 +70,7 @@ export async function listen(server: Server | HttpsServer, host: string, port: n
     });
   });
   const a = server.address() as AddressInfo;
-  return `${server instanceof HttpsServer ? "https" : "http"}://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+  return `${isTls(server) ? "https" : "http"}://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 /**
@@ -114,7 +114,7 @@ export function dropSlowHeaders(server: Server | HttpsServer, ms: number): void 
     headerTimers.set(socket, setTimeout(() => socket.destroy(), after).unref());
   };
   // A TLS server's requests arrive on the TLS socket, not on the TCP socket "connection" gives.
-  server.on(server instanceof HttpsServer ? "secureConnection" : "connection", (socket: Socket) => {
+  server.on(isTls(server) ? "secureConnection" : "connection", (socket: Socket) => {
     arm(socket, ms);
     socket.once("close", () => clear(socket));
   });
@@ -125,4 +125,9 @@ export function dropSlowHeaders(server: Server | HttpsServer, ms: number): void 
     });
   });
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => clear(socket as Socket));
+}
+
+/** True for an https server. (Not `instanceof https.Server`: that would load node:https and tls into every process, ~3 MB.) */
+function isTls(server: Server | HttpsServer): server is HttpsServer {
+  return typeof (server as HttpsServer).setSecureContext === "function";
 }

@@ -1,5 +1,4 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 
 /** Path of the dial-back service every node answers (unless `reachability.serveDialback` is false). */
@@ -19,7 +18,9 @@ function observed(req: IncomingMessage): string | undefined {
  * names, or why it failed. For https, `host` is the TLS server name and the Host header, and the
  * certificate is verified as a consumer would (an untrusted one is a failure consumers would see too).
  */
-export function dialOffer(p: { address: string; port: number; scheme: "http" | "https"; host: string; timeoutMs: number }): Promise<{ recipient?: string; error?: string }> {
+export async function dialOffer(p: { address: string; port: number; scheme: "http" | "https"; host: string; timeoutMs: number }): Promise<{ recipient?: string; error?: string }> {
+  // node:https (and tls) only for an https dial-back: loaded on demand, ~3 MB a plain-http node keeps.
+  const request = p.scheme === "https" ? (await import("node:https")).request : httpRequest;
   return new Promise((resolve) => {
     const name = isIP(p.host) === 0 ? p.host : undefined;
     const options = {
@@ -27,7 +28,7 @@ export function dialOffer(p: { address: string; port: number; scheme: "http" | "
       headers: { host: `${name ?? (isIP(p.address) === 6 ? `[${p.address}]` : p.address)}:${p.port}`, accept: "application/json" },
       ...(p.scheme === "https" && name !== undefined ? { servername: name } : {}),
     };
-    const req = (p.scheme === "https" ? httpsRequest : httpRequest)(options, (res) => {
+    const req = request(options, (res) => {
       const parts: Buffer[] = [];
       let size = 0;
       res.on("data", (c: Buffer) => {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { Abi, Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
@@ -274,7 +274,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       };
       // The head limit is the protocol's (payments.md §4.1), not whatever the runtime defaults to.
       const s = config.tls
-        ? createHttpsServer({ ...(await readTlsFiles(config.tls)), maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler)
+        ? (await import("node:https")).createServer({ ...(await readTlsFiles(config.tls)), maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler)
         : createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, handler);
       if (config.tls) stopTlsWatch = watchTlsFiles(s as HttpsServer, config.tls, { log });
       dropSlowHeaders(s, HEADERS_TIMEOUT_MS);

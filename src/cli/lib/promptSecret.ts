@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
+import { isatty } from "node:tty";
 
 /**
  * Asks for a secret at a terminal without echoing it: readline writes what is typed to a muted
@@ -24,7 +25,9 @@ export function promptSecret(question: string, io: { input?: NodeJS.ReadableStre
 
 /** A secret prompt when a person is at the terminal (stdin is a TTY), otherwise undefined. */
 export function terminalPrompt(): ((question: string) => Promise<string>) | undefined {
-  return process.stdin.isTTY ? (question) => promptSecret(question) : undefined;
+  // isatty(0), not process.stdin.isTTY: the first read of process.stdin opens a stream on fd 0 (with
+  // readline's keypress machinery), about 1 MB that a node started by a service manager keeps for nothing.
+  return isatty(0) ? (question) => promptSecret(question) : undefined;
 }
 
 /** Asks a question at a terminal (echoed) and resolves with the answer, or `fallback` for an empty one. */

@@ -32,7 +32,8 @@ export type AdminServerOptions = {
   port: number;
   /** Required on every API, metrics and action request when set (Authorization: Bearer <token>). */
   token: string | undefined;
-  assets: ReadonlyMap<string, DashboardAsset>;
+  /** The page and its assets by path (only `get` is used: the node builds them on the first request). */
+  assets: Pick<ReadonlyMap<string, DashboardAsset>, "get">;
   routes: AdminRoutes;
   log?: (line: string) => void;
 };

@@ -88,9 +88,11 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
       const m = createNodeMetrics({ report: () => reporter.report(), refusals: p.refusals });
       metrics = m;
       m.start();
+      let assets: ReturnType<typeof loadDashboardAssets> | undefined;
       token = await resolveAdminToken({ host: p.config.host, configured: p.config.token, dataDir: p.dataDir });
       server = createAdminServer({
-        host: p.config.host, port: p.config.port, token, assets: loadDashboardAssets(), log: p.log,
+        // The page's assets are read and gzipped on the first request for one, not at start.
+        host: p.config.host, port: p.config.port, token, assets: { get: (path) => (assets ??= loadDashboardAssets()).get(path) }, log: p.log,
         routes: {
           report: () => reporter.report(),
           earnings: async (range) => summarizeEarnings((await indexer.sync()).rows, range),
