@@ -1,7 +1,7 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
 //   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 16] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
-//                          [--paid-only] [--prof-dir DIR]
+//                          [--paid-only] [--prof-dir DIR] [--node-config JSON]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
 // tickets, and so signatures and durable commits, a GiB costs; try "16 MiB" / "64 MiB".
 //
@@ -65,6 +65,8 @@ const { values } = parseArgs({
     "paid-only": { type: "boolean", default: false },
     // Write V8 CPU profiles of the node and of the paying clients here (see where the time goes).
     "prof-dir": { type: "string" },
+    // Merged into the node's config file, e.g. '{"signerThreads":0}' (compare node settings).
+    "node-config": { type: "string", default: "{}" },
     // Internal: the role of a child process and its JSON job.
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
@@ -303,6 +305,7 @@ async function main(): Promise<void> {
       // and a pre-signed list cannot. So winners stay stored during the bench; redemption costs gas,
       // not data-path time, and bench/gas.ts measures it.
       redeem: { intervalSeconds: 3600 },
+      ...(JSON.parse(values["node-config"]!) as object),
     }));
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
     const node = await startServer([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
