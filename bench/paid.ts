@@ -12,10 +12,8 @@
 //       plain and once hashing every body byte with sha256 as a verifying client does,
 //   (b) the unpaid edge with wrk and the Node load generator,
 //   (p) paid delivery driven by wrk (bench/lib/paidWrk.ts): N sessions of N senders, one per wrk
-//       thread and connection, tickets in X-Bandmint-Ticket signed before the clock starts, sent
-//       half a credit window ahead (64 MiB objects in 2 MiB ranges), so a request waits for its
-//       tickets' commit only if the node is slower than that. The node does all of its paid work;
-//       the load generator does what nginx's does. Afterwards
+//       thread and connection, tickets in X-Bandmint-Ticket signed before the clock starts. The
+//       node does all of its paid work; the load generator does what nginx's does. Afterwards
 //       every session pays its tail and the bench checks that every served byte is paid.
 //   (c) paid delivery end to end: `--clients` paying consumers (the real client SDK: ProviderPool +
 //       ProviderSession, sha256 of every chunk, a ticket per `bytesPerTicket`) against the node.

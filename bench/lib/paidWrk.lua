@@ -4,11 +4,8 @@
 -- payment session, so its requests are strictly serial and the thread knows exactly how many body
 -- bytes it has received before each request (requests so far x object size). The tickets were
 -- signed by bench/lib/paidWrk.ts before the clock started (ticket j acknowledges j x bytesPerTicket
--- bytes); this script only decides when to send them: with the next request that would take the
--- session's unpaid bytes past half its credit window, every ticket already due, at most 8 per
--- header. Paying half a window ahead is what lets that request go without waiting for its own
--- tickets' commit (the node waits only when the window needs them, payments.md §2.2); a client
--- that pays only when the window is full makes every such request wait for an fsync.
+-- bytes); this script only decides when to send them: with the next request that would otherwise
+-- take the session past its credit window, every ticket already due, at most 8 per header.
 --
 -- A window smaller than the object cannot pay for it in one response: the object is then fetched as
 -- consecutive Range requests of `rangeSize` bytes (a whole number of them per object), as the SDK does.
@@ -52,7 +49,7 @@ function request()
     headers["Range"] = "bytes=" .. from .. "-" .. (from + size - 1)
   end
   done = done + 1
-  if received - sent * bpt + size > window / 2 then
+  if received - sent * bpt + size > window then
     local due = math.floor(received / bpt)
     if due > #tickets then due = #tickets end
     if due > sent + 8 then due = sent + 8 end

@@ -107,10 +107,9 @@ export async function paidWrk(p: PaidWrkParameters): Promise<PaidWrkResult> {
 
   const n = p.keys.length;
   const url = `${p.endpoint}${p.path}`;
-  // The largest power-of-two share of the object within half a credit window: the client pays for
-  // one range while it receives the next (paidWrk.lua), so no request waits for a ticket's commit.
+  // The largest power-of-two share of the object that one credit window can pay for.
   let rangeSize = p.objectSize;
-  while (BigInt(rangeSize) > offer.creditWindowBytes / 2n && rangeSize % 2 === 0) rangeSize /= 2;
+  while (BigInt(rangeSize) > offer.creditWindowBytes && rangeSize % 2 === 0) rangeSize /= 2;
   const r = await wrk(url, {
     threads: n,
     connections: n,

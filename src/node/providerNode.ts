@@ -210,7 +210,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
       });
       // One allowance of refused tickets per sender, whether they came by POST or in headers.
       const refusalBudget = createRefusalBudget({ clock });
-      const paymentGate = createPaymentGate({ sessions, intake, offer, clock, onRefusal: refusals.record, refusalBudget });
+      const paymentGate = createPaymentGate({ sessions, intake, store, offer, clock, onRefusal: refusals.record, refusalBudget });
       // Without per-byte limits the edge keeps the plain gate and no pacer: the hot path is unchanged.
       const gate = limits.pacer === undefined ? paymentGate : limitedGate(paymentGate, limits, refusals.record);
       const api = createPaymentApi({

@@ -65,7 +65,7 @@ export async function startHarness(dir: string, terms: Partial<OfferTerms> = {},
     store, funds: fundsCache, offer, domainSeparator: domainSeparatorBytes(domain), clock, outstanding,
     onPaid: (session) => sessions.creditFreed(session.sender),
   });
-  const gate = createPaymentGate({ sessions, intake, offer, clock });
+  const gate = createPaymentGate({ sessions, intake, store, offer, clock });
   const api = createPaymentApi({ offer, sessions, intake, store, funds: fundsCache, chainLastNonce: async () => 0n, clock, status: () => ({}) });
   // The relay meters with real time (its grace timer); the session clock only stamps activity.
   const relay = options.relay

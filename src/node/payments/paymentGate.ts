@@ -5,11 +5,12 @@ import { InvalidSessionTokenError, PaymentRequiredError, SessionRequiredError, S
 import { PaymentHttpError } from "./paymentErrorStatus.ts";
 import type { RefusalBudget } from "./refusalBudget.ts";
 import type { SessionBook, SessionState } from "./sessionBook.ts";
-import type { QueuedTickets, TicketIntake } from "./ticketIntake.ts";
+import type { TicketIntake } from "./ticketIntake.ts";
+import type { TicketStore } from "./ticketStore.ts";
 
 /** Dependencies of the payment gate. */
 export type PaymentGateParameters = {
-  sessions: SessionBook; intake: TicketIntake; offer: Offer; clock: { now(): number };
+  sessions: SessionBook; intake: TicketIntake; store: TicketStore; offer: Offer; clock: { now(): number };
   /** Called with every refusal (refusal metrics); not on the admitted path. */
   onRefusal?: (error: unknown) => void;
   /** Per-sender allowance of refused tickets (shared with the payment API); none: unlimited. */
@@ -19,13 +20,12 @@ export type PaymentGateParameters = {
 /**
  * The edge's PaymentGate (src/node/edge/paymentGate.ts): takes the request's tickets (header),
  * then admits the body only if unpaid bytes stay within the credit window
- * (docs/protocol/payments.md §3). The request waits for its tickets' durable commit only when the
- * window needs them; otherwise it is served while they commit. Bytes in flight count against the window, so concurrent requests
+ * (docs/protocol/payments.md §3). Bytes in flight count against the window, so concurrent requests
  * cannot overdraw it together. `X-Bandmint-Session` carries the session's secret token, not its
  * id: the id is in every ticket and public once one is redeemed, and whoever presents the session
  * spends its sender's credit window.
  */
-export function createPaymentGate({ sessions, intake, offer, clock, onRefusal, refusalBudget }: PaymentGateParameters): PaymentGate {
+export function createPaymentGate({ sessions, intake, store, offer, clock, onRefusal, refusalBudget }: PaymentGateParameters): PaymentGate {
   // A keep-alive connection sends the same token with every request: the session found for the
   // last one is kept per connection, so the token is parsed and hashed once per connection rather
   // than once per request. Only the same header value on the same connection hits, and only while
@@ -46,45 +46,23 @@ export function createPaymentGate({ sessions, intake, offer, clock, onRefusal, r
         }
         if (session.service !== "cdn") throw new SessionServiceMismatchError({ sessionId: session.id, service: session.service, used: "cdn" });
         const header = req.headers[TICKET_HEADER];
-        const requested = request.end - request.start;
         if (header !== undefined) {
           refusalBudget?.assertAllowed(session.sender);
           // All of a request's tickets are checked, then committed together (one fsync).
-          let queued: QueuedTickets;
+          let error: unknown;
           try {
-            queued = await intake.queueAll(session, decodeTicketHeader(header));
+            ({ error } = await intake.acceptAll(session, decodeTicketHeader(header)));
           } catch (e) {
-            queued = { commits: [], error: e }; // a malformed header
+            error = e; // a malformed header
           }
-          if (queued.error === undefined && sessions.unpaidBytesOf(session.sender) + requested <= offer.creditWindowBytes) {
-            // Every ticket passed its checks and the sender's credit covers this request without
-            // them (a client that pays ahead): serve it now and let them commit behind it. paidBytes
-            // still moves only when they are durable; a failed commit is a refusal like any other,
-            // counted against the sender, only too late to refuse this request (which did not need it).
-            void intake.settle(queued).then(({ error }) => {
-              if (error === undefined) return;
-              refusalBudget?.charge(session.sender, error);
-              onRefusal?.(error);
-            });
-          } else {
-            const { error } = await intake.settle(queued);
-            if (error !== undefined) {
-              refusalBudget?.charge(session.sender, error);
-              throw error;
-            }
+          if (error !== undefined) {
+            refusalBudget?.charge(session.sender, error);
+            throw error;
           }
         }
+        const requested = request.end - request.start;
         // Per sender, over all its sessions: a consumer that stops paying gets one window in total.
-        let unpaid = sessions.unpaidBytesOf(session.sender);
-        if (unpaid + requested > offer.creditWindowBytes) {
-          // Tickets of this sender still committing (sent with an earlier request, or by POST) may
-          // pay for this one: wait for them rather than answer 402 to a client that has paid.
-          const settled = intake.settledFor(session.sender);
-          if (settled !== undefined) {
-            await settled;
-            unpaid = sessions.unpaidBytesOf(session.sender);
-          }
-        }
+        const unpaid = sessions.unpaidBytesOf(session.sender);
         if (unpaid + requested > offer.creditWindowBytes) {
           throw new PaymentRequiredError({
             sessionId: session.id,
@@ -94,7 +72,7 @@ export function createPaymentGate({ sessions, intake, offer, clock, onRefusal, r
             requestedBytes: requested,
             creditWindowBytes: offer.creditWindowBytes,
             minCumulativeBytes: session.paidBytes + unpaid + requested - offer.creditWindowBytes,
-            nextNonce: intake.nextNonce(session.sender),
+            nextNonce: store.lastNonce(session.sender) + 1n,
             recipientRandHash: session.randHash,
           });
         }
@@ -116,7 +94,7 @@ export function createPaymentGate({ sessions, intake, offer, clock, onRefusal, r
             "X-Bandmint-Served-Bytes": servedBefore.toString(),
             "X-Bandmint-Paid-Bytes": session.paidBytes.toString(),
             "X-Bandmint-Credit-Bytes": (offer.creditWindowBytes - unpaid - requested).toString(),
-            "X-Bandmint-Next-Nonce": intake.nextNonce(session.sender).toString(),
+            "X-Bandmint-Next-Nonce": (store.lastNonce(session.sender) + 1n).toString(),
             "X-Bandmint-Recipient-Rand-Hash": session.randHash,
           },
         };

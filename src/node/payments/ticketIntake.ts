@@ -36,9 +36,6 @@ export type AcceptedTicket = { hash: Hex; winning: boolean; paidBytes: bigint };
 /** Outcome of a run of tickets: those stored before the first failure, and that failure if any. */
 export type AcceptedTickets = { accepted: AcceptedTicket[]; error: unknown };
 
-/** Tickets checked and queued for commit (not yet durable), and the check that stopped them, if any. */
-export type QueuedTickets = { commits: Promise<AcceptedTicket>[]; error: unknown };
-
 /** Dependencies and terms of ticket intake. */
 export type TicketIntakeParameters = {
   store: TicketStore;
@@ -92,8 +89,6 @@ export function createTicketIntake(p: TicketIntakeParameters) {
   const maxBytesPerTicket = (ticketValue * 2n ** 30n) / offer.pricePerGiB;
   /** Highest queued (not yet committed) nonce per sender. */
   const queuedNonce = new Map<Address, bigint>();
-  /** Per sender with queued tickets, the commit of its last one (batches commit in order). */
-  const queuedCommit = new Map<Address, Promise<unknown>>();
   /** Per session, the counters its queued tickets will commit (the last one's). */
   const queuedSession = new Map<Hex, { paidBytes: bigint; servedBytes: bigint }>();
 
@@ -217,10 +212,7 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     queuedSession.set(session.id, reservation);
     if (winning) outstanding.set(session.sender, (outstanding.get(session.sender) ?? 0) + 1);
     const release = () => {
-      if (queuedNonce.get(session.sender) === t.senderNonce) {
-        queuedNonce.delete(session.sender);
-        queuedCommit.delete(session.sender);
-      }
+      if (queuedNonce.get(session.sender) === t.senderNonce) queuedNonce.delete(session.sender);
       if (queuedSession.get(session.id) === reservation) queuedSession.delete(session.id);
     };
     const committed = committer.commit({
@@ -258,45 +250,7 @@ export function createTicketIntake(p: TicketIntakeParameters) {
     );
     // Marked handled: acceptAll may attach its handler only after later tickets' checks.
     done.catch(() => {});
-    queuedCommit.set(session.sender, done);
     return { committed: done };
-  }
-
-  async function queueAll(session: SessionState, payments: readonly TicketPayment[], signal?: AbortSignal): Promise<QueuedTickets> {
-    const commits: Promise<AcceptedTicket>[] = [];
-    let error: unknown;
-    // The first ticket's signature is recovered alone, once its cheap checks passed; after it,
-    // the rest are recovered together, up to 16 ahead (one message to the signer threads, in
-    // parallel), while their state checks run one after the other as below. A batch whose first
-    // ticket is bad (a replay, a forgery, another recipient...) thus costs at most one recovery,
-    // not sixteen: refused batches would otherwise queue the threads' work ahead of honest tickets.
-    let ahead: Promise<RecoveredSigner | undefined>[] = [];
-    let aheadFrom = 1;
-    for (const [i, payment] of payments.entries()) {
-      if (signers !== undefined && i > 0 && i === aheadFrom) {
-        ahead = payments.slice(i, i + 16).map((p) => signers.recover(p.ticket, p.signature));
-        aheadFrom = i + ahead.length;
-      }
-      try {
-        commits.push((await checkAndQueue(session, payment, signal, i === 0 ? undefined : ahead[(i - 1) % 16])).committed);
-      } catch (e) {
-        error = e;
-        break;
-      }
-    }
-    return { commits, error };
-  }
-
-  async function settle({ commits, error }: QueuedTickets): Promise<AcceptedTickets> {
-    const accepted: AcceptedTicket[] = [];
-    for (const r of await Promise.allSettled(commits)) {
-      if (r.status === "fulfilled") accepted.push(r.value);
-      else {
-        error = r.reason;
-        break;
-      }
-    }
-    return { accepted, error };
   }
 
   return {
@@ -315,30 +269,36 @@ export function createTicketIntake(p: TicketIntakeParameters) {
      * durable with those accepted and the first error (a check's or the commit's), if any.
      */
     async acceptAll(session: SessionState, payments: readonly TicketPayment[], signal?: AbortSignal): Promise<AcceptedTickets> {
-      return await settle(await queueAll(session, payments, signal));
-    },
-    /**
-     * The first half of `acceptAll`: resolves once every ticket is checked and queued (or the first
-     * check failed), before any is durable. `settle` waits for the commits. The payment gate uses
-     * it to serve a request the sender's credit covers without waiting for that request's tickets.
-     */
-    queueAll,
-    /** The second half of `acceptAll`: waits for the queued tickets' commits. */
-    settle,
-    /**
-     * Resolves when every ticket of `sender` queued now is settled (durable or failed; it never
-     * rejects), or undefined when none is queued. The payment gate waits for it before a 402: the
-     * sender has paid, its tickets are only not durable yet.
-     */
-    settledFor(sender: Address): Promise<void> | undefined {
-      return queuedCommit.get(sender)?.then(
-        () => undefined,
-        () => undefined,
-      );
-    },
-    /** The next nonce `sender` may use: above its committed and its queued tickets. */
-    nextNonce(sender: Address): bigint {
-      return lastNonceOf(sender) + 1n;
+      const commits: Promise<AcceptedTicket>[] = [];
+      let error: unknown;
+      // The first ticket's signature is recovered alone, once its cheap checks passed; after it,
+      // the rest are recovered together, up to 16 ahead (one message to the signer threads, in
+      // parallel), while their state checks run one after the other as below. A batch whose first
+      // ticket is bad (a replay, a forgery, another recipient...) thus costs at most one recovery,
+      // not sixteen: refused batches would otherwise queue the threads' work ahead of honest tickets.
+      let ahead: Promise<RecoveredSigner | undefined>[] = [];
+      let aheadFrom = 1;
+      for (const [i, payment] of payments.entries()) {
+        if (signers !== undefined && i > 0 && i === aheadFrom) {
+          ahead = payments.slice(i, i + 16).map((p) => signers.recover(p.ticket, p.signature));
+          aheadFrom = i + ahead.length;
+        }
+        try {
+          commits.push((await checkAndQueue(session, payment, signal, i === 0 ? undefined : ahead[(i - 1) % 16])).committed);
+        } catch (e) {
+          error = e;
+          break;
+        }
+      }
+      const accepted: AcceptedTicket[] = [];
+      for (const r of await Promise.allSettled(commits)) {
+        if (r.status === "fulfilled") accepted.push(r.value);
+        else {
+          error = r.reason;
+          break;
+        }
+      }
+      return { accepted, error };
     },
     /** Refuses new tickets and resolves once every queued one is committed (before the store closes). */
     close(): Promise<void> {
