@@ -1,7 +1,7 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
 //   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 16] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
-//                          [--paid-only] [--prof-dir DIR]
+//                          [--paid-only] [--prof-dir DIR] [--node-config JSON]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
 // tickets, and so signatures and durable commits, a GiB costs; try "16 MiB" / "64 MiB".
 //
@@ -38,7 +38,7 @@ import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest, type Nginx } from "./lib/nginx.ts";
 import { paidWrk } from "./lib/paidWrk.ts";
-import { median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
+import { cpuSeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
 import { reportResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
@@ -65,6 +65,8 @@ const { values } = parseArgs({
     "paid-only": { type: "boolean", default: false },
     // Write V8 CPU profiles of the node and of the paying clients here (see where the time goes).
     "prof-dir": { type: "string" },
+    // Merged into the node's config file, e.g. '{"signerThreads":0}' (compare node settings).
+    "node-config": { type: "string", default: "{}" },
     // Internal: the role of a child process and its JSON job.
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
@@ -303,6 +305,7 @@ async function main(): Promise<void> {
       // and a pre-signed list cannot. So winners stay stored during the bench; redemption costs gas,
       // not data-path time, and bench/gas.ts measures it.
       redeem: { intervalSeconds: 3600 },
+      ...(JSON.parse(values["node-config"]!) as object),
     }));
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
     const node = await startServer([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
@@ -359,10 +362,15 @@ async function main(): Promise<void> {
       let peak = 0;
       for (let round = 0; round < rounds; round++) {
         const nw = skip ? undefined : await wrkBest(nginx, `/${o.name}`, { threads: connections, connections, durationSeconds: duration });
+        const cpu0 = cpuSeconds(node.proc.pid!);
         const pw = await paidWrkRun(o, round);
+        // Node CPU (all threads) per GiB served, signing and the tail payment included: steadier than MB/s here.
+        const paidCpu = (cpuSeconds(node.proc.pid!) - cpu0) / (Number(pw.servedBytes) / 2 ** 30);
         const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
         const nh = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000, sha256: true });
+        const edgeCpu0 = cpuSeconds(edge.proc.pid!);
         const ew = skip ? undefined : await wrk(edgeUrl, { threads: connections, connections, durationSeconds: duration });
+        const edgeCpu = ew ? (cpuSeconds(edge.proc.pid!) - edgeCpu0) / ((ew.rps * duration * o.size) / 2 ** 30) : NaN;
         const el = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
         const undici = skip ? undefined : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
         const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
@@ -376,13 +384,13 @@ async function main(): Promise<void> {
           add("nginx (wrk)", nginxWrk, nginxWrk, nginxLoad, `best of ${nw.all}${nw.errors ? `; ${nw.errors}` : ""}`, nginxHash);
           add("nginx (node load)", nginxLoad, nginxWrk, nginxLoad, nl.errors ? `${nl.errors} errors` : "", nginxHash);
           add("nginx (node load+sha256)", nginxHash, nginxWrk, nginxLoad, nh.errors ? `${nh.errors} errors` : "", nginxHash);
-          add("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, nginxWrk, nginxLoad, ew.errors);
+          add("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, nginxWrk, nginxLoad, `${ew.errors ? `${ew.errors}; ` : ""}edge CPU ${(edgeCpu * 1000).toFixed(0)} ms/GiB`);
           add("edge unpaid (node load)", mbs(el.bytes, el.ms), nginxWrk, nginxLoad, el.errors ? `${el.errors} errors` : "");
           add("paid, undici + viem sign", mbs(undici.bytes, undici.ms), nginxWrk, nginxLoad, undici.errors.length ? `${undici.errors.length} errors: ${undici.errors[0]}` : "", nginxHash);
         }
         const unpaid = pw.servedBytes - pw.paidBytes;
         add("paid (wrk, node side)", pw.mbs, nginxWrk, nginxLoad,
-          `${pw.errors || "no errors"}; ${pw.tickets} tickets, ${(pw.ticketHeaderBytesPerGiB / 1024).toFixed(1)} KiB of ticket headers per GiB; ` +
+          `${pw.errors || "no errors"}; node CPU ${(paidCpu * 1000).toFixed(0)} ms/GiB; ${pw.tickets} tickets, ${(pw.ticketHeaderBytesPerGiB / 1024).toFixed(1)} KiB of ticket headers per GiB; ` +
             `after the tail: served ${pw.servedBytes} B, paid ${pw.paidBytes} B${unpaid === 0n ? " (every byte paid)" : `, UNPAID ${unpaid}`}; signed in ${pw.signMs.toFixed(0)} ms before the run`, nginxHash);
         const lat = Object.entries(paid.headerMs).map(([k, v]) => `${k} ${(v.ms / v.n).toFixed(1)}`).join(", ");
         add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`, nginxHash);
