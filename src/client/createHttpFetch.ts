@@ -1,5 +1,5 @@
 import { Agent, request, type IncomingMessage } from "node:http";
-import type { Agent as HttpsAgent } from "node:https";
+import { lazyHttpsAgent } from "../http/lazyHttpsAgent.ts";
 
 /** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
 export type HttpFetch = typeof globalThis.fetch & { close(): void };
@@ -39,10 +39,8 @@ export type CreateHttpFetchParameters = {
 export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
   // node:https (and with it tls) is loaded with the first https request: a node whose chain RPC is
-  // plain http never needs it (about 3 MB of RSS).
-  let https: Promise<{ agent: HttpsAgent; request: typeof import("node:https").request }> | undefined;
-  const loadHttps = () =>
-    (https ??= import("node:https").then((m) => ({ agent: new m.Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) }), request: m.request })));
+  // plain http never needs it.
+  const https = lazyHttpsAgent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) });
   const fallback = p.fallback ?? globalThis.fetch;
   const maxBodyBytes = p.maxBodyBytes ?? 256 * 1024 * 1024;
   const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -52,7 +50,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
     if (href === undefined || !(tls || href.startsWith("http://")) || !(body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array)) {
       return fallback(input, init);
     }
-    if (tls) return loadHttps().then((h) => send(href, init, h.request, h.agent));
+    if (tls) return https.get().then((h) => send(href, init, h.request, h.agent));
     return send(href, init, request, agent);
   };
   const send = (href: string, init: RequestInit, request: typeof import("node:http").request, agent: Agent): Promise<Response> => {
@@ -106,7 +104,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   return Object.assign(fetchFn as typeof globalThis.fetch, {
     close: () => {
       agent.destroy();
-      void https?.then((h) => h.agent.destroy());
+      https.destroy();
     },
   });
 }

@@ -137,8 +137,9 @@ export function recoverAddressFromParts(digest: Uint8Array, sig: Hex, parts: Sig
  */
 export function privateKeyAddress(privateKey: Hex | Uint8Array): Address {
   const key = typeof privateKey === "string" ? Uint8Array.from(Buffer.from(privateKey.slice(2), "hex")) : privateKey;
-  if (!secp256k1Backend().isPrivateKey(key)) throw new BaseError("Not a valid secp256k1 private key.");
-  return publicKeyToAddress(secp256k1Backend().publicKey(key));
+  const backend = secp256k1Backend();
+  if (!backend.isPrivateKey(key)) throw new BaseError("Not a valid secp256k1 private key.");
+  return publicKeyToAddress(backend.publicKey(key));
 }
 
 function recoverPublicKeyBytes(digest: Uint8Array, sig: Hex): Uint8Array {

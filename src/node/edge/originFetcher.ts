@@ -1,5 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import type { Agent as HttpsAgent } from "node:https";
+import { lazyHttpsAgent } from "../../http/lazyHttpsAgent.ts";
 import { BaseError } from "../../protocol/errors.ts";
 
 /** An origin answered, but not with what was asked (status, length, range). */
@@ -24,8 +24,8 @@ export type OriginFetcherOptions = { timeoutMs?: number };
  */
 export class OriginFetcher {
   #http = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-  // node:https (and tls) is loaded with the first https origin: plain http origins never need it (~3 MB).
-  #https: Promise<{ agent: HttpsAgent; request: typeof import("node:https").request }> | undefined;
+  // node:https (and tls) is loaded with the first https origin: plain http origins never need it.
+  #https = lazyHttpsAgent({ keepAlive: true, maxSockets: 64 });
   #timeoutMs: number;
   /** Requests sent (for stats and tests). */
   requests = 0;
@@ -44,7 +44,7 @@ export class OriginFetcher {
     this.requests++;
     const isHttps = url.startsWith("https:");
     const headers: Record<string, string> = range ? { Range: `bytes=${range.start}-${range.end - 1n}` } : {};
-    const https = isHttps ? await (this.#https ??= import("node:https").then((m) => ({ agent: new m.Agent({ keepAlive: true, maxSockets: 64 }), request: m.request }))) : undefined;
+    const https = isHttps ? await this.#https.get() : undefined;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = (https?.request ?? httpRequest)(url, { headers, agent: https?.agent ?? this.#http, signal, timeout: this.#timeoutMs }, resolve);
       req.on("timeout", () => req.destroy(new OriginResponseError({ url, reason: `no response within ${this.#timeoutMs} ms` })));
@@ -100,6 +100,6 @@ export class OriginFetcher {
   /** Closes every pooled origin connection. */
   close(): void {
     this.#http.destroy();
-    void this.#https?.then((h) => h.agent.destroy());
+    this.#https.destroy();
   }
 }
