@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
-import { median, rssMiB, runRole, startProcess as start } from "./lib/processStats.ts";
+import { cpuSeconds, median, rssMiB, runRole, startProcess as start } from "./lib/processStats.ts";
 import { reportResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
@@ -210,6 +210,7 @@ async function main(): Promise<void> {
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (shared box: medians of ${rounds} interleaved rounds, [each round])`);
     console.log(`one ${size / MiB} MiB download per run; node terms ${values["bytes-per-ticket"]} per ticket, ${values["credit-window"]} window`);
     const runs: Record<"direct" | "relay" | "proxy", Result[]> = { direct: [], relay: [], proxy: [] };
+    const nodeCpu: number[] = [];
     // One unmeasured paid relay download first: the node starts its signer and ticket-writer
     // threads on the first tickets and compiles its hot paths, which the first measured relay run
     // would otherwise pay for alone (it ran at about half the speed of the later ones).
@@ -217,7 +218,10 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const first = round === 0 ? samples : 0;
       runs.direct.push(await child<Result>("load", { kind: "direct", target, path, samples: first }));
+      // The node's CPU time during the relay run (its share of the work, whatever the box's load).
+      const cpu0 = cpuSeconds(node.proc.pid!);
       runs.relay.push(await child<Result>("load", { kind: "relay", target, path, node: nodeJob, chainId: net.deployment.chainId, broker: net.deployment.contracts.broker, key: net.accounts.consumers[round]!.privateKey, samples: first }));
+      nodeCpu.push(cpuSeconds(node.proc.pid!) - cpu0);
       runs.proxy.push(await child<Result>("load", { kind: "proxy", target, path, proxy: proxy.match[1], samples: first }));
     }
     const mbps = (x: Result) => x.bytes / 1e6 / (x.ms / 1000);
@@ -227,6 +231,8 @@ async function main(): Promise<void> {
     const p = median(runs.proxy.map(mbps));
     console.log(row("direct", runs.direct));
     console.log(`${row("relay alone (paid tunnel, SDK)", runs.relay)}  ${(r / d).toFixed(2)}x direct (goal >= 0.8x); tickets per run ${runs.relay.map((x) => x.tickets).join(", ")}`);
+    const GiB = 1 << 30;
+    console.log(`node CPU per GiB relayed (user + system, all threads): ${median(runs.relay.map((x, i) => (nodeCpu[i]! * 1000 * GiB) / x.bytes)).toFixed(0)} ms [${runs.relay.map((x, i) => ((nodeCpu[i]! * 1000 * GiB) / x.bytes).toFixed(0)).join(", ")}]`);
     console.log(`${row("bandmint proxy + relay (CONNECT)", runs.proxy)}  ${(p / d).toFixed(2)}x direct (goal >= 0.6x)`);
     for (const x of [...runs.direct, ...runs.relay, ...runs.proxy]) if (x.bytes < size) throw new Error(`a run got ${x.bytes} bytes, fewer than the ${size} of the download`);
     for (const x of runs.relay) if (BigInt(x.moved) < BigInt(size)) throw new Error(`relay run counted ${x.moved} bytes, fewer than the download`);

@@ -184,22 +184,30 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
       return unpaid;
     },
     /**
-     * Resolves the next time `sender`'s credit window may have opened (`creditFreed`), or when
-     * `signal` aborts. Callers re-check `unpaidBytesOf` after it: a wake-up is a hint, not a grant.
+     * Resolves the next time `sender`'s credit window may have opened (`creditFreed`) or `signal`
+     * aborts, with true; or with false once `timeoutMs` passed first. Callers re-check
+     * `unpaidBytesOf` after it: a wake-up is a hint, not a grant. One timer and one listener per
+     * wait, both dropped at the wake-up: a tunnel stalls at the window about once per ticket, and
+     * composing signals (AbortSignal.any/timeout) for each stall kept a 30 s timer and a dependent
+     * signal alive per stall, which cost the relay more in garbage collection than it moved bytes.
      */
-    waitForCredit(sender: Address, signal?: AbortSignal): Promise<void> {
+    waitForCredit(sender: Address, signal?: AbortSignal, timeoutMs?: number): Promise<boolean> {
       return new Promise((resolve) => {
-        if (signal?.aborted) return resolve();
+        if (signal?.aborted) return resolve(true);
         let set = creditWaiters.get(sender);
         if (set === undefined) creditWaiters.set(sender, (set = new Set()));
-        const wake = () => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (woken: boolean) => {
           signal?.removeEventListener("abort", wake);
+          if (timer !== undefined) clearTimeout(timer);
           set.delete(wake);
           if (set.size === 0 && creditWaiters.get(sender) === set) creditWaiters.delete(sender);
-          resolve();
+          resolve(woken);
         };
+        const wake = () => finish(true);
         set.add(wake);
         signal?.addEventListener("abort", wake, { once: true });
+        if (timeoutMs !== undefined) timer = setTimeout(() => finish(false), timeoutMs);
       });
     },
     /** Wakes whoever waits for `sender`'s credit: a ticket moved paidBytes, or admitted bytes settled. */

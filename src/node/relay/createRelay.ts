@@ -21,6 +21,7 @@ import {
   type TunnelCloseReason,
 } from "./errors.ts";
 import { pumpMetered, type TunnelMeter } from "./pumpMetered.ts";
+import { createReadBufferPool, reusedReads, type ReusedReads } from "./reusedReads.ts";
 import type { Pacer } from "../limits/createLimits.ts";
 import { createKeyedBuckets } from "../limits/keyedBuckets.ts";
 
@@ -107,6 +108,7 @@ export function createRelay(p: RelayParameters) {
   /** New tunnels per sender: `connectsPerMinutePerSender` at once, refilled evenly over a minute. */
   const connects = createKeyedBuckets<Address>({ burst: options.connectsPerMinutePerSender, perSecond: options.connectsPerMinutePerSender / 60, clock });
   const all = new Set<Tunnel>();
+  const readBuffers = createReadBufferPool();
   let opened = 0;
   const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, displaced: 0, error: 0, stopped: 0 };
   const refusals: Partial<Record<RelayRefusalReason, number>> = {};
@@ -191,10 +193,12 @@ export function createRelay(p: RelayParameters) {
     }
   }
 
-  function connectUpstream(target: EgressTarget): Promise<Socket> {
+  function connectUpstream(target: EgressTarget): Promise<{ socket: Socket; reads: ReusedReads }> {
     return new Promise((resolve, reject) => {
       // Half-open like the consumer's side (node:http servers allow it): each direction ends on its own.
-      const socket = netConnect({ host: target.address, port: target.port, family: target.family, allowHalfOpen: true });
+      // Its reads go into the relay's pooled buffers (reusedReads.ts: why).
+      const reads = reusedReads(readBuffers);
+      const socket = netConnect({ host: target.address, port: target.port, family: target.family, allowHalfOpen: true, onread: reads.onread });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new UpstreamTimeoutError({ host: target.host, port: target.port, timeoutMs: options.connectTimeoutMs }));
@@ -202,7 +206,7 @@ export function createRelay(p: RelayParameters) {
       socket.once("connect", () => {
         clearTimeout(timer);
         socket.off("error", onError);
-        resolve(socket);
+        resolve({ socket, reads });
       });
       const onError = (cause: Error) => {
         clearTimeout(timer);
@@ -244,10 +248,9 @@ export function createRelay(p: RelayParameters) {
       async waitCredit() {
         const left = options.unpaidGraceMs - (clock.now() - (stalledSince ?? clock.now()));
         if (left <= 0) throw new UnpaidTunnelError({ graceMs: options.unpaidGraceMs });
-        const timeout = AbortSignal.timeout(left);
-        await sessions.waitForCredit(session.sender, AbortSignal.any([signal, timeout]));
+        const woken = await sessions.waitForCredit(session.sender, signal, left);
         if (signal.aborted) throw new Error("tunnel closed");
-        if (timeout.aborted) throw new UnpaidTunnelError({ graceMs: options.unpaidGraceMs });
+        if (!woken) throw new UnpaidTunnelError({ graceMs: options.unpaidGraceMs });
       },
     };
   }
@@ -292,8 +295,8 @@ export function createRelay(p: RelayParameters) {
   }
 
   /** Meters `from` into `to`; resolves when done, closes the tunnel if it fails. */
-  function pump(tunnel: Tunnel, signal: AbortSignal, from: Readable, to: Writable): Promise<boolean> {
-    return pumpMetered(from, to, meterFor(tunnel, signal), p.pacer).then(
+  function pump(tunnel: Tunnel, signal: AbortSignal, from: Readable, to: Writable, reads?: ReusedReads): Promise<boolean> {
+    return pumpMetered(from, to, meterFor(tunnel, signal), p.pacer, reads).then(
       () => true,
       (error: unknown) => {
         tunnel.close(error instanceof UnpaidTunnelError ? "unpaid" : signal.aborted ? "stopped" : "error");
@@ -327,11 +330,12 @@ export function createRelay(p: RelayParameters) {
         p.admit?.();
         const release = admitTunnel(session.sender);
         let upstream: Socket;
+        let reads: ReusedReads;
         let opened: ReturnType<typeof openTunnel>;
         try {
           const target = await checkTarget(host, port);
           if (socket.destroyed) return;
-          upstream = await connectUpstream(target);
+          ({ socket: upstream, reads } = await connectUpstream(target));
           if (socket.destroyed) return void upstream.destroy();
           opened = openTunnel(session, [socket as Socket, upstream]);
         } finally {
@@ -341,7 +345,7 @@ export function createRelay(p: RelayParameters) {
         socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         // Bytes the consumer sent right behind its CONNECT (e.g. a TLS ClientHello) go first.
         if (head.length > 0) socket.unshift(head);
-        const both = await Promise.all([pump(tunnel, signal, socket, upstream), pump(tunnel, signal, upstream, socket)]);
+        const both = await Promise.all([pump(tunnel, signal, socket, upstream), pump(tunnel, signal, upstream, socket, reads)]);
         if (both[0] && both[1]) tunnel.close("done");
       })().catch((error: unknown) => refuseSocket(socket, error));
     },

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { drained } from "../../http/drained.ts";
 import type { Pacer } from "../limits/createLimits.ts";
+import type { ReusedReads } from "./reusedReads.ts";
 
 /**
  * What a metered pump asks before it forwards bytes: the credit window of the tunnel's sender
@@ -24,8 +25,11 @@ export type TunnelMeter = {
  * With the operator's `pacer` (src/node/limits), each admitted run waits for the node's shared
  * rate and counts against its quota before it is written; a pacer that refuses (quota used up,
  * schedule closed) fails the pump, which cuts the tunnel. Without one, nothing is awaited.
+ *
+ * With `reads` (a socket connected with its `onread`), bytes come from pooled buffers instead of
+ * 'data' events, and a chunk is copied only when it cannot be forwarded at once.
  */
-export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pacer?: Pacer): Promise<void> {
+export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pacer?: Pacer, reads?: ReusedReads): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let pending: Buffer | undefined;
     let ended = false;
@@ -41,37 +45,65 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
       cleanup();
       to.end(() => resolve());
     };
-    const onData = (chunk: Buffer) => {
-      // The common case (no pacer, nothing waiting, credit for the whole chunk) is forwarded here,
-      // synchronously: pausing the source and going through `forward` for every chunk cost a
-      // pause/resume round and a promise per chunk at full speed.
+    /** Waits for `to` to drain (reading paused), then gives back `release`d memory and reads on. */
+    const pauseUntilDrained = (release?: () => void) => {
+      busy = true;
+      void drained(to).then(() => {
+        release?.();
+        busy = false;
+        if (failed) return;
+        if (ended) finish();
+        else from.resume();
+      });
+    };
+    /**
+     * Takes one chunk of `from`; returns whether to keep reading. `release` is set when the chunk
+     * is a view of a pooled read buffer (ReusedReads), to be called once nothing refers to it.
+     *
+     * The common case (no pacer, nothing waiting, credit for the whole chunk) is forwarded here,
+     * synchronously: pausing the source and going through `forward` for every chunk cost a
+     * pause/resume round and a promise per chunk at full speed.
+     */
+    const take = (chunk: Buffer, release?: () => void): boolean => {
       if (pacer === undefined && !busy) {
         let n: number;
         try {
           n = meter.admit(chunk.length);
         } catch (error) {
-          return fail(error);
+          release?.();
+          fail(error);
+          return false;
         }
         if (n === chunk.length) {
-          if (!to.write(chunk, (error) => meter.settle(n, error ? 0 : n))) {
+          const ok = to.write(chunk, (error) => meter.settle(n, error ? 0 : n));
+          if (release === undefined) {
+            if (ok) return true;
             from.pause();
-            busy = true;
-            void drained(to).then(() => {
-              busy = false;
-              if (failed) return;
-              if (ended) finish();
-              else from.resume();
-            });
+            pauseUntilDrained();
+            return false;
           }
-          return;
+          // A pooled buffer may be read into again only once the kernel has taken every byte of
+          // it: a write that did not complete at once still refers to it.
+          if (to.writableLength === 0) {
+            release();
+            return true;
+          }
+          pauseUntilDrained(release);
+          return false;
         }
         // Part or none of it: give the credit back and let `forward` take the chunk in parts.
         if (n > 0) meter.settle(n, 0);
       }
-      pending = chunk;
+      if (release === undefined) pending = chunk;
+      else {
+        pending = Buffer.from(chunk);
+        release();
+      }
       from.pause();
       void forward();
+      return false;
     };
+    const onData = (chunk: Buffer) => void take(chunk);
     const onEnd = () => {
       ended = true;
       if (!busy && pending === undefined) finish();
@@ -131,7 +163,17 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
       if (ended) finish();
       else from.resume();
     }
-    from.on("data", onData);
+    if (reads === undefined) from.on("data", onData);
+    else {
+      // Bytes that came before the pump (a server that speaks first) go through `forward`,
+      // which resumes reading after them.
+      const { early } = reads.attach(take);
+      if (early !== undefined) {
+        pending = early;
+        from.pause();
+        void forward();
+      }
+    }
     from.on("end", onEnd);
     from.on("error", fail);
     from.on("close", onFromClose);
