@@ -1,6 +1,6 @@
 // Relay throughput and latency against a direct connection, same machine, same run.
 //   npx node bench/relay.ts [--rounds 3] [--size-mib 64] [--ttfb-samples 40] [--tunnels 100]
-//                           [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"]
+//                           [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--prof-dir DIR]
 //
 // Starts the embedded chain with the contracts, a destination HTTP server (its own process:
 // `GET /blob/<n>` streams n pseudo-random bytes), a real provider node with relay on (`bandmint
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     tunnels: { type: "string", default: "100" },
     "bytes-per-ticket": { type: "string", default: "1 MiB" },
     "credit-window": { type: "string", default: "4 MiB" },
+    // Write V8 CPU profiles of the node and of the relay clients here (see where the time goes).
+    "prof-dir": { type: "string" },
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
   },
@@ -154,7 +156,8 @@ async function load(job: Job): Promise<Result> {
   return r;
 }
 
-const child = <T>(role: string, job: unknown): Promise<T> => runRole<T>(new URL(import.meta.url).pathname, role, job);
+const prof = values["prof-dir"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]];
+const child = <T>(role: string, job: unknown): Promise<T> => runRole<T>(new URL(import.meta.url).pathname, role, job, (job as Job).kind === "relay" ? prof : []);
 
 async function main(): Promise<void> {
   const { localNetwork } = await import("../test/fixtures/localNetwork.ts");
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
       pricePerGiB: price.toString(), bytesPerTicket: values["bytes-per-ticket"], creditWindowBytes: values["credit-window"],
       relay: { testTargets: [target], maxTunnelsPerSender: nTunnels },
     }));
-    const node = await start([join(ROOT, "src/cli/main.ts"), "node", "start", "--config", config], "node", /listening (\S+)/, ROOT);
+    const node = await start([...prof, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", config], "node", /listening (\S+)/, ROOT);
     procs.push(node.proc);
     const proxyKey = net.accounts.consumers[rounds]!.privateKey;
     const proxy = await start([join(ROOT, "src/cli/main.ts"), "proxy", "--port", "0", "--deployment", deploymentPath, "--key", proxyKey, "--data-dir", join(work, "client")], "proxy", /bandmint proxy on (\S+)/, ROOT);

@@ -5,7 +5,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { readFile, rm } from "node:fs/promises";
-import { createHttpFetch } from "./createHttpFetch.ts";
+import { createHttpFetch, type HttpFetchInit } from "./createHttpFetch.ts";
 import { testCertificate, tlsSkipReason, type TestCertificate } from "../../test/fixtures/testCertificate.ts";
 
 describe("createHttpFetch", () => {
@@ -217,7 +217,7 @@ describe("createHttpFetch: a kept-alive socket the server drops as it is reused"
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  test("a GET is sent again once on a new socket; a POST fails as fetch does", async () => {
+  test("a GET (or a POST marked idempotent) is sent again once on a new socket; a plain POST fails as fetch does", async () => {
     const f = createHttpFetch();
     try {
       assert.equal(await (await f(`${base}/a`)).text(), "ok");
@@ -231,6 +231,11 @@ describe("createHttpFetch: a kept-alive socket the server drops as it is reused"
       assert.equal(await (await f(`${base}/d`)).text(), "ok");
       await assert.rejects(f(`${base}/always`), (e: TypeError) => e.message === "fetch failed" && (e.cause as { code?: string }).code === "ECONNRESET");
       assert.deepEqual(requests.slice(4), ["GET /d", "GET /always", "GET /always"]);
+      // A POST its caller marks idempotent (a ticket batch) is sent again once, like a GET.
+      assert.equal(await (await f(`${base}/e`)).text(), "ok");
+      const idempotent: HttpFetchInit = { method: "POST", body: "x", idempotent: true };
+      assert.equal(await (await f(`${base}/f`, idempotent)).text(), "ok", "the marked POST on the dropped socket was sent again");
+      assert.deepEqual(requests.slice(7), ["GET /e", "POST /f", "POST /f"]);
     } finally {
       f.close();
     }

@@ -4,6 +4,13 @@ import { lazyHttpsAgent } from "../http/lazyHttpsAgent.ts";
 /** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
 export type HttpFetch = typeof globalThis.fetch & { close(): void };
 
+/**
+ * RequestInit plus `idempotent`: the caller knows that sending this request twice changes nothing
+ * more than sending it once (RFC 9110 §9.2.2), whatever its method, so the fetch may send it again
+ * when a kept-alive socket was dropped as it was reused. Other fetches ignore the field.
+ */
+export type HttpFetchInit = RequestInit & { idempotent?: boolean };
+
 /** Options of `createHttpFetch`. */
 export type CreateHttpFetchParameters = {
   /** Sockets per provider; the pool's own in-flight limit is what normally bounds them. */
@@ -64,6 +71,8 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
        * Sends the request; `retry` once: a GET or HEAD whose kept-alive socket the server closed
        * just as we reused it (ECONNRESET/EPIPE before any response) is sent again on a new socket,
        * as browsers do: neither method changes anything on the server, so sending it twice is safe.
+       * So is a request the caller marked `idempotent` (a ticket batch: the node never pays the
+       * same tickets twice).
        */
       const attempt = (retry: boolean): void => {
         const req = request(href, { method, headers, agent });
@@ -82,7 +91,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
         req.on("error", (cause) => {
           done();
           const code = (cause as { code?: string }).code;
-          if (retry && !settled && req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE") && (method === "GET" || method === "HEAD") && !signal?.aborted) {
+          if (retry && !settled && req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE") && (method === "GET" || method === "HEAD" || (init as HttpFetchInit).idempotent === true) && !signal?.aborted) {
             settled = true;
             return attempt(false);
           }

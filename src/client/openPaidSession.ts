@@ -212,7 +212,10 @@ export async function openPaidSession(
     start: { paidBytes: session.paidBytes, nextNonce: session.nextNonce, recipientRandHash: session.recipientRandHash },
     sign: p.sign,
     async post(payments) {
-      const init = { method: "POST", headers: { "content-type": "application/json", [SESSION_HEADER]: token }, body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }) };
+      // Idempotent whatever the method (payments.md §2): the node never takes the same tickets
+      // twice, so a batch whose kept-alive socket was dropped as it was reused is sent again
+      // (`idempotent`, see HttpFetchInit in createHttpFetch.ts).
+      const init = { method: "POST", headers: { "content-type": "application/json", [SESSION_HEADER]: token }, body: JSON.stringify({ tickets: payments.map(serializeTicketPayment) }), idempotent: true };
       const state = await exchange(ticketsPath, init, async (res) => {
         if (!res.ok) await fail(res, ticketsPath);
         return stateOf(parseTicketBatchResult(await res.json()).session);

@@ -70,12 +70,37 @@ const FATAL_ERRORS = new Set([
  * redemption nor sends one twice.
  */
 export function createRedeemer(p: RedeemerParameters) {
-  const { store, broker, sessions, funds, outstanding, clock, policy } = p;
+  const { store, sessions, funds, outstanding, clock, policy } = p;
   const log = p.log ?? (() => {});
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<RedeemRound> | undefined;
   let failures = 0;
   let stopped = true;
+  /**
+   * Set when `stop` stopped waiting for a round (its RPC calls outlived the stop's budget): from
+   * then on the round touches nothing. Every store write of a round follows a broker call in the
+   * same tick, so checking this after each call (the `broker` below) keeps the round from writing
+   * to a store that is being closed; and a transaction not yet recorded is not sent.
+   */
+  let halted = false;
+  const haltedError = () => new Error("the node stopped during this round (its state is reconciled at the next start)");
+  const broker: BrokerClient = {
+    ...p.broker,
+    simulateRedeem: (items) => afterCall(p.broker.simulateRedeem(items)),
+    sendRedeem: (items, gas, beforeSend) =>
+      afterCall(p.broker.sendRedeem(items, gas, (txHash) => {
+        if (halted) throw haltedError();
+        beforeSend(txHash);
+      })),
+    getReceipt: (txHash) => afterCall(p.broker.getReceipt(txHash)),
+    isKnownTransaction: (txHash) => afterCall(p.broker.isKnownTransaction(txHash)),
+    gasPrice: () => afterCall(p.broker.gasPrice()),
+  };
+  async function afterCall<T>(call: Promise<T>): Promise<T> {
+    const value = await call;
+    if (halted) throw haltedError();
+    return value;
+  }
 
   const nowSeconds = () => BigInt(Math.floor(clock.now() / 1000));
 
@@ -226,12 +251,24 @@ export function createRedeemer(p: RedeemerParameters) {
       stopped = false;
       schedule(0);
     },
-    /** Stops scheduling and waits for a round in progress. */
-    async stop(): Promise<void> {
+    /**
+     * Stops scheduling and waits for a round in progress, at most `waitMs`: during a chain outage
+     * each of its RPC calls may wait for its timeout. A round still running then is halted: it
+     * writes nothing more and sends nothing new. Whatever it left (a transaction recorded as
+     * submitted, sent or not) is reconciled at the next start, so nothing is lost or sent twice.
+     */
+    async stop({ waitMs = 2000 }: { waitMs?: number } = {}): Promise<void> {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      if (running !== undefined) await running;
+      if (running === undefined) return;
+      let wait: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([running.then(() => true), new Promise<false>((r) => (wait = setTimeout(() => r(false), waitMs)))]);
+      clearTimeout(wait);
+      if (!finished) {
+        halted = true;
+        log(`redeemer: stopped without waiting for the round in progress (over ${waitMs} ms of RPC calls); the next start reconciles it`);
+      }
     },
   };
 }

@@ -79,6 +79,51 @@ describe("redeemer on a real chain", () => {
     });
   }
 
+  test("a stop waits at most its budget for a round stuck on RPC calls; the halted round records and sends nothing, and the next start redeems", async () => {
+    const config = await loadNodeConfig({ file: await w.writeConfig("stuck-rpc") });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let simulations = 0;
+    let sends = 0;
+    const wrapBroker = (b: BrokerClient): BrokerClient => ({
+      ...b,
+      // An RPC endpoint that stopped answering: the call returns only when the test lets it.
+      async simulateRedeem(items) {
+        simulations++;
+        await released;
+        return b.simulateRedeem(items);
+      },
+      async sendRedeem(items, gas, beforeSend) {
+        sends++;
+        return b.sendRedeem(items, gas, beforeSend);
+      },
+    });
+    const node1 = createProviderNode(config, { ...deps, wrapBroker });
+    const url = await node1.start();
+    await sellTickets(url, 3);
+    const round = node1.redeemNow();
+    while (simulations === 0) await new Promise((r) => setTimeout(r, 10));
+    const t0 = performance.now();
+    await node1.stop();
+    const stopMs = performance.now() - t0;
+    // The redeemer's budget is 2 s; the rest of the stop is local work.
+    assert.ok(stopMs < 8000, `stop took ${stopMs} ms`);
+    release();
+    const r1 = await round;
+    assert.match(r1.error ?? "", /stopped during this round/);
+    assert.equal(sends, 0, "a halted round sends nothing");
+
+    const node2 = createProviderNode(config, deps);
+    await node2.start();
+    try {
+      assert.equal(node2.store.winnersInState("pending").length, 3, "the winners are still pending, none lost");
+      const r2 = await node2.redeemNow();
+      assert.equal(r2.confirmed, 3, JSON.stringify(r2));
+    } finally {
+      await node2.stop();
+    }
+  });
+
   test("winners go out as one compact batch, and each ticket's pay is booked from TicketGroupRedeemed", async () => {
     const config = await loadNodeConfig({ file: await w.writeConfig("compact") });
     const node = createProviderNode(config, deps);

@@ -42,6 +42,32 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
       to.end(() => resolve());
     };
     const onData = (chunk: Buffer) => {
+      // The common case (no pacer, nothing waiting, credit for the whole chunk) is forwarded here,
+      // synchronously: pausing the source and going through `forward` for every chunk cost a
+      // pause/resume round and a promise per chunk at full speed.
+      if (pacer === undefined && !busy) {
+        let n: number;
+        try {
+          n = meter.admit(chunk.length);
+        } catch (error) {
+          return fail(error);
+        }
+        if (n === chunk.length) {
+          if (!to.write(chunk, (error) => meter.settle(n, error ? 0 : n))) {
+            from.pause();
+            busy = true;
+            void drained(to).then(() => {
+              busy = false;
+              if (failed) return;
+              if (ended) finish();
+              else from.resume();
+            });
+          }
+          return;
+        }
+        // Part or none of it: give the credit back and let `forward` take the chunk in parts.
+        if (n > 0) meter.settle(n, 0);
+      }
       pending = chunk;
       from.pause();
       void forward();
