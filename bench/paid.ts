@@ -1,7 +1,7 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
 //   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 16] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
-//                          [--paid-only] [--prof-dir DIR] [--node-config JSON]
+//                          [--paid-only] [--prof-dir DIR] [--node-config JSON] [--node-flags="--max-opt=2"]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
 // tickets, and so signatures and durable commits, a GiB costs; try "16 MiB" / "64 MiB".
 //
@@ -67,6 +67,8 @@ const { values } = parseArgs({
     "prof-dir": { type: "string" },
     // Merged into the node's config file, e.g. '{"signerThreads":0}' (compare node settings).
     "node-config": { type: "string", default: "{}" },
+    // Node/V8 flags for the provider node process only, e.g. "--max-opt=2" (what a runtime flag costs).
+    "node-flags": { type: "string", default: "" },
     // Internal: the role of a child process and its JSON job.
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
@@ -308,7 +310,8 @@ async function main(): Promise<void> {
       ...(JSON.parse(values["node-config"]!) as object),
     }));
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
-    const node = await startServer([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
+    const nodeFlags = values["node-flags"]!.split(" ").filter((f) => f !== "");
+    const node = await startServer([...nodeProf, ...nodeFlags, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", nodeConfig], "node");
     procs.push(node.proc);
     const edge = await startServer([new URL(import.meta.url).pathname, "--role", "edge", "--job", JSON.stringify({ cacheDir: join(work, "edge-cache"), origin: originUrl })], "edge");
     procs.push(edge.proc);

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { gzipSync } from "node:zlib";
 
 // Every static file of the dashboard, loaded in this one module: the page, its script and style
 // (src/dashboard/) and uPlot's dist files (npm, pinned). The self-contained build
@@ -35,6 +34,8 @@ export function loadDashboardAssets(): Map<string, DashboardAsset> {
     typeof BANDMINT_ASSETS !== "undefined"
       ? Object.entries(BANDMINT_ASSETS).map(([path, base64]) => [path, Buffer.from(base64, "base64")])
       : dashboardFiles().map(({ path, file }) => [path, readFileSync(file)]);
+  // node:zlib (about 1 MB of RSS) only here, when the first asset is asked for: an idle node has none.
+  const { gzipSync } = createRequire(import.meta.url)("node:zlib") as typeof import("node:zlib");
   const assets = new Map<string, DashboardAsset>();
   for (const [path, body] of sources) {
     const ext = path === "/" ? "html" : path.slice(path.lastIndexOf(".") + 1);

@@ -1,12 +1,15 @@
-import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { isatty } from "node:tty";
+
+// node:readline (with its interface, history and keypress modules, about 1 MB of RSS) is loaded
+// when a prompt is shown: `node start` under a service manager never shows one.
 
 /**
  * Asks for a secret at a terminal without echoing it: readline writes what is typed to a muted
  * stream, the question goes to `output` (stderr, so stdout stays clean for scripts).
  */
-export function promptSecret(question: string, io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+export async function promptSecret(question: string, io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+  const { createInterface } = await import("node:readline");
   const input = io.input ?? process.stdin;
   const output = io.output ?? process.stderr;
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -31,7 +34,8 @@ export function terminalPrompt(): ((question: string) => Promise<string>) | unde
 }
 
 /** Asks a question at a terminal (echoed) and resolves with the answer, or `fallback` for an empty one. */
-export function promptLine(question: string, fallback = "", io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+export async function promptLine(question: string, fallback = "", io: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<string> {
+  const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: io.input ?? process.stdin, output: io.output ?? process.stderr, terminal: false });
   (io.output ?? process.stderr).write(fallback ? `${question} [${fallback}] ` : `${question} `);
   return new Promise((resolve, reject) => {

@@ -87,7 +87,6 @@ export function createOperatorAdmin(p: OperatorAdminParameters) {
       const [{ createNodeMetrics }, { loadDashboardAssets }] = await Promise.all([import("../operator/nodeMetrics.ts"), import("../../dashboard/assets.ts")]);
       const m = createNodeMetrics({ report: () => reporter.report(), refusals: p.refusals });
       metrics = m;
-      m.start();
       let assets: ReturnType<typeof loadDashboardAssets> | undefined;
       token = await resolveAdminToken({ host: p.config.host, configured: p.config.token, dataDir: p.dataDir });
       server = createAdminServer({

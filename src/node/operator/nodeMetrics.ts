@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from "node:perf_hooks";
+type IntervalHistogram = ReturnType<typeof import("node:perf_hooks").monitorEventLoopDelay>;
 import type { Counter, Gauge, Registry } from "prom-client";
 import type { OperatorReport } from "./operatorReport.ts";
 import type { RefusalCounts } from "./refusalCounts.ts";
@@ -8,20 +8,28 @@ const n = (v: bigint | number): number => Number(v);
 /**
  * The node's Prometheus metrics (prom-client, a registry of its own so several nodes can share a
  * process): every figure comes from the operator report (one calculation), plus refusals by reason
- * and the event loop's delay measured since the previous scrape. `start()` enables the event-loop
- * histogram and `stop()` disables it, so a stopped node leaves nothing running.
+ * and the event loop's delay measured since the previous scrape (from the second scrape on: the
+ * first starts the histogram). `stop()` disables it, so a stopped node leaves nothing running.
  */
 export function createNodeMetrics({ report, refusals, rss = () => process.memoryUsage.rss() }: {
   report: () => Promise<OperatorReport>;
   refusals: RefusalCounts;
   rss?: () => number;
 }) {
-  let loop: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  let loop: IntervalHistogram | undefined;
+  let stopped = false;
   // prom-client (with the https, tls and zlib it loads for its push gateway, ~4 MB) and the
   // registry are made on the first scrape: a node nobody scrapes never holds them.
   let made: Promise<Registry> | undefined;
   const make = async (): Promise<Registry> => {
     const { Counter, Gauge, Registry } = await import("prom-client");
+    // The event-loop histogram (node:perf_hooks, a 20 ms timer) runs from the first scrape on: a
+    // node nobody scrapes does not wake 50 times a second to measure a delay nobody reads.
+    if (!stopped) {
+      const { monitorEventLoopDelay } = await import("node:perf_hooks");
+      loop = monitorEventLoopDelay({ resolution: 20 });
+      loop.enable();
+    }
     const registry = new Registry();
     const registers = [registry];
     const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, r: OperatorReport) => void) =>
@@ -76,7 +84,8 @@ export function createNodeMetrics({ report, refusals, rss = () => process.memory
       name: "bandmint_event_loop_lag_seconds", help: "Event loop delay since the previous scrape (p50, p99, max).", labelNames: ["quantile"], registers,
       collect() {
         this.reset();
-        if (loop === undefined) return;
+        // Nothing measured yet (the first scrape starts the histogram): no figure rather than a 0.
+        if (loop === undefined || loop.count === 0) return;
         this.set({ quantile: "0.5" }, loop.percentile(50) / 1e9);
         this.set({ quantile: "0.99" }, loop.percentile(99) / 1e9);
         this.set({ quantile: "1" }, loop.max / 1e9);
@@ -87,13 +96,9 @@ export function createNodeMetrics({ report, refusals, rss = () => process.memory
     return registry;
   };
   return {
-    /** Starts measuring the event loop's delay. */
-    start(): void {
-      loop ??= monitorEventLoopDelay({ resolution: 20 });
-      loop.enable();
-    },
-    /** Stops measuring. */
+    /** Stops measuring the event loop's delay (it starts with the first scrape). */
     stop(): void {
+      stopped = true;
       loop?.disable();
     },
     /** The exposition text and its content type. */
