@@ -135,7 +135,7 @@ async function main(): Promise<number> {
   const { parseByteSize } = await import("../src/node/config.ts");
   const { readOffers } = await import("../src/market/readOffers.ts");
   const { freePort } = await import("../src/devnet/freePort.ts");
-  const { startCuttableProxy } = await import("./soak/cuttableProxy.ts");
+  const { startCuttableProxy } = await import("../test/fixtures/cuttableProxy.ts");
   const { nodeProcess } = await import("./soak/nodeProcess.ts");
   const { account } = await import("./soak/accounting.ts");
 

@@ -10,6 +10,7 @@ import { domainSeparatorBytes } from "../protocol/hashTicket.ts";
 import { ticketDomain } from "../protocol/ticket.ts";
 import { expectedValue } from "../protocol/winningTicket.ts";
 import { MAX_REQUEST_HEAD_BYTES, type Offer } from "../protocol/wire.ts";
+import { waitForChain } from "./waitForChain.ts";
 import { createBrokerClient, type BrokerClient } from "./brokerClient.ts";
 import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
@@ -163,11 +164,17 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
 
   return {
     offer,
-    /** Opens the store, checks the listing, starts the edge, API and redeemer; resolves with the base URL. */
-    async start(): Promise<string> {
-      const listing = (await deps.publicClient.readContract({
-        address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient],
-      })) as { offer: { pricePerGiB: bigint; endpoint: string }; activeSince: bigint | number };
+    /**
+     * Opens the store, checks the listing, starts the edge, API and redeemer; resolves with the
+     * base URL. Until the chain answers (the listing is read first) it waits, logging why, and
+     * gives up only when `signal` aborts (waitForChain.ts).
+     */
+    async start({ signal }: { signal?: AbortSignal } = {}): Promise<string> {
+      const rpcUrl = (deps.publicClient.transport as { url?: string }).url ?? "the configured RPC URL";
+      const listing = (await waitForChain(
+        () => deps.publicClient.readContract({ address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient] }),
+        { what: "read its listing", rpcUrl, log, ...(signal ? { signal } : {}) },
+      )) as { offer: { pricePerGiB: bigint; endpoint: string }; activeSince: bigint | number };
       const listedEndpoint = BigInt(listing.activeSince) === 0n ? undefined : listing.offer.endpoint;
       if (BigInt(listing.activeSince) === 0n) log(`node: ${recipient} has no active listing; run 'bandmint node register' so consumers find it`);
       else if (listing.offer.pricePerGiB !== config.pricePerGiB) {

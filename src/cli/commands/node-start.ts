@@ -65,7 +65,16 @@ const command: Command = {
           .filter((l) => l.provider.toLowerCase() !== clients.account!.address.toLowerCase())
           .map((l) => l.endpoint),
     });
-    const url = await node.start();
+    let url: string;
+    try {
+      url = await node.start({ signal });
+    } catch (error) {
+      // Stopped while it waited for the chain (nothing was opened yet): a clean stop.
+      if (!signal.aborted) throw error;
+      fetch.close();
+      stdout.write("stopped before the chain answered\n");
+      return 0;
+    }
     stdout.write(`listening ${url}\n`);
     const admin = node.adminUrls();
     if (admin !== undefined) {
