@@ -279,7 +279,8 @@ async function main(): Promise<number> {
     const termResults: { node: number; code: number | null; signal: string | null; ms: number; clean: boolean; walEmpty: boolean; integrity: string }[] = [];
     let killsDone = 0;
     const restart = async (n: (typeof nodes)[number]) => {
-      // A node cannot start while the chain is unreachable (it reads its listing): retry.
+      // A node started while the chain is unreachable waits for it (src/node/waitForChain.ts), so
+      // `start` may take as long as the outage; any other failure to start is retried here.
       for (let attempt = 0; ; attempt++) {
         try {
           await n.start();
