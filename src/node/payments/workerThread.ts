@@ -46,7 +46,8 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
   let dead: Error | undefined;
   let closing = false;
   let live: { worker: Worker; exited: Promise<void> } | undefined;
-  const stopping = new Set<Promise<void>>();
+  /** Threads stopped for idleness that have not exited yet. */
+  const stopping = new Map<Promise<void>, Worker>();
   let idleTimer: NodeJS.Timeout | undefined;
 
   const fail = (error: Error) => {
@@ -56,6 +57,9 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
   };
   function spawn(): { worker: Worker; exited: Promise<void> } {
     const worker = typeof BANDMINT_THREADS !== "undefined" ? bundledWorker(url, workerData) : new Worker(url, { workerData });
+    // An idle thread does not keep the process alive; one with requests pending (or closing) does
+    // (`call`, `close`): otherwise a stop that waits only for the thread, its server already
+    // closed, ended the process mid-commit with exit code 13 (seen in the soak).
     worker.unref();
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     const self = { worker, exited };
@@ -65,7 +69,10 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
       pending.delete(answer.id);
       if ("error" in answer) p.reject(new Error(answer.error));
       else p.resolve(answer.value);
-      if (pending.size === 0) armIdle();
+      if (pending.size === 0) {
+        if (!closing) worker.unref();
+        armIdle();
+      }
     });
     worker.on("error", fail);
     // An exit we did not ask for (idle stop or close) is a failure: everything pending is lost.
@@ -82,7 +89,7 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
       const stopped = live;
       live = undefined;
       stopped.worker.postMessage({ id: -1, close: true } satisfies Envelope<Req>);
-      stopping.add(stopped.exited);
+      stopping.set(stopped.exited, stopped.worker);
       void stopped.exited.then(() => stopping.delete(stopped.exited));
     }, options.idleMs);
     idleTimer.unref();
@@ -99,6 +106,7 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
       const id = nextId++;
       return new Promise<Rep>((resolve, reject) => {
         pending.set(id, { resolve, reject });
+        if (pending.size === 1) worker.ref();
         worker.postMessage({ id, request } satisfies Envelope<Req>);
       });
     },
@@ -112,7 +120,9 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
       closing = true;
       clearTimeout(idleTimer);
       const current = live;
+      for (const w of stopping.values()) w.ref();
       if (current !== undefined && dead === undefined) {
+        current.worker.ref();
         current.worker.postMessage({ id: -1, close: true } satisfies Envelope<Req>);
         // Answers to requests already sent arrive before the exit; anything after is a failure.
         await current.exited;
@@ -120,7 +130,7 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
         await current.worker.terminate();
       }
       live = undefined;
-      await Promise.all(stopping);
+      await Promise.all(stopping.keys());
     },
   };
 }
