@@ -80,8 +80,11 @@ const EXPECTED: Record<Fault["kind"], RegExp> = {
   // A relay tunnel whose tickets are refused so stays unpaid, and the node closes it after
   // relay.unpaidGraceMs (30 s; seen: 503s on a node's ticket POSTs from +200 s, its tunnels reset
   // from +237 s, no other fault on it): "relay tunnel broke" / "relay body truncated".
-  "chain-outage": /^(http 503 ChainUnavailableError|ProviderRequestError 503 ChainUnavailableError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*|relay tunnel broke|relay body truncated)$/,
-  "data-disk-full": /^(http 507 StorageFullError|ProviderRequestError 507 StorageFullError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*|relay tunnel broke|relay body truncated)$/,
+  // Tickets refused during the fault (503 / 507) hold their sender's credit window on that node
+  // until the session's payer, retrying, gets them in after the node recovers (ticketPayer.ts
+  // isTransient); a new session of that sender meanwhile gets 402: "http 402 PaymentRequiredError".
+  "chain-outage": /^(http 402 PaymentRequiredError|http 503 ChainUnavailableError|ProviderRequestError 503 ChainUnavailableError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*|relay tunnel broke|relay body truncated)$/,
+  "data-disk-full": /^(http 402 PaymentRequiredError|http 507 StorageFullError|ProviderRequestError 507 StorageFullError|CreditExhaustedError|NoProviderAvailableError|ManifestUnavailableError|NoRelayAvailableError|RelayRefusedError .*|relay tunnel broke|relay body truncated)$/,
   "cache-disk-full": /^$/,
 };
 /**
@@ -106,9 +109,20 @@ const GRACE_MS = 20_000;
  */
 const RELAY_UNPAID_GRACE_MS = 30_000;
 const RELAY_BROKEN = /^(relay tunnel broke|relay body truncated)$/;
+/**
+ * The client pools' cool-down after a provider failed (providerPool.ts `cooldownMs`): a pool's
+ * "no provider left" errors name a provider that failed in a fault and still cools down, up to
+ * this long after its failure, which can be as late as the fault's end.
+ */
+const POOL_COOLDOWN_MS = 30_000;
+const POOL_NONE_LEFT = /^(NoProviderAvailableError|NoRelayAvailableError|ManifestUnavailableError)$/;
 /** How long after fault `f` ended an error of `kind` is still its own. */
 const graceOf = (f: Fault, kind: string): number =>
-  GRACE_MS + ((f.kind === "chain-outage" || f.kind === "data-disk-full") && RELAY_BROKEN.test(kind) ? RELAY_UNPAID_GRACE_MS : 0);
+  GRACE_MS +
+  Math.max(
+    (f.kind === "chain-outage" || f.kind === "data-disk-full") && RELAY_BROKEN.test(kind) ? RELAY_UNPAID_GRACE_MS : 0,
+    POOL_NONE_LEFT.test(kind) ? POOL_COOLDOWN_MS : 0,
+  );
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 

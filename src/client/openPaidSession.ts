@@ -233,6 +233,8 @@ export async function openPaidSession(
     // A node that answers a ticket POST outside the protocol is broken or hostile: learn what it
     // holds, then stop (the session is dropped and the client says why).
     isFinal: (e) => e instanceof ProviderRequestError && e.malformed,
+    // "Not now": the chain is unreachable (503) or the node's disk is full (507). Paid when it recovers.
+    isTransient: (e) => e instanceof ProviderRequestError && (e.status === 503 || e.status === 507),
     onChange: p.onChange,
     now,
   });

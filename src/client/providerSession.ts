@@ -126,6 +126,11 @@ export async function openProviderSession(p: OpenProviderSessionParameters): Pro
       signal?.throwIfAborted();
       if (lie !== undefined) throw lie;
       if (payer.failure !== undefined) payerFailed();
+      // The node refuses tickets for now (disk full, chain unreachable): its window will not open
+      // soon, so another provider gets the chunk; this session's payer keeps trying meanwhile.
+      if (payer.stalled && requested - payer.confirmed + n > window) {
+        throw new CreditExhaustedError({ provider: listing.provider, reason: "the node is not taking tickets right now (it answers 503 or 507); the bytes we verified are paid when it does" });
+      }
       if (needsResync && inFlight === 0) {
         await resync(signal);
         resynced = true;

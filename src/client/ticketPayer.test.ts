@@ -206,3 +206,40 @@ test("a node claiming paidBytes beyond what our tickets cover is not paid furthe
   assert.equal(payer.busy, false, "nothing more is signed");
   assert.equal(payer.confirmed, MiB + MiB, "the accepted ticket counts, the claim does not");
 });
+
+test("transient refusals (a full disk, the chain away) are retried until the node takes the tickets, however many; stalled meanwhile", async () => {
+  const f = fakeNode();
+  let refusals = 12;
+  const transient = Object.assign(new Error("StorageFullError"), { transient: true });
+  const { payer, wait } = payerOver(
+    { ...f, post: async (payments) => (refusals-- > 0 ? Promise.reject(transient) : f.post(payments)) },
+    { isTransient: (e) => (e as { transient?: boolean }).transient === true, maxAttempts: 2 },
+  );
+  const stalls: boolean[] = [];
+  payer.acknowledge(2n * MiB);
+  while (refusals > 6) {
+    await new Promise((r) => setTimeout(r, 5));
+    stalls.push(payer.stalled);
+  }
+  assert.ok(stalls.includes(true), "stalled while the node refuses");
+  await payer.drain(wait);
+  assert.equal(payer.failure, undefined, "12 transient refusals did not count towards maxAttempts (2)");
+  assert.equal(payer.confirmed, 2n * MiB);
+  assert.equal(payer.stalled, false);
+});
+
+test("transient refusals for longer than transientGiveUpMs: the payer gives up with the node's error", async () => {
+  const f = fakeNode();
+  let clock = 1_700_000_000_000;
+  const transient = Object.assign(new Error("ChainUnavailableError"), { transient: true });
+  const { payer, wait } = payerOver(
+    { ...f, post: async () => {
+      clock += 10_000;
+      throw transient;
+    } },
+    { isTransient: (e) => (e as { transient?: boolean }).transient === true, transientGiveUpMs: 60_000, now: () => clock },
+  );
+  payer.acknowledge(MiB);
+  await assert.rejects(payer.drain(wait), (e) => e === transient);
+  assert.equal(payer.stalled, false);
+});

@@ -55,6 +55,15 @@ export type TicketPayerParameters = {
   isFatal(error: unknown): boolean;
   /** Whether an error of `post` means stop once the node said what it holds (a malformed answer). */
   isFinal?(error: unknown): boolean;
+  /**
+   * Whether an error of `post` is the node saying "not now" (503 chain unreachable, 507 disk
+   * full): such refusals are retried with backoff for `transientGiveUpMs` rather than counted
+   * towards `maxAttempts`, so that bytes we verified are still paid when the node recovers
+   * (otherwise they hold our credit window on that node for good). `stalled` is true meanwhile.
+   */
+  isTransient?(error: unknown): boolean;
+  /** How long transient refusals in a row are retried before the payer gives up (default 120 s). */
+  transientGiveUpMs?: number;
   /** Called whenever confirmed bytes, the queue or the failure state change. */
   onChange(): void;
   now(): number;
@@ -95,6 +104,10 @@ export function createTicketPayer(p: TicketPayerParameters) {
   let failures = 0;
   /** Rounds in which tickets the node had seen were signed again. */
   let redraws = 0;
+  /** When the transient refusals in a row began (undefined: the last POST was not one). */
+  let stalledSince: number | undefined;
+  let transientRetries = 0;
+  const transientGiveUpMs = p.transientGiveUpMs ?? 120_000;
 
   const signNew = (cumulativeBytes: bigint): Queued => {
     const ticket: Ticket = {
@@ -186,6 +199,8 @@ export function createTicketPayer(p: TicketPayerParameters) {
           for (const q of batch) q.posted = true;
           const s = await p.post(payments);
           failures = 0;
+          stalledSince = undefined;
+          transientRetries = 0;
           accepted += batch.length;
           const last = batch.at(-1)!.ticket;
           queue = queue.slice(batch.length); // only this loop removes from the queue
@@ -197,6 +212,17 @@ export function createTicketPayer(p: TicketPayerParameters) {
           if (p.isFatal(error)) {
             fail(error);
             break;
+          }
+          if (p.isTransient?.(error) === true) {
+            stalledSince ??= p.now();
+            if (p.now() - stalledSince >= transientGiveUpMs) {
+              fail(error);
+              break;
+            }
+            p.onChange();
+            // 50 ms doubling to 2 s: the node said when it recovers only as "later".
+            await new Promise((r) => setTimeout(r, Math.min(2000, retryDelayMs * 2 ** Math.min(transientRetries++, 16))));
+            continue;
           }
           await new Promise((r) => setTimeout(r, retryDelayMs * (failures + 1)));
           let resigned = false;
@@ -262,6 +288,10 @@ export function createTicketPayer(p: TicketPayerParameters) {
     /** Why the payer gave up, if it did. */
     get failure(): unknown {
       return failure;
+    },
+    /** Whether the node is refusing our tickets for now (transient refusals in a row; see isTransient). */
+    get stalled(): boolean {
+      return stalledSince !== undefined && failure === undefined;
     },
   };
 }
