@@ -22,7 +22,7 @@ import {
   type RedeemItem,
   type Ticket,
 } from "../../src/protocol/index.ts";
-import { expectRevert, findEvent, increaseTime, latestTimestamp, receiptEvents, type DecodedEvent } from "./helpers.ts";
+import { expectRevert, findEvent, increaseTime, latestTimestamp, receiptEvents, setNextBlockTimestamp, type DecodedEvent } from "./helpers.ts";
 
 const BURN_BPS = 2000n;
 const TREASURY_BPS = 500n;
@@ -425,7 +425,9 @@ describe("TicketBroker", () => {
       const now = await latestTimestamp(publicClient);
       const late = await makeTicket(f, { nonce: 2n, expiry: now + 100n });
       const onTime = await makeTicket(f, { nonce: 1n, expiry: now + 100n });
-      await increaseTime(publicClient, 99); // the next block is at now + 100 (= expiry)
+      // The redeeming block is at the expiry second exactly (a wall-clock second passing on a
+      // loaded machine must not move it past); the next one is after it.
+      await setNextBlockTimestamp(publicClient, now + 100n);
       await f.broker.write.redeemTicket([onTime.ticket, onTime.sig, onTime.rand], { account: providerW.account });
       const [hash, expiry, at] = await expectRevert(
         f.broker.write.redeemTicket([late.ticket, late.sig, late.rand], { account: providerW.account }),

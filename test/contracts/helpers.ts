@@ -98,6 +98,14 @@ export async function increaseTime(publicClient: PublicClient, seconds: bigint |
   await publicClient.request({ method: "evm_mine" as never, params: [] as never });
 }
 
+/**
+ * Makes the next block's timestamp exactly `timestamp` (later than the latest block's). Unlike
+ * increaseTime, the real time a loaded machine spends before that block is mined does not move it.
+ */
+export async function setNextBlockTimestamp(publicClient: PublicClient, timestamp: bigint): Promise<void> {
+  await publicClient.request({ method: "evm_setNextBlockTimestamp" as never, params: [Number(timestamp)] as never });
+}
+
 /** The timestamp of the latest block. */
 export async function latestTimestamp(publicClient: PublicClient): Promise<bigint> {
   return (await publicClient.getBlock()).timestamp;
