@@ -16,8 +16,8 @@
 // the node's RSS idle and with `--tunnels` open tunnels. Every client runs in a child process.
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { get as httpGet, request as httpRequest } from "node:http";
-import type { Socket } from "node:net";
+import { request as httpRequest } from "node:http";
+import { connect as netConnect, type Socket } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, type Readable, Writable } from "node:stream";
@@ -74,18 +74,13 @@ async function load(job: Job): Promise<Result> {
   const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: ${job.target}\r\nConnection: close\r\n\r\n`;
   const r: Result = { bytes: 0, ms: 0, ttfbMs: [], tickets: 0, moved: "0" };
   if (job.kind === "direct") {
+    // The same raw-socket reader as the relayed paths (no HTTP parser on either side of the ratio).
     const once = (path: string) =>
       new Promise<{ bytes: number; ttfb: number }>((resolve, reject) => {
         const t0 = performance.now();
-        httpGet({ host, port, path, agent: false }, (res) => {
-          let bytes = 0;
-          let ttfb = 0;
-          res.on("data", (c: Buffer) => {
-            if (bytes === 0) ttfb = performance.now() - t0;
-            bytes += c.length;
-          });
-          res.on("end", () => resolve({ bytes, ttfb }));
-        }).on("error", reject);
+        const socket = netConnect(port, host!, () => socket.write(head(path)));
+        let ttfb = 0;
+        drainResponse(socket, () => (ttfb = performance.now() - t0)).then((bytes) => resolve({ bytes, ttfb }), reject);
       });
     for (let i = 0; i < (job.samples ?? 0); i++) r.ttfbMs.push((await once("/blob/1024")).ttfb);
     const t0 = performance.now();

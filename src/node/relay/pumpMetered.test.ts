@@ -29,7 +29,7 @@ function choppyMeter(step: number, stallEvery: number): TunnelMeter & { settled:
  * a consumer that reads slowly (pausing now and then), so that the pump meets backpressure.
  * Resolves with what the consumer received.
  */
-async function relayThrough(payload: Buffer, options: { meter: TunnelMeter; pooled: boolean; attachAfterMs: number }): Promise<{ received: Buffer; pool: { taken: number; allocated: number } }> {
+async function relayThrough(payload: Buffer, options: { meter: TunnelMeter; pooled: boolean; attachAfterMs: number; toHighWaterMark?: number }): Promise<{ received: Buffer; pool: { taken: number; allocated: number } }> {
   const upstreamServer = createServer((s) => s.end(payload));
   const upstreamPort = await listen(upstreamServer);
   const chunks: Buffer[] = [];
@@ -37,7 +37,7 @@ async function relayThrough(payload: Buffer, options: { meter: TunnelMeter; pool
   const consumerEnded = new Promise<void>((r) => (consumerDone = r));
   let toSocket!: Socket;
   const gotTo = new Promise<void>((r) => {
-    const sinkServer = createServer((s) => {
+    const sinkServer = createServer(options.toHighWaterMark ? { highWaterMark: options.toHighWaterMark } : {}, (s) => {
       toSocket = s;
       r();
     });
@@ -101,6 +101,13 @@ describe("pumpMetered", () => {
   test("pooled reads with credit for everything: the fast path alone keeps the bytes intact", async () => {
     const meter = choppyMeter(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     const { received } = await relayThrough(payload, { meter, pooled: true, attachAfterMs: 0 });
+    assert.equal(sha256(received), sha256(payload));
+    assert.equal(meter.settled, payload.length);
+  });
+
+  test("pooled reads into a consumer whose writes stay under its high-water mark: a pending write is waited for by its callback (no 'drain' comes)", async () => {
+    const meter = choppyMeter(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const { received } = await relayThrough(payload, { meter, pooled: true, attachAfterMs: 0, toHighWaterMark: 64 * 1024 * 1024 });
     assert.equal(sha256(received), sha256(payload));
     assert.equal(meter.settled, payload.length);
   });

@@ -45,11 +45,10 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
       cleanup();
       to.end(() => resolve());
     };
-    /** Waits for `to` to drain (reading paused), then gives back `release`d memory and reads on. */
-    const pauseUntilDrained = (release?: () => void) => {
+    /** Waits for `to` to drain (reading paused), then reads on. */
+    const pauseUntilDrained = () => {
       busy = true;
       void drained(to).then(() => {
-        release?.();
         busy = false;
         if (failed) return;
         if (ended) finish();
@@ -75,20 +74,32 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
           return false;
         }
         if (n === chunk.length) {
-          const ok = to.write(chunk, (error) => meter.settle(n, error ? 0 : n));
           if (release === undefined) {
-            if (ok) return true;
+            if (to.write(chunk, (error) => meter.settle(n, error ? 0 : n))) return true;
             from.pause();
             pauseUntilDrained();
             return false;
           }
           // A pooled buffer may be read into again only once the kernel has taken every byte of
-          // it: a write that did not complete at once still refers to it.
+          // it: a write that did not complete at once still refers to it, until its callback
+          // (not 'drain': that comes only after a write past the high-water mark).
+          let written: (() => void) | undefined;
+          to.write(chunk, (error) => {
+            meter.settle(n, error ? 0 : n);
+            written?.();
+          });
           if (to.writableLength === 0) {
             release();
             return true;
           }
-          pauseUntilDrained(release);
+          busy = true;
+          written = () => {
+            release();
+            busy = false;
+            if (failed) return;
+            if (ended) finish();
+            else from.resume();
+          };
           return false;
         }
         // Part or none of it: give the credit back and let `forward` take the chunk in parts.
