@@ -17,7 +17,7 @@ import { redeemedTicketsInLogs } from "../chain/redeemedTickets.ts";
 import { encodeCompactBatch, type RedeemItem } from "../protocol/compactBatch.ts";
 import { CompactBatchError } from "../protocol/errors.ts";
 import type { SenderFunds } from "./payments/fundsCache.ts";
-import { toChainUnavailable } from "./toChainUnavailable.ts";
+import { rpcUrlOf, toChainUnavailable } from "./toChainUnavailable.ts";
 
 export type { RedeemItem };
 
@@ -74,7 +74,7 @@ function revertOf(error: unknown): RedeemRevert | undefined {
  */
 export function createBrokerClient(p: CreateBrokerClientParameters): BrokerClient {
   const client = createViemBrokerClient(p);
-  const rpcUrl = (p.publicClient.transport as { url?: string }).url ?? p.publicClient.chain?.rpcUrls.default.http[0] ?? "the configured RPC URL";
+  const rpcUrl = rpcUrlOf(p.publicClient);
   const wrapped = { ...client };
   for (const key of Object.keys(client) as (keyof BrokerClient)[]) {
     const f = client[key];

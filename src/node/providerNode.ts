@@ -16,7 +16,7 @@ import type { NodeConfig } from "./config.ts";
 import { createEdge, type Edge } from "./edge/createEdge.ts";
 import { buildOffer } from "./payments/buildOffer.ts";
 import { createFundsCache } from "./payments/fundsCache.ts";
-import { isChainOutage } from "./toChainUnavailable.ts";
+import { isChainOutage, rpcUrlOf } from "./toChainUnavailable.ts";
 import { createPaymentApi } from "./payments/paymentApi.ts";
 import { createPaymentGate } from "./payments/paymentGate.ts";
 import { createSessionBook, SESSION_OPEN_BURST, SESSION_OPENS_PER_MINUTE, type Clock, type SessionBook } from "./payments/sessionBook.ts";
@@ -170,7 +170,7 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
      * gives up only when `signal` aborts (waitForChain.ts).
      */
     async start({ signal }: { signal?: AbortSignal } = {}): Promise<string> {
-      const rpcUrl = (deps.publicClient.transport as { url?: string }).url ?? "the configured RPC URL";
+      const rpcUrl = rpcUrlOf(deps.publicClient);
       const listing = (await waitForChain(
         () => deps.publicClient.readContract({ address: deployment.contracts.registry, abi: providerRegistryAbi as Abi, functionName: "getProvider", args: [recipient] }),
         { what: "read its listing", rpcUrl, log, ...(signal ? { signal } : {}) },

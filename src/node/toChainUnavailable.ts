@@ -35,6 +35,11 @@ export function isChainOutage(error: unknown): boolean {
   return error instanceof TypeError && error.message === "fetch failed";
 }
 
+/** The JSON-RPC URL a viem client talks to, for messages (its transport's, else its chain's default). */
+export function rpcUrlOf(client: { transport: unknown; chain?: { rpcUrls: { default: { http: readonly string[] } } } | undefined }): string {
+  return (client.transport as { url?: string }).url ?? client.chain?.rpcUrls.default.http[0] ?? "the configured RPC URL";
+}
+
 /** Returns ChainUnavailableError (with `error` as cause) for an RPC outage, else `error` unchanged. */
 export function toChainUnavailable(error: unknown, rpcUrl: string): unknown {
   if (error instanceof ChainUnavailableError || !isChainOutage(error)) return error;

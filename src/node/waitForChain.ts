@@ -14,7 +14,7 @@ const MAX_DELAY_MS = 30_000;
  * OpenWrt's procd gives up after a few quick failures; waiting here keeps the node's own
  * behaviour the same everywhere.
  */
-export async function waitForChain<T>(read: () => Promise<T>, { what, rpcUrl, log, signal, sleep = (ms, signal) => delay(ms, undefined, signal ? { signal } : {}) }: { what: string; rpcUrl: string; log: (line: string) => void; signal?: AbortSignal; sleep?: (ms: number, signal?: AbortSignal) => Promise<void> }): Promise<T> {
+export async function waitForChain<T>(read: () => Promise<T>, { what, rpcUrl, log, signal }: { what: string; rpcUrl: string; log: (line: string) => void; signal?: AbortSignal }): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     signal?.throwIfAborted();
     try {
@@ -23,7 +23,7 @@ export async function waitForChain<T>(read: () => Promise<T>, { what, rpcUrl, lo
       if (!isChainOutage(error)) throw error;
       const delayMs = Math.min(MAX_DELAY_MS, 1000 * 2 ** attempt);
       log(`node: cannot reach the chain at ${rpcUrl} to ${what} (${outageReason(error)}); trying again in ${delayMs / 1000} s`);
-      await sleep(delayMs, signal);
+      await delay(delayMs, undefined, signal ? { signal } : {});
     }
   }
 }

@@ -45,15 +45,17 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
       cleanup();
       to.end(() => resolve());
     };
+    /** After a wait with reading paused: finishes if `from` ended meanwhile, else reads on. */
+    const readOn = () => {
+      busy = false;
+      if (failed) return;
+      if (ended) finish();
+      else from.resume();
+    };
     /** Waits for `to` to drain (reading paused), then reads on. */
     const pauseUntilDrained = () => {
       busy = true;
-      void drained(to).then(() => {
-        busy = false;
-        if (failed) return;
-        if (ended) finish();
-        else from.resume();
-      });
+      void drained(to).then(readOn);
     };
     /**
      * Takes one chunk of `from`; returns whether to keep reading. `release` is set when the chunk
@@ -95,10 +97,7 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
           busy = true;
           written = () => {
             release();
-            busy = false;
-            if (failed) return;
-            if (ended) finish();
-            else from.resume();
+            readOn();
           };
           return false;
         }
