@@ -9,7 +9,8 @@
 //   (d) direct: a Node HTTP client fetching from the destination;
 //   (r) relay alone: the same request inside a paid CONNECT tunnel through the node, the client
 //       being the SDK's relay session (src/client/openRelaySession.ts: counts every byte, signs a
-//       ticket per bytesPerTicket with libsecp256k1, POSTs them off the data path);
+//       ticket per bytesPerTicket with libsecp256k1, POSTs them off the data path), its answer
+//       piped into a function (pooled reads, as into a socket);
 //   (p) full chain: the request through `bandmint proxy` (CONNECT) and the node: what
 //       `curl -x http://127.0.0.1:PORT` does.
 // Then the median time to first byte of a 1 KiB request on a new connection for each path, and
@@ -20,7 +21,7 @@ import { request as httpRequest } from "node:http";
 import { connect as netConnect, type Socket } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, type Readable, Writable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -120,21 +121,20 @@ async function load(job: Job): Promise<Result> {
     listing, chainId: job.chainId!, broker: job.broker!, sender: privateKeyToAccount(job.key!).address,
     sign: createNativeTicketSigner(job.key!, domain), signSession: (message) => signSessionRequest({ message, domain, privateKey: job.key! }),
   });
-  const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
   const once = async (path: string): Promise<{ bytes: number; ttfb: number }> => {
     const t0 = performance.now();
     const socket = await session.connect(host!, port);
     let ttfb = 0;
     let bytes = 0;
-    socket.on("data", (c: Buffer) => {
-      if (bytes === 0) ttfb = performance.now() - t0;
-      bytes += c.length;
-    });
     // Like curl: the request goes up and our side stays open until the response has ended.
     const up = new PassThrough();
     const sent = session.pipe(up, socket);
     up.write(head(path));
-    await session.pipe(socket, sink());
+    // The answer into a function (the SDK's no-copy way to consume a tunnel: pooled reads).
+    await session.pipe(socket, (c) => {
+      if (bytes === 0) ttfb = performance.now() - t0;
+      bytes += c.length;
+    });
     up.end();
     await sent.catch(() => undefined);
     socket.destroy();

@@ -45,11 +45,14 @@ export function createLocalProxy(p: LocalProxyParameters): LocalProxy {
     s.on("error", () => s.destroy());
   };
 
-  /** Moves bytes both ways through a tunnel (counted), then closes both sides. */
+  /**
+   * Moves bytes both ways through a tunnel (counted), then closes both sides: once both directions
+   * are done, so that one failing (the node closed the tunnel after its last bytes) does not cut
+   * the other's last bytes still on their way to the app.
+   */
   const splice = (session: RelaySession, app: Duplex, tunnel: Socket) => {
     track(tunnel);
-    Promise.all([session.pipe(app, tunnel), session.pipe(tunnel, app)])
-      .catch(() => {})
+    void Promise.allSettled([session.pipe(app, tunnel), session.pipe(tunnel, app)])
       .finally(() => {
         app.destroy();
         tunnel.destroy();

@@ -1,12 +1,14 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Socket } from "node:net";
-import type { Readable, Writable } from "node:stream";
+import { connect as netConnect, Socket } from "node:net";
+import { Writable, type Readable } from "node:stream";
 import type { Hex } from "viem";
 import { parseWireError, type Offer } from "../protocol/wire.ts";
 import type { ProviderListing } from "../market/providerListing.ts";
 import { DepositTooLowError, ProviderRequestError, RelayOverReportError, RelayRefusedError } from "./errors.ts";
 import { createChangeSignal } from "./changeSignal.ts";
+import { pumpMetered, type TunnelMeter } from "../http/pumpMetered.ts";
+import { createReadBufferPool, reusedReads, type ReusedReads } from "../http/reusedReads.ts";
 import { openPaidSession, type OpenProviderSessionParameters, type SessionPayments } from "./openPaidSession.ts";
 
 /** A relay session with one provider: tunnels through its node, paid for the bytes they move. */
@@ -26,9 +28,14 @@ export type RelaySession = {
   request(method: string, url: string, headers: OutgoingHttpHeaders, signal?: AbortSignal): Promise<{ upstream: Writable; response: Promise<IncomingMessage> }>;
   /**
    * Copies `from` into `to` and counts every byte for payment (docs/protocol/relay.md §4: the
-   * consumer pays for what it saw move, both ways). Resolves when `from` ended and `to` was ended.
+   * consumer pays for what it saw move, both ways). Resolves when `from` ended and `to` was ended
+   * (and finished); rejects when either side fails or closes first.
+   *
+   * `to` may also be a function that takes each chunk: the chunk is valid only during the call
+   * (copy what you keep). From a tunnel of `connect` into a socket or such a function, bytes move
+   * without a copy or an allocation per read (a tunnel reads into pooled buffers).
    */
-  pipe(from: Readable, to: Writable): Promise<void>;
+  pipe(from: Readable, to: Writable | ((chunk: Buffer) => void)): Promise<void>;
   /** Pays every counted byte not yet paid (a last, possibly partial ticket). */
   settle(signal?: AbortSignal): Promise<void>;
   payments(): SessionPayments & { movedBytes: bigint; nodeServedBytes: bigint };
@@ -138,6 +145,36 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
       s.once("close", () => resolve(Buffer.concat(parts)));
       s.once("error", () => resolve(Buffer.concat(parts)));
     });
+  // Tunnels read into pooled buffers (src/http/reusedReads.ts: a Buffer per read made V8 collect
+  // its whole heap every few dozen MiB). Until `pipe` attaches, reads are copied into the
+  // socket's own stream, so the socket works as an ordinary Readable (and node:http parses the
+  // CONNECT answer from it).
+  const readBuffers = createReadBufferPool();
+  const tunnelReads = new WeakMap<Readable, ReusedReads>();
+  /**
+   * The socket of a CONNECT to a plain-HTTP node: half-open (each direction of a tunnel ends on
+   * its own, as on the node), reading into `readBuffers`. (TLS sockets read as usual.)
+   */
+  const tunnelSocket =
+    endpoint.protocol === "https:"
+      ? undefined
+      : (): Socket => {
+          let socket: Socket | undefined;
+          const reads = reusedReads(readBuffers, (copy) => socket!.push(copy));
+          socket = netConnect({ host: endpoint.hostname.replace(/^\[|\]$/g, ""), port: Number(endpoint.port || 80), allowHalfOpen: true, onread: reads.onread });
+          tunnelReads.set(socket, reads);
+          return socket;
+        };
+  /** Counts what moves (both ways) and admits all of it: the consumer is not the one metering. */
+  const counter: TunnelMeter = {
+    admit(n) {
+      own += BigInt(n);
+      acknowledge();
+      return n;
+    },
+    settle() {},
+    waitCredit: () => Promise.reject(new Error("a consumer's count admits every byte")),
+  };
   const connectionFailed = (cause: unknown, target: string) =>
     new ProviderRequestError({ provider: listing.provider, url: `${listing.endpoint} CONNECT ${target}`, reason: (cause as { code?: string }).code ?? (cause as Error).message, cause });
 
@@ -152,7 +189,8 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
       return new Promise<Socket>((resolve, reject) => {
         const req = send({
           host: endpoint.hostname.replace(/^\[|\]$/g, ""), port: endpoint.port || (endpoint.protocol === "https:" ? 443 : 80),
-          method: "CONNECT", path: target, headers: { host: target, "proxy-authorization": proxyAuthorization }, agent: false,
+          method: "CONNECT", path: target, headers: { host: target, "proxy-authorization": proxyAuthorization },
+          ...(tunnelSocket ? { createConnection: tunnelSocket } : { agent: false }),
           ...(signal ? { signal } : {}),
         });
         req.once("connect", (res, socket, head) => {
@@ -160,7 +198,10 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
             if (head.length > 0) socket.unshift(head);
             return resolve(socket);
           }
-          refusal(res, readAll(socket, head), target).then(reject, reject);
+          // The refusal's body, then the socket goes (it is half-open: the node's end does not close it).
+          const body = readAll(socket, head);
+          void body.finally(() => socket.destroy());
+          refusal(res, body, target).then(reject, reject);
         });
         // A node that answers a CONNECT with a plain response (no upgrade) lands here.
         req.once("response", (res) => refusal(res, readAll(res), target).then(reject, reject));
@@ -186,39 +227,11 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
       return { upstream: req, response };
     },
     pipe(from, to) {
-      return new Promise<void>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-          own += BigInt(chunk.length);
-          acknowledge();
-          if (!to.write(chunk)) from.pause();
-        };
-        const onDrain = () => from.resume();
-        const done = (error?: unknown) => {
-          from.off("data", onData);
-          from.off("end", onEnd);
-          from.off("error", done);
-          from.off("close", onClose);
-          to.off("drain", onDrain);
-          to.off("error", done);
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const onEnd = () => {
-          to.end();
-          done();
-        };
-        const onClose = () => {
-          if (!from.readableEnded) done(new Error("closed before its end"));
-        };
-        from.on("data", onData);
-        from.once("end", onEnd);
-        from.once("error", done);
-        from.once("close", onClose);
-        to.on("drain", onDrain);
-        to.once("error", done);
-        // A source handed over paused (a SOCKS5 handshake leaves it so) flows from here on.
-        from.resume();
-      });
+      const sink = typeof to === "function" ? new Writable({ write: (chunk: Buffer, _e, done) => (to(chunk), done()) }) : to;
+      // Pooled reads only into what is done with a chunk when its write completes: a socket, or
+      // the function's contract. Any other Writable may keep the chunk (it then gets a copy).
+      const reads = typeof to === "function" || to instanceof Socket ? tunnelReads.get(from) : undefined;
+      return pumpMetered(from, sink, counter, undefined, reads && withBuffered(from, reads));
     },
     async settle(signal) {
       if (failure !== undefined) return;
@@ -235,6 +248,23 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
     }),
     get failure() {
       return failure ?? payer.failure;
+    },
+  };
+}
+
+/**
+ * `reads` of a tunnel that was read as a stream before (the CONNECT answer's parser, a caller):
+ * what its stream buffered is handed over first, ahead of the pooled reads.
+ */
+function withBuffered(from: Readable, reads: ReusedReads): ReusedReads {
+  return {
+    onread: reads.onread,
+    attach(sink) {
+      const parts: Buffer[] = [];
+      for (let chunk: Buffer | null; from.readableLength > 0 && (chunk = from.read() as Buffer | null) !== null; ) parts.push(chunk);
+      const { early } = reads.attach(sink);
+      if (early !== undefined) parts.push(early);
+      return { early: parts.length === 0 ? undefined : Buffer.concat(parts) };
     },
   };
 }

@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, connect as netConnect, type AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { devAccount, type DevAccount } from "../../src/chain/devAccounts.ts";
 import { createLocalProxy, type LocalProxy } from "../../src/client/localProxy.ts";
@@ -118,6 +120,51 @@ describe("bandmint proxy: the consumer's local proxy over paid relays", { timeou
       assert.ok(report.tickets >= 37);
     } finally {
       await c.stop();
+      await node.stop();
+    }
+  });
+
+  test("the SDK's tunnel into a function, a Writable that keeps its chunks and a socket: the same bytes (pooled read buffers go only where they are not kept)", async () => {
+    const node = await startHarness(join(dir, "s"), {}, { relay: { egress } });
+    const consumer = devAccount(32);
+    const domain = node.domain;
+    const session = await openRelaySession({
+      listing: { provider: node.provider.address, endpoint: node.url, pricePerGiB: node.offer.pricePerGiB, capacityMbps: 100n, region: "", services: SERVICE_RELAY },
+      chainId: 31337, broker: domain.verifyingContract, sender: consumer.address,
+      sign: (ticket) => signTicket({ ticket, domain, privateKey: consumer.privateKey }),
+      signSession: (message) => signSessionRequest({ message, domain, privateKey: consumer.privateKey }),
+    });
+    const size = 8 * MiB;
+    /** One GET through a new tunnel, its answer piped into `into`; resolves with the answer's body. */
+    const fetchInto = async (into: "function" | "keeping" | "socket"): Promise<Buffer> => {
+      const tunnel = await session.connect("127.0.0.1", http.port);
+      const parts: Buffer[] = [];
+      let done: Promise<void>;
+      if (into === "function") done = session.pipe(tunnel, (chunk) => void parts.push(Buffer.from(chunk)));
+      else if (into === "keeping") done = session.pipe(tunnel, new Writable({ write: (chunk: Buffer, _e, cb) => (parts.push(chunk), cb()) }));
+      else {
+        // Into a socket: the far side of a loopback pair collects what arrives.
+        const server = createServer((s) => s.on("data", (c: Buffer) => parts.push(c)));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const out = netConnect((server.address() as AddressInfo).port, "127.0.0.1");
+        await new Promise((r) => out.once("connect", r));
+        done = session.pipe(tunnel, out).then(() => new Promise<void>((r) => server.close(() => r())));
+      }
+      tunnel.write(`GET /blob/${size} HTTP/1.1\r\nHost: ${http.host}\r\nConnection: close\r\n\r\n`);
+      await done;
+      tunnel.destroy();
+      const raw = Buffer.concat(parts);
+      return raw.subarray(raw.indexOf("\r\n\r\n") + 4);
+    };
+    try {
+      for (const into of ["function", "keeping", "socket"] as const) {
+        const body = await fetchInto(into);
+        assert.equal(body.length, size, into);
+        assert.equal(createHash("sha256").update(body).digest("hex"), blobSha256(size), `${into}: the published bytes`);
+      }
+      await session.settle();
+      assert.ok(session.payments().movedBytes >= BigInt(3 * size), "every byte that moved was counted");
+    } finally {
       await node.stop();
     }
   });

@@ -20,8 +20,8 @@ import {
   type RelayRefusalReason,
   type TunnelCloseReason,
 } from "./errors.ts";
-import { pumpMetered, type TunnelMeter } from "./pumpMetered.ts";
-import { createReadBufferPool, reusedReads, type ReusedReads } from "./reusedReads.ts";
+import { pumpMetered, type TunnelMeter } from "../../http/pumpMetered.ts";
+import { createReadBufferPool, reusedReads, type ReusedReads } from "../../http/reusedReads.ts";
 import type { Pacer } from "../limits/createLimits.ts";
 import { createKeyedBuckets } from "../limits/keyedBuckets.ts";
 

@@ -4,8 +4,9 @@ import type { OnReadOpts } from "node:net";
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * Free read buffers shared by every upstream socket of a relay, so that a tunnel reads into
- * memory that was read into before instead of a new Buffer per read.
+ * Free read buffers shared by the sockets of a relay (the node's upstream sockets, the consumer's
+ * tunnels), so that a tunnel reads into memory that was read into before instead of a new Buffer
+ * per read.
  *
  * Why: a Buffer per 64 KiB read is external memory to V8, and V8 answers external memory growth
  * with full mark-compact collections of the whole heap. On the node's heap (~22 MB) relaying a
@@ -43,8 +44,13 @@ export type ReusedReads = {
   attach(sink: ReusedReadSink): { early: Buffer | undefined };
 };
 
-/** Reads into buffers of `pool` for one socket (see ReusedReads). */
-export function reusedReads(pool: ReadBufferPool): ReusedReads {
+/**
+ * Reads into buffers of `pool` for one socket (see ReusedReads). Until a sink is attached, reads
+ * are kept (copied) and reading stops; or, with `unattached`, each read goes there (copied: the
+ * consumer's tunnel pushes it into the socket's own stream, so that the socket also works as an
+ * ordinary Readable for code that does not attach a sink), returning false to stop reading.
+ */
+export function reusedReads(pool: ReadBufferPool, unattached?: (copy: Buffer) => boolean): ReusedReads {
   let sink: ReusedReadSink | undefined;
   const early: Buffer[] = [];
   return {
@@ -54,9 +60,11 @@ export function reusedReads(pool: ReadBufferPool): ReusedReads {
         const b = buffer as Buffer;
         const chunk = b.subarray(0, n);
         if (sink !== undefined) return sink(chunk, () => pool.give(b));
-        // Nobody takes reads yet: keep a copy and stop reading until someone does.
-        early.push(Buffer.from(chunk));
+        const copy = Buffer.from(chunk);
         pool.give(b);
+        if (unattached !== undefined) return unattached(copy);
+        // Nobody takes reads yet: keep the copy and stop reading until someone does.
+        early.push(copy);
         return false;
       },
     },

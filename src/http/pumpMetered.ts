@@ -1,11 +1,17 @@
 import type { Readable, Writable } from "node:stream";
-import { drained } from "../../http/drained.ts";
-import type { Pacer } from "../limits/createLimits.ts";
+import { drained } from "./drained.ts";
 import type { ReusedReads } from "./reusedReads.ts";
 
+/** What a pump asks of a rate limiter (the node's operator limits: src/node/limits' Pacer). */
+export type PumpPacer = {
+  take(bytes: number): Promise<void>;
+  refund(bytes: number): void;
+};
+
 /**
- * What a metered pump asks before it forwards bytes: the credit window of the tunnel's sender
- * (src/node/relay/createRelay.ts). `admit` takes up to `n` bytes of credit now (0: none left);
+ * What a metered pump asks before it forwards bytes: on the node, the credit window of the
+ * tunnel's sender (src/node/relay/createRelay.ts); on the consumer, a count of what moved that
+ * admits everything (src/client/openRelaySession.ts). `admit` takes up to `n` bytes of credit now (0: none left);
  * `settle` reports how many of an admitted run actually reached the kernel; `waitCredit` resolves
  * when credit may have come back, and rejects when the consumer did not pay within the grace time.
  */
@@ -29,7 +35,7 @@ export type TunnelMeter = {
  * With `reads` (a socket connected with its `onread`), bytes come from pooled buffers instead of
  * 'data' events, and a chunk is copied only when it cannot be forwarded at once.
  */
-export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pacer?: Pacer, reads?: ReusedReads): Promise<void> {
+export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pacer?: PumpPacer, reads?: ReusedReads): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let pending: Buffer | undefined;
     let ended = false;
@@ -173,8 +179,12 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
       if (ended) finish();
       else from.resume();
     }
-    if (reads === undefined) from.on("data", onData);
-    else {
+    // The pump owns the source's flow from here on: one handed over paused (a SOCKS5 handshake
+    // leaves it so) or whose reads stopped before the pump came flows again.
+    if (reads === undefined) {
+      from.on("data", onData);
+      from.resume();
+    } else {
       // Bytes that came before the pump (a server that speaks first) go through `forward`,
       // which resumes reading after them.
       const { early } = reads.attach(take);
@@ -182,7 +192,7 @@ export function pumpMetered(from: Readable, to: Writable, meter: TunnelMeter, pa
         pending = early;
         from.pause();
         void forward();
-      }
+      } else from.resume();
     }
     from.on("end", onEnd);
     from.on("error", fail);
