@@ -53,10 +53,13 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
 import { SESSION_OPEN_BURST } from "../src/node/payments/sessionBook.ts";
 import { defaultRelayOptions } from "../src/node/relay/createRelay.ts";
-import { cpuSeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
+import { cpuSeconds, machineBusySeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
 import { reportResult, type BenchResult } from "./lib/benchResult.ts";
+import { rawHttp, rawRequestBytes, type RawAnswer } from "./lib/rawHttp.ts";
 
 const MiB = 1 << 20;
+/** The error name in the node's JSON refusal (`{"error":"...",...}`). */
+const ERROR_NAME = /"error":"(\w+)"/;
 const TOKEN = 10n ** 18n;
 const ROOT = new URL("..", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
@@ -90,7 +93,7 @@ type HonestJob = World & { kind: "cdn" | "relay"; keys: Hex[]; durationMs: numbe
 /** What one honest run got: verified bytes, its time, errors, the latency of GET /offer (ms) probed meanwhile, its own CPU seconds. */
 type HonestResult = { bytes: number; ms: number; errors: string[]; probeMs: number[]; cpu: number };
 /** One attack process: its kind, the keys it may use, and the multiple of its default rate. */
-type AttackJob = World & { kind: Exclude<AttackKind, "all">; keys: Hex[]; rate: number; sockets: number; nice: number };
+type AttackJob = World & { kind: Exclude<AttackKind, "all">; keys: Hex[]; rate: number; sockets: number; nice: number; poolSeconds: number };
 /** What an attack process reports: the node's answers by status and error, a note, how long it ran, its own CPU seconds. */
 type AttackResult = { answers: Record<string, number>; note: string; seconds: number; cpu: number };
 
@@ -237,9 +240,16 @@ async function attack(job: AttackJob): Promise<void> {
   };
   /** Counts the node's answer by status and error name. */
   const answered = async (r: Response) => count(`${r.status} ${((await r.json()) as { error?: string }).error ?? ""}`);
+  /** The same for a raw answer: its status and the error name in its JSON body, found without parsing it. */
+  const answeredRaw = (r: RawAnswer) => count(`${r.status} ${ERROR_NAME.exec(r.body)?.[1] ?? ""}`);
   const stops: (() => void | Promise<void>)[] = [];
+  // Requests are bytes built once and written as is on kept-alive sockets (bench/lib/rawHttp.ts):
+  // the node gets the same requests at the same rates, the generator spends no CPU re-encoding them.
+  const raw = rawHttp(job.node);
+  stops.push(() => raw.close());
+  const host = job.node.slice("http://".length);
   const { sessionRequestBody, postSessionRequest, makeTicket, openSession, fetchRange } = await import("../test/node/harness.ts");
-  const { parseOffer, serializeTicketPayment } = await import("../src/protocol/wire.ts");
+  const { encodeTicketHeader, parseOffer, serializeTicketPayment } = await import("../src/protocol/wire.ts");
   const { ticketDomain } = await import("../src/protocol/ticket.ts");
   const url = job.node;
   /**
@@ -270,11 +280,24 @@ async function attack(job: AttackJob): Promise<void> {
     // A funded sender opening sessions in a loop (each replaces its oldest settled one at the cap),
     // fresh keys with no deposit (each costs the node a signature check and a chain read), and one
     // signed request sent again and again.
+    // Every request is signed before the attack starts, enough for `poolSeconds` at its rate (then
+    // signed as it goes): the node sees the same fresh, valid requests (their timestamps stay
+    // within SESSION_REQUEST_MAX_AGE_SECONDS), the attacker's CPU goes to sending them.
     const funded = signer(job.keys[0]!);
-    const replayed = JSON.stringify(await sessionRequestBody(url, funded, { offer }));
-    flood(8, 40, async () => answered(await postSessionRequest(url, await sessionRequestBody(url, funded, { offer }))));
-    flood(8, 40, async () => answered(await postSessionRequest(url, await sessionRequestBody(url, signer(generatePrivateKey()), { offer }))));
-    flood(4, 20, async () => answered(await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: replayed })));
+    const requestOf = async (who: ReturnType<typeof signer>) =>
+      rawRequestBytes("POST", "/sessions", host, { "content-type": "application/json" }, Buffer.from(JSON.stringify(await sessionRequestBody(url, who, { offer }))));
+    const signed = async (n: number, who: () => ReturnType<typeof signer>) => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < n; i++) out.push(await requestOf(who()));
+      return out;
+    };
+    const n = Math.ceil(40 * job.rate * job.poolSeconds);
+    const fundedRequests = await signed(n, () => funded);
+    const freshRequests = await signed(n, () => signer(generatePrivateKey()));
+    const replayed = await requestOf(funded);
+    flood(8, 40, async () => answeredRaw(await raw.send(fundedRequests.pop() ?? (await requestOf(funded)))));
+    flood(8, 40, async () => answeredRaw(await raw.send(freshRequests.pop() ?? (await requestOf(signer(generatePrivateKey()))))));
+    flood(4, 20, async () => answeredRaw(await raw.send(replayed)));
   } else if (job.kind === "tickets") {
     // One sender's two sessions, three tickets' worth served on the first and one of them paid:
     // then every kind of bad ticket, each as a full batch (MAX_TICKETS_PER_BATCH copies), in turn.
@@ -316,21 +339,23 @@ async function attack(job: AttackJob): Promise<void> {
       { kind: "under-priced", session: s, ticket: await sign({}, n + 1n, 3n * per) },
       { kind: "beyond served bytes", session: s, ticket: await sign({}, n + 1n, 3n * per + 1n) },
     ];
-    const posts = bad.map((b) => ({ ...b, body: JSON.stringify({ tickets: Array.from({ length: MAX_TICKETS_PER_BATCH }, () => serializeTicketPayment(b.ticket)) }) }));
+    const posts = bad.map((b) =>
+      rawRequestBytes("POST", `/sessions/${b.session.sessionId}/tickets`, host, { "content-type": "application/json", "x-bandmint-session": b.session.sessionToken },
+        Buffer.from(JSON.stringify({ tickets: Array.from({ length: MAX_TICKETS_PER_BATCH }, () => serializeTicketPayment(b.ticket)) }))));
     let i = 0;
-    flood(16, 200, async () => {
-      const b = posts[i++ % posts.length]!;
-      await answered(await post(b.session, b.body));
-    });
+    flood(16, 200, async () => answeredRaw(await raw.send(posts[i++ % posts.length]!)));
     // And the forged one in a content request's header, which must not be served.
-    flood(4, 20, async () => answered(await fetchRange(url, s, 0n, per, [bad[0]!.ticket], path)));
+    const forgedRange = rawRequestBytes("GET", path, host, { range: `bytes=0-${per - 1n}`, "x-bandmint-session": s.sessionToken, "x-bandmint-ticket": encodeTicketHeader([bad[0]!.ticket]) });
+    flood(4, 20, async () => answeredRaw(await raw.send(forgedRange)));
     stops.push(async () => pay([await sign({}, n + 1n, 2n * per), await sign({}, n + 2n, 3n * per)]));
   } else if (job.kind === "oversized") {
     const { MAX_REQUEST_BODY_BYTES, MAX_REQUEST_HEAD_BYTES } = await import("../src/protocol/wire.ts");
-    const pad = "a".repeat(MAX_REQUEST_HEAD_BYTES + 1);
-    const big = " ".repeat(MAX_REQUEST_BODY_BYTES + 1);
+    const requests = [
+      rawRequestBytes("GET", "/offer", host, { "x-pad": "a".repeat(MAX_REQUEST_HEAD_BYTES + 1) }),
+      rawRequestBytes("POST", "/sessions", host, { "content-type": "application/json" }, Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, " ")),
+    ];
     let i = 0;
-    flood(16, 200, async () => answered(i++ % 2 === 0 ? await fetch(`${url}/offer`, { headers: { "x-pad": pad } }) : await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: big })));
+    flood(16, 200, async () => answeredRaw(await raw.send(requests[i++ % 2]!)));
   } else if (job.kind === "idle-sessions") {
     // Every sender opens as many sessions as the node lets it hold, and never uses them.
     await Promise.all(job.keys.map(async (key) => {
@@ -361,11 +386,8 @@ async function attack(job: AttackJob): Promise<void> {
       for (const s of sockets) s.destroy();
     });
   } else if (job.kind === "status") {
-    flood(16, 200, async () => {
-      const r = await fetch(`${url}/status`);
-      await r.arrayBuffer();
-      count(r.status);
-    });
+    const request = rawRequestBytes("GET", "/status", host);
+    flood(16, 200, async () => count((await raw.send(request)).status));
   }
   const started = performance.now();
   const cpu0 = process.cpuUsage();
@@ -383,9 +405,11 @@ async function attack(job: AttackJob): Promise<void> {
 }
 
 /** A running attack process: resolves `stop` with what it reports. */
-async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ stop(): Promise<AttackResult> }> {
+async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ kind: AttackJob["kind"]; stop(): Promise<AttackResult> }> {
   const started = performance.now();
-  const proc: ChildProcess = spawn(process.execPath, [SELF, "--role", "attack", "--job", JSON.stringify(job)], { stdio: ["pipe", "pipe", "inherit"] });
+  // --prof-dir: each attacker writes its CPU profile there too (where the load generators' CPU goes).
+  const prof = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"], "--cpu-prof-name", `attack-${job.kind}-${Date.now()}.cpuprofile`] : [];
+  const proc: ChildProcess = spawn(process.execPath, [...prof, SELF, "--role", "attack", "--job", JSON.stringify(job)], { stdio: ["pipe", "pipe", "inherit"] });
   procs.push(proc);
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -398,6 +422,7 @@ async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ sto
   ]);
   if (process.env.BENCH_DEBUG) console.error(`attack ${job.kind} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
+    kind: job.kind,
     async stop() {
       proc.kill("SIGTERM");
       const code = await exited;
@@ -509,9 +534,13 @@ async function main(): Promise<void> {
     /** Both honest loads at once (CDN consumers and the relay consumer, each its own process), with the node's CPU over the run. */
     const honestBoth = async (): Promise<{ cdn: HonestResult; relay: HonestResult; nodeCpu: number; ms: number }> => {
       const cpu = cpuSeconds(pid);
+      const box = machineBusySeconds();
+      const own = process.cpuUsage();
       const t = performance.now();
       const [cdn, relay] = await Promise.all([honestRun("cdn"), honestRun("relay")]);
       const ms = performance.now() - t;
+      const ownCpu = process.cpuUsage(own);
+      if (process.env.BENCH_DEBUG) console.error(`machine busy ${((machineBusySeconds() - box) / (ms / 1000)).toFixed(2)} cores; this process (chain, origin, destination) ${((ownCpu.user + ownCpu.system) / 1e3 / ms).toFixed(2)}; node ${((cpuSeconds(pid) - cpu) / (ms / 1000)).toFixed(2)}`);
       return { cdn, relay, nodeCpu: (cpuSeconds(pid) - cpu) / (ms / 1000), ms };
     };
     const summary: string[] = [];
@@ -528,11 +557,12 @@ async function main(): Promise<void> {
       const errors: string[] = [];
       for (let round = 0; round < rounds; round++) {
         const base = await honestBoth();
-        const attacks = await Promise.all(parts.map((k) => startAttack({ ...world, kind: k, keys: keysFor(k), rate: Number(values["attack-rate"]), sockets, nice: Number(values["attacker-nice"]) }, procs)));
+        const attacks = await Promise.all(parts.map((k) => startAttack({ ...world, kind: k, keys: keysFor(k), rate: Number(values["attack-rate"]), sockets, nice: Number(values["attacker-nice"]), poolSeconds: duration + 30 }, procs)));
         const under = await honestBoth();
         after = `${rssMiB(pid).toFixed(0)}/${fds()}`;
         for (const a of attacks) {
           const r = await a.stop();
+          if (process.env.BENCH_DEBUG) console.error(`attack ${a.kind}: ${(r.cpu / r.seconds).toFixed(2)} cores over ${r.seconds.toFixed(1)} s`);
           for (const [k, v] of Object.entries(r.answers)) answers[k] = (answers[k] ?? 0) + v;
           seconds += r.seconds / attacks.length;
           attackCpu += r.cpu;
