@@ -82,6 +82,7 @@ const { values } = parseArgs({
     "prof-dir": { type: "string" },
     "attack-rate": { type: "string", default: "1" },
     "attacker-nice": { type: "string", default: "19" },
+    "no-control": { type: "boolean", default: false },
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
   },
@@ -93,7 +94,7 @@ type HonestJob = World & { kind: "cdn" | "relay"; keys: Hex[]; durationMs: numbe
 /** What one honest run got: verified bytes, its time, errors, the latency of GET /offer (ms) probed meanwhile, its own CPU seconds. */
 type HonestResult = { bytes: number; ms: number; errors: string[]; probeMs: number[]; cpu: number };
 /** One attack process: its kind, the keys it may use, and the multiple of its default rate. */
-type AttackJob = World & { kind: Exclude<AttackKind, "all">; keys: Hex[]; rate: number; sockets: number; nice: number; poolSeconds: number };
+type AttackJob = World & { kind: Exclude<AttackKind, "all"> | "burner"; keys: Hex[]; rate: number; sockets: number; nice: number; poolSeconds: number; burnCores?: number };
 /** What an attack process reports: the node's answers by status and error, a note, how long it ran, its own CPU seconds. */
 type AttackResult = { answers: Record<string, number>; note: string; seconds: number; cpu: number };
 
@@ -269,7 +270,24 @@ async function attack(job: AttackJob): Promise<void> {
   };
   const offer = parseOffer(await retrying(async () => (await fetch(`${url}/offer`)).json()));
   const signer = (key: Hex) => ({ address: privateKeyToAccount(key).address, privateKey: key });
-  if (job.kind === "slowloris") {
+  if (job.kind === "burner") {
+    // The control: no request to the node, only `burnCores` of CPU (at the attackers' nice), in
+    // slices of at most 10 ms, as the attackers' work comes in many small pieces. Starved by the
+    // scheduler it falls behind and does not catch up, as the attackers' fixed rates do not.
+    const share = job.burnCores!;
+    loops.push((async () => {
+      while (running) {
+        const t = performance.now();
+        const c = process.cpuUsage();
+        for (;;) {
+          const used = process.cpuUsage(c);
+          if ((used.user + used.system) / 1e3 >= share * 10 || performance.now() - t >= 10) break;
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, t + 10 - performance.now())));
+      }
+    })());
+    note = `asked for ${share.toFixed(2)} cores`;
+  } else if (job.kind === "slowloris") {
     const { holdSockets } = await import("../test/fixtures/hostileClients.ts");
     const held = await Promise.all((["partial-head", "partial-body", "idle"] as const).map((kind) => holdSockets(url, { count: job.sockets, kind, reopen: true })));
     stops.push(() => {
@@ -405,7 +423,7 @@ async function attack(job: AttackJob): Promise<void> {
 }
 
 /** A running attack process: resolves `stop` with what it reports. */
-async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ kind: AttackJob["kind"]; stop(): Promise<AttackResult> }> {
+async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ kind: AttackJob["kind"]; pid: number; stop(): Promise<AttackResult> }> {
   const started = performance.now();
   // --prof-dir: each attacker writes its CPU profile there too (where the load generators' CPU goes).
   const prof = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"], "--cpu-prof-name", `attack-${job.kind}-${Date.now()}.cpuprofile`] : [];
@@ -423,6 +441,7 @@ async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ kin
   if (process.env.BENCH_DEBUG) console.error(`attack ${job.kind} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
     kind: job.kind,
+    pid: proc.pid!,
     async stop() {
       proc.kill("SIGTERM");
       const code = await exited;
@@ -545,27 +564,36 @@ async function main(): Promise<void> {
     };
     const summary: string[] = [];
     const results: BenchResult[] = [];
-    for (const kind of kinds) {
-      const parts = kind === "all" ? ATTACKS.filter((k): k is Exclude<AttackKind, "all"> => k !== "all") : [kind];
+    const controls: string[] = [];
+    const attackJob = (kind: AttackJob["kind"], burnCores?: number): AttackJob =>
+      ({ ...world, kind, keys: kind === "burner" ? [] : keysFor(kind), rate: Number(values["attack-rate"]), sockets, nice: Number(values["attacker-nice"]), poolSeconds: duration + 30, ...(burnCores === undefined ? {} : { burnCores }) });
+    /**
+     * One row of the table: `rounds` rounds of the honest loads without, then with, the processes
+     * `start` starts. Resolves with those processes' CPU (cores) during the honest runs with them (median).
+     */
+    const measure = async (kind: string, start: () => Promise<Awaited<ReturnType<typeof startAttack>>[]>): Promise<{ cores: number; ratios: Record<"cdn" | "relay", number> }> => {
       const rows = { cdn: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] }, relay: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] } };
       const cpu: [number[], number[]] = [[], []];
       const answers: Record<string, number> = {};
       let seconds = 0;
-      let attackCpu = 0;
       const notes: string[] = [];
       let after = "";
       const errors: string[] = [];
+      const cores: number[] = [];
       for (let round = 0; round < rounds; round++) {
         const base = await honestBoth();
-        const attacks = await Promise.all(parts.map((k) => startAttack({ ...world, kind: k, keys: keysFor(k), rate: Number(values["attack-rate"]), sockets, nice: Number(values["attacker-nice"]), poolSeconds: duration + 30 }, procs)));
+        const attacks = await start();
+        // The attackers' CPU while the honest loads run with them: what they take from the box then.
+        const theirs = () => attacks.reduce((sum, a) => sum + cpuSeconds(a.pid), 0);
+        const [c0, t0] = [theirs(), performance.now()];
         const under = await honestBoth();
+        cores.push((theirs() - c0) / ((performance.now() - t0) / 1000));
         after = `${rssMiB(pid).toFixed(0)}/${fds()}`;
         for (const a of attacks) {
           const r = await a.stop();
-          if (process.env.BENCH_DEBUG) console.error(`attack ${a.kind}: ${(r.cpu / r.seconds).toFixed(2)} cores over ${r.seconds.toFixed(1)} s`);
+          if (process.env.BENCH_DEBUG) console.error(`attack ${a.kind}: ${(r.cpu / r.seconds).toFixed(2)} cores over its ${r.seconds.toFixed(1)} s`);
           for (const [k, v] of Object.entries(r.answers)) answers[k] = (answers[k] ?? 0) + v;
           seconds += r.seconds / attacks.length;
-          attackCpu += r.cpu;
           if (r.note) notes.push(r.note);
         }
         for (const who of ["cdn", "relay"] as const) {
@@ -591,7 +619,7 @@ async function main(): Promise<void> {
         console.log(
           `${(first ? kind : "").padEnd(13)} ${who.padEnd(6)} ${median(row.without).toFixed(1).padStart(13)} ${median(row.withIt).toFixed(1).padStart(6)} ${ratio.toFixed(2).padStart(7)}x  [${row.ratios.map((x) => x.toFixed(2)).join(" ")}]`.padEnd(70) +
             `${median(row.probe[0]).toFixed(0).padStart(5)} / ${median(row.probe[1]).toFixed(0).padEnd(6)}` +
-            (first ? `  ${`${median(cpu[0]).toFixed(2)} / ${median(cpu[1]).toFixed(2)}`.padEnd(12)} ${(attackCpu / seconds).toFixed(2).padStart(5)}     ${after.padEnd(10)} ${got}${notes.length ? ` (${notes[notes.length - 1]})` : ""}` : ""),
+            (first ? `  ${`${median(cpu[0]).toFixed(2)} / ${median(cpu[1]).toFixed(2)}`.padEnd(12)} ${median(cores).toFixed(2).padStart(5)}     ${after.padEnd(10)} ${got}${notes.length ? ` (${notes[notes.length - 1]})` : ""}` : ""),
         );
         summary.push(`${kind}/${who} ${ratio.toFixed(2)}x`);
         if (kind === "all") {
@@ -600,8 +628,23 @@ async function main(): Promise<void> {
         }
       }
       if (errors.length > 0) console.log(`${"".padEnd(13)} honest errors: ${errors.length}, first: ${errors[0]}`);
+      return { cores: median(cores), ratios: { cdn: median(rows.cdn.ratios), relay: median(rows.relay.ratios) } };
+    };
+    for (const kind of kinds) {
+      const parts = kind === "all" ? ATTACKS.filter((k): k is Exclude<AttackKind, "all"> => k !== "all") : [kind];
+      const { cores, ratios } = await measure(kind, () => Promise.all(parts.map((k) => startAttack(attackJob(k), procs))));
+      if (kind !== "all" || values["no-control"]) continue;
+      // The control: the same honest loads next to processes that only burn what the attackers
+      // took (same nice, same cores), so the table shows how much of the drop is the box's CPU
+      // going to load generators and how much is the attack's cost on the node.
+      const n = Math.ceil(cores / 0.9);
+      const control = await measure("cpu-burner", () => Promise.all(Array.from({ length: n }, () => startAttack(attackJob("burner", cores / n), procs))));
+      for (const who of ["cdn", "relay"] as const) {
+        controls.push(`${who} ${ratios[who].toFixed(2)}x with the attack, ${control.ratios[who].toFixed(2)}x with a burner of its ${cores.toFixed(2)} cores: the attack beyond its generators' CPU ${(ratios[who] / control.ratios[who]).toFixed(2)}x`);
+      }
     }
     console.log(`ratios (median of rounds; goal >= 0.70x): ${summary.join(", ")}`);
+    if (controls.length > 0) console.log(`all against its control (the attackers' CPU burnt at their nice, no attack): ${controls.join("; ")}`);
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(" ")}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
     for (const result of results) reportResult(result);
   } finally {
