@@ -1,7 +1,7 @@
 // Honest consumers' throughput while hostile clients attack the node, against the same consumers
 // with no attack, in the same run (issue 12: goal >= 0.7x).
 //   npm run bench:attack [-- --duration 5 --rounds 3 --clients 4 --workers 4 --only tickets,sessions,...
-//                           --attack-rate 1 --attacker-nice 19 --prof-dir DIR --quick]
+//                           --attack-rate 1 --attacker-nice 19 --no-control --prof-dir DIR --quick]
 //
 // Starts the embedded chain with the contracts, a publisher's origin (a 64 MiB object), a relay
 // destination (`GET /blob/<n>`), and a real provider node offering content and relay (`bandmint
@@ -29,10 +29,17 @@
 //                  costs the node a signature check and chain reads), one signed request replayed
 //                  (20/s);
 //   status         GET /status (no credentials needed), 200/s;
-//   all            every attack above at once (--quick runs only this one).
+//   all            every attack above at once (--quick runs only this one);
+//   cpu-burner     the control of "all" (after it; --no-control skips it): no attack, processes at
+//                  the attackers' nice burning the CPU the attackers took during "all"'s honest
+//                  runs. "all" against it tells the attack's cost on the node (and its chain) from
+//                  the box's CPU going to the load generators.
+// The attackers send requests built once (signed, serialized, encoded) as bytes on kept-alive raw
+// sockets (bench/lib/rawHttp.ts): the node gets the same requests at the same rates, the
+// generators' CPU goes to sending them rather than to a client library.
 // Reported per attack: honest MiB/s without and with it (medians), the ratio, GET /offer latency,
-// the node's CPU and the attack processes' (seconds a second), the node's RSS and open file
-// descriptors, and what the attacker got back.
+// the node's CPU and the attack processes' during the honest runs (seconds a second), the node's
+// RSS and open file descriptors, and what the attacker got back.
 // The box is shared (2 cores here, with other work): the attackers' processes take CPU from the
 // same cores as the node and the honest clients. An attacker's CPU is its own, not the node's, so
 // they run at nice 19 (--attacker-nice; 0 makes them compete as equals): they still get what the
@@ -526,7 +533,7 @@ async function main(): Promise<void> {
       redeem: { intervalSeconds: 3600 },
       admin: { enabled: false },
     }));
-    // --prof-dir: the node writes a CPU profile there when it stops (chrome://inspect, or any .cpuprofile reader).
+    // --prof-dir: the node (and each attacker) writes a CPU profile there when it stops (chrome://inspect, or any .cpuprofile reader).
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
     const node = await startProcess([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", config], "node", /listening (\S+)/, ROOT);
     procs.push(node.proc);
@@ -586,7 +593,10 @@ async function main(): Promise<void> {
         // The attackers' CPU while the honest loads run with them: what they take from the box then.
         const theirs = () => attacks.reduce((sum, a) => sum + cpuSeconds(a.pid), 0);
         const [c0, t0] = [theirs(), performance.now()];
+        const h0 = process.hrtime.bigint();
         const under = await honestBoth();
+        // The window in the monotonic clock's microseconds, as CPU profiles (--prof-dir) time their samples.
+        if (process.env.BENCH_DEBUG) console.error(`honest run with ${kind}: monotonic ${h0 / 1000n}-${process.hrtime.bigint() / 1000n} us`);
         cores.push((theirs() - c0) / ((performance.now() - t0) / 1000));
         after = `${rssMiB(pid).toFixed(0)}/${fds()}`;
         for (const a of attacks) {
