@@ -1,7 +1,7 @@
 // Honest consumers' throughput while hostile clients attack the node, against the same consumers
 // with no attack, in the same run (issue 12: goal >= 0.7x).
 //   npm run bench:attack [-- --duration 5 --rounds 3 --clients 4 --workers 4 --only tickets,sessions,...
-//                           --attack-rate 1 --attacker-nice 19 --prof-dir DIR --quick]
+//                           --attack-rate 1 --attacker-nice 19 --no-control --prof-dir DIR --quick]
 //
 // Starts the embedded chain with the contracts, a publisher's origin (a 64 MiB object), a relay
 // destination (`GET /blob/<n>`), and a real provider node offering content and relay (`bandmint
@@ -29,10 +29,17 @@
 //                  costs the node a signature check and chain reads), one signed request replayed
 //                  (20/s);
 //   status         GET /status (no credentials needed), 200/s;
-//   all            every attack above at once (--quick runs only this one).
+//   all            every attack above at once (--quick runs only this one);
+//   cpu-burner     the control of "all" (after it; --no-control skips it): no attack, processes at
+//                  the attackers' nice burning the CPU the attackers took during "all"'s honest
+//                  runs. "all" against it tells the attack's cost on the node (and its chain) from
+//                  the box's CPU going to the load generators.
+// The attackers send requests built once (signed, serialized, encoded) as bytes on kept-alive raw
+// sockets (bench/lib/rawHttp.ts): the node gets the same requests at the same rates, the
+// generators' CPU goes to sending them rather than to a client library.
 // Reported per attack: honest MiB/s without and with it (medians), the ratio, GET /offer latency,
-// the node's CPU and the attack processes' (seconds a second), the node's RSS and open file
-// descriptors, and what the attacker got back.
+// the node's CPU and the attack processes' during the honest runs (seconds a second), the node's
+// RSS and open file descriptors, and what the attacker got back.
 // The box is shared (2 cores here, with other work): the attackers' processes take CPU from the
 // same cores as the node and the honest clients. An attacker's CPU is its own, not the node's, so
 // they run at nice 19 (--attacker-nice; 0 makes them compete as equals): they still get what the
@@ -53,10 +60,13 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
 import { SESSION_OPEN_BURST } from "../src/node/payments/sessionBook.ts";
 import { defaultRelayOptions } from "../src/node/relay/createRelay.ts";
-import { cpuSeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
+import { cpuSeconds, machineBusySeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
 import { reportResult, type BenchResult } from "./lib/benchResult.ts";
+import { rawHttp, rawRequestBytes, type RawAnswer } from "./lib/rawHttp.ts";
 
 const MiB = 1 << 20;
+/** The error name in the node's JSON refusal (`{"error":"...",...}`). */
+const ERROR_NAME = /"error":"(\w+)"/;
 const TOKEN = 10n ** 18n;
 const ROOT = new URL("..", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
@@ -79,6 +89,7 @@ const { values } = parseArgs({
     "prof-dir": { type: "string" },
     "attack-rate": { type: "string", default: "1" },
     "attacker-nice": { type: "string", default: "19" },
+    "no-control": { type: "boolean", default: false },
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
   },
@@ -90,7 +101,7 @@ type HonestJob = World & { kind: "cdn" | "relay"; keys: Hex[]; durationMs: numbe
 /** What one honest run got: verified bytes, its time, errors, the latency of GET /offer (ms) probed meanwhile, its own CPU seconds. */
 type HonestResult = { bytes: number; ms: number; errors: string[]; probeMs: number[]; cpu: number };
 /** One attack process: its kind, the keys it may use, and the multiple of its default rate. */
-type AttackJob = World & { kind: Exclude<AttackKind, "all">; keys: Hex[]; rate: number; sockets: number; nice: number };
+type AttackJob = World & { kind: Exclude<AttackKind, "all"> | "burner"; keys: Hex[]; rate: number; sockets: number; nice: number; poolSeconds: number; burnCores?: number };
 /** What an attack process reports: the node's answers by status and error, a note, how long it ran, its own CPU seconds. */
 type AttackResult = { answers: Record<string, number>; note: string; seconds: number; cpu: number };
 
@@ -237,9 +248,16 @@ async function attack(job: AttackJob): Promise<void> {
   };
   /** Counts the node's answer by status and error name. */
   const answered = async (r: Response) => count(`${r.status} ${((await r.json()) as { error?: string }).error ?? ""}`);
+  /** The same for a raw answer: its status and the error name in its JSON body, found without parsing it. */
+  const answeredRaw = (r: RawAnswer) => count(`${r.status} ${ERROR_NAME.exec(r.body)?.[1] ?? ""}`);
   const stops: (() => void | Promise<void>)[] = [];
+  // Requests are bytes built once and written as is on kept-alive sockets (bench/lib/rawHttp.ts):
+  // the node gets the same requests at the same rates, the generator spends no CPU re-encoding them.
+  const raw = rawHttp(job.node);
+  stops.push(() => raw.close());
+  const host = job.node.slice("http://".length);
   const { sessionRequestBody, postSessionRequest, makeTicket, openSession, fetchRange } = await import("../test/node/harness.ts");
-  const { parseOffer, serializeTicketPayment } = await import("../src/protocol/wire.ts");
+  const { encodeTicketHeader, parseOffer, serializeTicketPayment } = await import("../src/protocol/wire.ts");
   const { ticketDomain } = await import("../src/protocol/ticket.ts");
   const url = job.node;
   /**
@@ -259,7 +277,31 @@ async function attack(job: AttackJob): Promise<void> {
   };
   const offer = parseOffer(await retrying(async () => (await fetch(`${url}/offer`)).json()));
   const signer = (key: Hex) => ({ address: privateKeyToAccount(key).address, privateKey: key });
-  if (job.kind === "slowloris") {
+  if (job.kind === "burner") {
+    // The control: no request to the node, only `burnCores` of CPU (at the attackers' nice), in
+    // slices of at most 10 ms, as the attackers' work comes in many small pieces. Starved by the
+    // scheduler it catches up when it next runs, so that it takes the CPU seconds the attackers
+    // took if the box lets it (the table shows what it got).
+    const share = job.burnCores!;
+    loops.push((async () => {
+      const [t0, c0] = [performance.now(), process.cpuUsage()];
+      const used = () => {
+        const u = process.cpuUsage(c0);
+        return (u.user + u.system) / 1e3;
+      };
+      while (running) {
+        const ahead = used() - share * (performance.now() - t0);
+        if (ahead >= 0) {
+          await new Promise((r) => setTimeout(r, Math.max(1, ahead / share)));
+          continue;
+        }
+        const t = performance.now();
+        while (used() < share * (performance.now() - t0) && performance.now() - t < 10);
+        await new Promise((r) => setImmediate(r));
+      }
+    })());
+    note = `asked for ${share.toFixed(2)} cores`;
+  } else if (job.kind === "slowloris") {
     const { holdSockets } = await import("../test/fixtures/hostileClients.ts");
     const held = await Promise.all((["partial-head", "partial-body", "idle"] as const).map((kind) => holdSockets(url, { count: job.sockets, kind, reopen: true })));
     stops.push(() => {
@@ -270,11 +312,24 @@ async function attack(job: AttackJob): Promise<void> {
     // A funded sender opening sessions in a loop (each replaces its oldest settled one at the cap),
     // fresh keys with no deposit (each costs the node a signature check and a chain read), and one
     // signed request sent again and again.
+    // Every request is signed before the attack starts, enough for `poolSeconds` at its rate (then
+    // signed as it goes): the node sees the same fresh, valid requests (their timestamps stay
+    // within SESSION_REQUEST_MAX_AGE_SECONDS), the attacker's CPU goes to sending them.
     const funded = signer(job.keys[0]!);
-    const replayed = JSON.stringify(await sessionRequestBody(url, funded, { offer }));
-    flood(8, 40, async () => answered(await postSessionRequest(url, await sessionRequestBody(url, funded, { offer }))));
-    flood(8, 40, async () => answered(await postSessionRequest(url, await sessionRequestBody(url, signer(generatePrivateKey()), { offer }))));
-    flood(4, 20, async () => answered(await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: replayed })));
+    const requestOf = async (who: ReturnType<typeof signer>) =>
+      rawRequestBytes("POST", "/sessions", host, { "content-type": "application/json" }, Buffer.from(JSON.stringify(await sessionRequestBody(url, who, { offer }))));
+    const signed = async (n: number, who: () => ReturnType<typeof signer>) => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < n; i++) out.push(await requestOf(who()));
+      return out;
+    };
+    const n = Math.ceil(40 * job.rate * job.poolSeconds);
+    const fundedRequests = await signed(n, () => funded);
+    const freshRequests = await signed(n, () => signer(generatePrivateKey()));
+    const replayed = await requestOf(funded);
+    flood(8, 40, async () => answeredRaw(await raw.send(fundedRequests.pop() ?? (await requestOf(funded)))));
+    flood(8, 40, async () => answeredRaw(await raw.send(freshRequests.pop() ?? (await requestOf(signer(generatePrivateKey()))))));
+    flood(4, 20, async () => answeredRaw(await raw.send(replayed)));
   } else if (job.kind === "tickets") {
     // One sender's two sessions, three tickets' worth served on the first and one of them paid:
     // then every kind of bad ticket, each as a full batch (MAX_TICKETS_PER_BATCH copies), in turn.
@@ -316,21 +371,23 @@ async function attack(job: AttackJob): Promise<void> {
       { kind: "under-priced", session: s, ticket: await sign({}, n + 1n, 3n * per) },
       { kind: "beyond served bytes", session: s, ticket: await sign({}, n + 1n, 3n * per + 1n) },
     ];
-    const posts = bad.map((b) => ({ ...b, body: JSON.stringify({ tickets: Array.from({ length: MAX_TICKETS_PER_BATCH }, () => serializeTicketPayment(b.ticket)) }) }));
+    const posts = bad.map((b) =>
+      rawRequestBytes("POST", `/sessions/${b.session.sessionId}/tickets`, host, { "content-type": "application/json", "x-bandmint-session": b.session.sessionToken },
+        Buffer.from(JSON.stringify({ tickets: Array.from({ length: MAX_TICKETS_PER_BATCH }, () => serializeTicketPayment(b.ticket)) }))));
     let i = 0;
-    flood(16, 200, async () => {
-      const b = posts[i++ % posts.length]!;
-      await answered(await post(b.session, b.body));
-    });
+    flood(16, 200, async () => answeredRaw(await raw.send(posts[i++ % posts.length]!)));
     // And the forged one in a content request's header, which must not be served.
-    flood(4, 20, async () => answered(await fetchRange(url, s, 0n, per, [bad[0]!.ticket], path)));
+    const forgedRange = rawRequestBytes("GET", path, host, { range: `bytes=0-${per - 1n}`, "x-bandmint-session": s.sessionToken, "x-bandmint-ticket": encodeTicketHeader([bad[0]!.ticket]) });
+    flood(4, 20, async () => answeredRaw(await raw.send(forgedRange)));
     stops.push(async () => pay([await sign({}, n + 1n, 2n * per), await sign({}, n + 2n, 3n * per)]));
   } else if (job.kind === "oversized") {
     const { MAX_REQUEST_BODY_BYTES, MAX_REQUEST_HEAD_BYTES } = await import("../src/protocol/wire.ts");
-    const pad = "a".repeat(MAX_REQUEST_HEAD_BYTES + 1);
-    const big = " ".repeat(MAX_REQUEST_BODY_BYTES + 1);
+    const requests = [
+      rawRequestBytes("GET", "/offer", host, { "x-pad": "a".repeat(MAX_REQUEST_HEAD_BYTES + 1) }),
+      rawRequestBytes("POST", "/sessions", host, { "content-type": "application/json" }, Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, " ")),
+    ];
     let i = 0;
-    flood(16, 200, async () => answered(i++ % 2 === 0 ? await fetch(`${url}/offer`, { headers: { "x-pad": pad } }) : await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: big })));
+    flood(16, 200, async () => answeredRaw(await raw.send(requests[i++ % 2]!)));
   } else if (job.kind === "idle-sessions") {
     // Every sender opens as many sessions as the node lets it hold, and never uses them.
     await Promise.all(job.keys.map(async (key) => {
@@ -361,11 +418,8 @@ async function attack(job: AttackJob): Promise<void> {
       for (const s of sockets) s.destroy();
     });
   } else if (job.kind === "status") {
-    flood(16, 200, async () => {
-      const r = await fetch(`${url}/status`);
-      await r.arrayBuffer();
-      count(r.status);
-    });
+    const request = rawRequestBytes("GET", "/status", host);
+    flood(16, 200, async () => count((await raw.send(request)).status));
   }
   const started = performance.now();
   const cpu0 = process.cpuUsage();
@@ -383,9 +437,11 @@ async function attack(job: AttackJob): Promise<void> {
 }
 
 /** A running attack process: resolves `stop` with what it reports. */
-async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ stop(): Promise<AttackResult> }> {
+async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ kind: AttackJob["kind"]; pid: number; stop(): Promise<AttackResult> }> {
   const started = performance.now();
-  const proc: ChildProcess = spawn(process.execPath, [SELF, "--role", "attack", "--job", JSON.stringify(job)], { stdio: ["pipe", "pipe", "inherit"] });
+  // --prof-dir: each attacker writes its CPU profile there too (where the load generators' CPU goes).
+  const prof = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"], "--cpu-prof-name", `attack-${job.kind}-${Date.now()}.cpuprofile`] : [];
+  const proc: ChildProcess = spawn(process.execPath, [...prof, SELF, "--role", "attack", "--job", JSON.stringify(job)], { stdio: ["pipe", "pipe", "inherit"] });
   procs.push(proc);
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -398,6 +454,8 @@ async function startAttack(job: AttackJob, procs: ChildProcess[]): Promise<{ sto
   ]);
   if (process.env.BENCH_DEBUG) console.error(`attack ${job.kind} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
+    kind: job.kind,
+    pid: proc.pid!,
     async stop() {
       proc.kill("SIGTERM");
       const code = await exited;
@@ -482,7 +540,7 @@ async function main(): Promise<void> {
       redeem: { intervalSeconds: 3600 },
       admin: { enabled: false },
     }));
-    // --prof-dir: the node writes a CPU profile there when it stops (chrome://inspect, or any .cpuprofile reader).
+    // --prof-dir: the node (and each attacker) writes a CPU profile there when it stops (chrome://inspect, or any .cpuprofile reader).
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
     const node = await startProcess([...nodeProf, join(ROOT, "src/cli/main.ts"), "node", "start", "--config", config], "node", /listening (\S+)/, ROOT);
     procs.push(node.proc);
@@ -509,33 +567,50 @@ async function main(): Promise<void> {
     /** Both honest loads at once (CDN consumers and the relay consumer, each its own process), with the node's CPU over the run. */
     const honestBoth = async (): Promise<{ cdn: HonestResult; relay: HonestResult; nodeCpu: number; ms: number }> => {
       const cpu = cpuSeconds(pid);
+      const box = machineBusySeconds();
+      const own = process.cpuUsage();
       const t = performance.now();
       const [cdn, relay] = await Promise.all([honestRun("cdn"), honestRun("relay")]);
       const ms = performance.now() - t;
+      const ownCpu = process.cpuUsage(own);
+      if (process.env.BENCH_DEBUG) console.error(`machine busy ${((machineBusySeconds() - box) / (ms / 1000)).toFixed(2)} cores; this process (chain, origin, destination) ${((ownCpu.user + ownCpu.system) / 1e3 / ms).toFixed(2)}; node ${((cpuSeconds(pid) - cpu) / (ms / 1000)).toFixed(2)}`);
       return { cdn, relay, nodeCpu: (cpuSeconds(pid) - cpu) / (ms / 1000), ms };
     };
     const summary: string[] = [];
     const results: BenchResult[] = [];
-    for (const kind of kinds) {
-      const parts = kind === "all" ? ATTACKS.filter((k): k is Exclude<AttackKind, "all"> => k !== "all") : [kind];
+    const controls: string[] = [];
+    const attackJob = (kind: AttackJob["kind"], burnCores?: number): AttackJob =>
+      ({ ...world, kind, keys: kind === "burner" ? [] : keysFor(kind), rate: Number(values["attack-rate"]), sockets, nice: Number(values["attacker-nice"]), poolSeconds: duration + 30, ...(burnCores === undefined ? {} : { burnCores }) });
+    /**
+     * One row of the table: `rounds` rounds of the honest loads without, then with, the processes
+     * `start` starts. Resolves with those processes' CPU (cores) during the honest runs with them (median).
+     */
+    const measure = async (kind: string, start: () => Promise<Awaited<ReturnType<typeof startAttack>>[]>): Promise<{ cores: number; ratios: Record<"cdn" | "relay", number> }> => {
       const rows = { cdn: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] }, relay: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] } };
       const cpu: [number[], number[]] = [[], []];
       const answers: Record<string, number> = {};
       let seconds = 0;
-      let attackCpu = 0;
       const notes: string[] = [];
       let after = "";
       const errors: string[] = [];
+      const cores: number[] = [];
       for (let round = 0; round < rounds; round++) {
         const base = await honestBoth();
-        const attacks = await Promise.all(parts.map((k) => startAttack({ ...world, kind: k, keys: keysFor(k), rate: Number(values["attack-rate"]), sockets, nice: Number(values["attacker-nice"]) }, procs)));
+        const attacks = await start();
+        // The attackers' CPU while the honest loads run with them: what they take from the box then.
+        const theirs = () => attacks.reduce((sum, a) => sum + cpuSeconds(a.pid), 0);
+        const [c0, t0] = [theirs(), performance.now()];
+        const h0 = process.hrtime.bigint();
         const under = await honestBoth();
+        // The window in the monotonic clock's microseconds, as CPU profiles (--prof-dir) time their samples.
+        if (process.env.BENCH_DEBUG) console.error(`honest run with ${kind}: monotonic ${h0 / 1000n}-${process.hrtime.bigint() / 1000n} us`);
+        cores.push((theirs() - c0) / ((performance.now() - t0) / 1000));
         after = `${rssMiB(pid).toFixed(0)}/${fds()}`;
         for (const a of attacks) {
           const r = await a.stop();
+          if (process.env.BENCH_DEBUG) console.error(`attack ${a.kind}: ${(r.cpu / r.seconds).toFixed(2)} cores over its ${r.seconds.toFixed(1)} s`);
           for (const [k, v] of Object.entries(r.answers)) answers[k] = (answers[k] ?? 0) + v;
           seconds += r.seconds / attacks.length;
-          attackCpu += r.cpu;
           if (r.note) notes.push(r.note);
         }
         for (const who of ["cdn", "relay"] as const) {
@@ -561,7 +636,7 @@ async function main(): Promise<void> {
         console.log(
           `${(first ? kind : "").padEnd(13)} ${who.padEnd(6)} ${median(row.without).toFixed(1).padStart(13)} ${median(row.withIt).toFixed(1).padStart(6)} ${ratio.toFixed(2).padStart(7)}x  [${row.ratios.map((x) => x.toFixed(2)).join(" ")}]`.padEnd(70) +
             `${median(row.probe[0]).toFixed(0).padStart(5)} / ${median(row.probe[1]).toFixed(0).padEnd(6)}` +
-            (first ? `  ${`${median(cpu[0]).toFixed(2)} / ${median(cpu[1]).toFixed(2)}`.padEnd(12)} ${(attackCpu / seconds).toFixed(2).padStart(5)}     ${after.padEnd(10)} ${got}${notes.length ? ` (${notes[notes.length - 1]})` : ""}` : ""),
+            (first ? `  ${`${median(cpu[0]).toFixed(2)} / ${median(cpu[1]).toFixed(2)}`.padEnd(12)} ${median(cores).toFixed(2).padStart(5)}     ${after.padEnd(10)} ${got}${notes.length ? ` (${notes[notes.length - 1]})` : ""}` : ""),
         );
         summary.push(`${kind}/${who} ${ratio.toFixed(2)}x`);
         if (kind === "all") {
@@ -570,8 +645,23 @@ async function main(): Promise<void> {
         }
       }
       if (errors.length > 0) console.log(`${"".padEnd(13)} honest errors: ${errors.length}, first: ${errors[0]}`);
+      return { cores: median(cores), ratios: { cdn: median(rows.cdn.ratios), relay: median(rows.relay.ratios) } };
+    };
+    for (const kind of kinds) {
+      const parts = kind === "all" ? ATTACKS.filter((k): k is Exclude<AttackKind, "all"> => k !== "all") : [kind];
+      const { cores, ratios } = await measure(kind, () => Promise.all(parts.map((k) => startAttack(attackJob(k), procs))));
+      if (kind !== "all" || values["no-control"]) continue;
+      // The control: the same honest loads next to processes that only burn what the attackers
+      // took (same nice, same cores), so the table shows how much of the drop is the box's CPU
+      // going to load generators and how much is the attack's cost on the node.
+      const n = Math.ceil(cores / 0.9);
+      const control = await measure("cpu-burner", () => Promise.all(Array.from({ length: n }, () => startAttack(attackJob("burner", cores / n), procs))));
+      for (const who of ["cdn", "relay"] as const) {
+        controls.push(`${who} ${ratios[who].toFixed(2)}x with the attack, ${control.ratios[who].toFixed(2)}x with a burner of its ${cores.toFixed(2)} cores: the attack beyond its generators' CPU ${(ratios[who] / control.ratios[who]).toFixed(2)}x`);
+      }
     }
     console.log(`ratios (median of rounds; goal >= 0.70x): ${summary.join(", ")}`);
+    if (controls.length > 0) console.log(`all against its control (the attackers' CPU burnt at their nice, no attack): ${controls.join("; ")}`);
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(" ")}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
     for (const result of results) reportResult(result);
   } finally {

@@ -61,3 +61,11 @@ export function cpuSeconds(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
 }
+
+/** CPU seconds the whole machine has spent busy (all cores, every process: not idle, not iowait) so far (Linux). */
+export function machineBusySeconds(): number {
+  const stat = readFileSync("/proc/stat", "utf8");
+  const f = stat.slice(0, stat.indexOf("\n")).split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+}

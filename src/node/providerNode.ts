@@ -121,13 +121,16 @@ export function createProviderNode(config: NodeConfig, deps: ProviderNodeDeps) {
     let sessions = 0;
     const relayed = { servedBytes: 0n, paidBytes: 0n, sessions: 0 };
     for (const s of parts.sessions.all()) {
+      sessions += 1;
+      if (s.service === "relay") relayed.sessions += 1;
+      // Most sessions of a busy node (or of an attack's idle ones) have served nothing: adding
+      // their 0n would still allocate a bigint each, per session per GET /status (public).
+      if (s.servedBytes === 0n && s.paidBytes === 0n) continue;
       served += s.servedBytes;
       paid += s.paidBytes;
-      sessions += 1;
       if (s.service === "relay") {
         relayed.servedBytes += s.servedBytes;
         relayed.paidBytes += s.paidBytes;
-        relayed.sessions += 1;
       }
     }
     const st = parts.store.stats();

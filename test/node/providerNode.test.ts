@@ -48,7 +48,10 @@ describe("provider node on a real chain", () => {
       const { burnBps, treasuryBps } = w.net.deployment.params;
       const perTicket = face - (face * BigInt(burnBps)) / 10_000n - (face * BigInt(treasuryBps)) / 10_000n;
       assert.equal(gained, 6n * perTicket);
+      // A session that was never used counts as one and adds nothing to the totals.
+      await openSession(url, w.consumer);
       const status = node.status();
+      assert.deepEqual([status.sessions, status.servedBytes, status.paidBytes], [2, (6n * MiB).toString(), (6n * MiB).toString()]);
       assert.equal(status.earnings.gross, (6n * face).toString());
       assert.equal(status.earnings.net, gained.toString());
       assert.equal(status.redeemed.tickets, 6);
