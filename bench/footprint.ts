@@ -17,7 +17,8 @@
 //      that host, and V8's old generation capped at --router-heap MiB) show what each part buys.
 // Goals (issue 11): idle <= 64 MB, <= 128 MB with 100 paid sessions. RSS counts the pages of the
 // node binary it touched (RssFile: shared with every other Node process and reclaimable), so the
-// anonymous part (RssAnon) is printed beside it.
+// anonymous part (RssAnon) is printed beside it, and each idle node's RSS by region (the node
+// binary's code and data, glibc's main heap, other anonymous memory) beside a bare Node's.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -57,6 +58,27 @@ function procStatus(pid: number): { rss: number; anon: number; file: number; thr
   const s = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024;
   return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile"), threads: Number(/Threads:\s+(\d+)/.exec(s)?.[1] ?? NaN) };
+}
+
+/**
+ * Resident MiB of a process by region (/proc/<pid>/smaps): the node binary's code and read-only data
+ * (file-backed, shared with every Node process), glibc's main heap, other anonymous memory (V8's
+ * heap, thread stacks, other malloc arenas), the rest. Says which of them an idle node could shed.
+ */
+function rssRegions(pid: number, execPath: string): string {
+  const sums = new Map<string, number>();
+  let region = "other";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const [perms, name] = [m[1]!, m[2]!];
+      region = name === execPath ? (perms.includes("x") ? "node code" : "node data") : name === "[heap]" ? "malloc main heap" : name === "" ? "other anon" : "other";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line);
+    if (rss) sums.set(region, (sums.get(region) ?? 0) + Number(rss[1]) / 1024);
+  }
+  return ["node code", "node data", "malloc main heap", "other anon", "other"].map((r) => `${r} ${(sums.get(r) ?? 0).toFixed(1)}`).join(", ");
 }
 
 /** Thread names of a process, counted ("node x1, libuv-worker x4, ..."). */
@@ -191,6 +213,12 @@ async function nodes(): Promise<void> {
     if (built) console.log(`self-contained build: ${(built.bytes / 1024).toFixed(0)} KiB (${built.inputs} source files)`);
     console.log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (shared machine)`);
     console.log(`node start against the embedded chain; ${nSessions} consumers x ${chunks} MiB; RSS in MiB (anonymous + file-backed)`);
+    // The same regions for a bare Node that only waits: what no change to our code can go below.
+    const bare = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 1500));
+    const bareStatus = procStatus(bare.pid!);
+    console.log(`bare Node, idle: RSS ${bareStatus.rss.toFixed(1)} (${bareStatus.anon.toFixed(0)}+${bareStatus.file.toFixed(0)}); by region (MiB): ${rssRegions(bare.pid!, process.execPath)}`);
+    bare.kill();
     console.log("variant                        idle RSS (anon+file)   threads   peak RSS with sessions   after   stop on SIGTERM");
     for (const variant of variants) {
       let cmd: string[];
@@ -223,6 +251,7 @@ async function nodes(): Promise<void> {
         await new Promise((r) => setTimeout(r, Number(values["idle-seconds"]) * 1000));
         const idle = procStatus(node.proc.pid!);
         const names = threadNames(node.proc.pid!);
+        const regions = rssRegions(node.proc.pid!, process.execPath);
         const crypto = /secp256k1 \S+[^\n]*/.exec(node.out())?.[0] ?? "";
         let peak = idle.rss;
         const sampler = setInterval(() => (peak = Math.max(peak, procStatus(node.proc.pid!).rss)), 100);
@@ -247,6 +276,7 @@ async function nodes(): Promise<void> {
           `${variant.padEnd(30)} ${fmt(idle.rss)} (${idle.anon.toFixed(0)}+${idle.file.toFixed(0)})   ${String(idle.threads).padStart(5)}   ${fmt(peak).padStart(22)}   ${fmt(after.rss)}   ${(stopMs / 1000).toFixed(1)} s (exit ${node.proc.exitCode})`,
         );
         console.log(`${"".padEnd(31)}threads: ${names}`);
+        console.log(`${"".padEnd(31)}idle RSS by region (MiB): ${regions}`);
         console.log(`${"".padEnd(31)}${status.sessions} sessions, ${status.tickets} tickets, ${(Number(status.paidBytes) / MiB).toFixed(0)} MiB paid; ${(paid.bytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s, ${paid.errors.length} errors${paid.errors[0] ? ` (${paid.errors[0]})` : ""}${crypto ? `; ${crypto}` : ""}`);
         // Headline figures for `npm run bench` (issue 11's goals; RSS in MiB, as /proc reports it).
         reportResult({ name: `footprint idle RSS (${variant})`, ours: idle.rss, unit: "MiB", goal: "<= 64", lowerIsBetter: true });
