@@ -119,11 +119,6 @@ if (values.role === "honest") {
     process.exit(1);
   });
   await attack(JSON.parse(values.job!) as AttackJob);
-} else if (values.role === "destination") {
-  const { startBlobServer } = await import("../test/fixtures/blobServer.ts");
-  const s = await startBlobServer();
-  process.stdout.write(`listening ${s.host}\n`);
-  process.once("SIGTERM", () => process.exit(0));
 } else {
   await main();
 }
@@ -510,7 +505,7 @@ async function main(): Promise<void> {
     // The relay's destination in its own process (as bench/relay.ts): here, behind the chain's
     // JSON-RPC that the session attacks keep busy, it slowed the honest tunnels for a reason no
     // real destination has.
-    const destinationProc = await startProcess([SELF, "--role", "destination"], "destination", /listening (\S+)/, ROOT);
+    const destinationProc = await startProcess([join(ROOT, "test/fixtures/blobServer.ts")], "destination", /listening (\S+)/, ROOT);
     procs.push(destinationProc.proc);
     const destination = { host: destinationProc.match[1]! };
 

@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     }
     for (const c of net.accounts.consumers) await fundBroker(await net.clientsFor(c), net.deployment, { deposit: 10_000n * TOKEN, reserve: 100n * TOKEN });
 
-    const dest = await start([new URL(import.meta.url).pathname, "--role", "destination"], "destination", /listening (\S+)/, ROOT);
+    const dest = await start([join(ROOT, "test/fixtures/blobServer.ts")], "destination", /listening (\S+)/, ROOT);
     procs.push(dest.proc);
     const target = dest.match[1]!;
     const provider = net.accounts.providers[0]!;
@@ -273,11 +273,6 @@ async function main(): Promise<void> {
 if (values.role === "load") {
   process.stdout.write(JSON.stringify(await load(JSON.parse(values.job!) as Job)));
   process.exit(0);
-} else if (values.role === "destination") {
-  const { startBlobServer } = await import("../test/fixtures/blobServer.ts");
-  const s = await startBlobServer();
-  process.stdout.write(`listening ${s.host}\n`);
-  process.once("SIGTERM", () => process.exit(0));
 } else {
   await main();
   process.exit(0);

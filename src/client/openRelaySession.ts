@@ -73,6 +73,9 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
   own = session.paidBytes;
   const ticketEv = (session.faceValue * session.winProb) >> 256n;
   const endpoint = new URL(listing.endpoint);
+  /** The node's address for sockets and requests (a URL's IPv6 host comes bracketed). */
+  const nodeHost = endpoint.hostname.replace(/^\[|\]$/g, "");
+  const nodePort = Number(endpoint.port || (endpoint.protocol === "https:" ? 443 : 80));
   const send = endpoint.protocol === "https:" ? httpsRequest : httpRequest;
   const proxyAuthorization = `Bearer ${token}`;
 
@@ -161,7 +164,7 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
       : (): Socket => {
           let socket: Socket | undefined;
           const reads = reusedReads(readBuffers, (copy) => socket!.push(copy));
-          socket = netConnect({ host: endpoint.hostname.replace(/^\[|\]$/g, ""), port: Number(endpoint.port || 80), allowHalfOpen: true, onread: reads.onread });
+          socket = netConnect({ host: nodeHost, port: nodePort, allowHalfOpen: true, onread: reads.onread });
           tunnelReads.set(socket, reads);
           return socket;
         };
@@ -188,7 +191,7 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
       if (payer.failure !== undefined) return Promise.reject(payerFailure());
       return new Promise<Socket>((resolve, reject) => {
         const req = send({
-          host: endpoint.hostname.replace(/^\[|\]$/g, ""), port: endpoint.port || (endpoint.protocol === "https:" ? 443 : 80),
+          host: nodeHost, port: nodePort,
           method: "CONNECT", path: target, headers: { host: target, "proxy-authorization": proxyAuthorization },
           ...(tunnelSocket ? { createConnection: tunnelSocket } : { agent: false }),
           ...(signal ? { signal } : {}),
@@ -213,7 +216,7 @@ export async function openRelaySession(p: OpenProviderSessionParameters): Promis
       if (failure !== undefined) throw failure;
       if (payer.failure !== undefined) throw payerFailure();
       const req = send({
-        host: endpoint.hostname.replace(/^\[|\]$/g, ""), port: endpoint.port || (endpoint.protocol === "https:" ? 443 : 80),
+        host: nodeHost, port: nodePort,
         method, path: url, headers: { ...headers, "proxy-authorization": proxyAuthorization }, agent: false, ...(signal ? { signal } : {}),
       });
       const response = new Promise<IncomingMessage>((resolve, reject) => {
