@@ -1,7 +1,8 @@
 // Honest consumers' throughput while hostile clients attack the node, against the same consumers
 // with no attack, in the same run (issue 12: goal >= 0.7x).
 //   npm run bench:attack [-- --duration 5 --rounds 3 --clients 4 --workers 4 --only tickets,sessions,...
-//                           --attack-rate 1 --attacker-nice 19 --no-control --prof-dir DIR --quick]
+//                           --attack-rate 1 --attacker-nice 19 --no-control --prof-dir DIR --quick
+//                           --node-config JSON]
 //
 // Starts the embedded chain with the contracts, a publisher's origin (a 64 MiB object), a relay
 // destination (`GET /blob/<n>`, its own process), and a real provider node offering content and relay (`bandmint
@@ -87,6 +88,8 @@ const { values } = parseArgs({
     only: { type: "string" },
     quick: { type: "boolean", default: false },
     "prof-dir": { type: "string" },
+    // Extra node config fields (JSON), e.g. '{"creditWindowBytes":"16777216"}', to see what a setting does under attack.
+    "node-config": { type: "string", default: "{}" },
     "attack-rate": { type: "string", default: "1" },
     "attacker-nice": { type: "string", default: "19" },
     "no-control": { type: "boolean", default: false },
@@ -543,6 +546,7 @@ async function main(): Promise<void> {
       // Winners stay stored during the run: redemption costs gas, not data-path time (bench/gas.ts).
       redeem: { intervalSeconds: 3600 },
       admin: { enabled: false },
+      ...(JSON.parse(values["node-config"]) as object),
     }));
     // --prof-dir: the node (and each attacker) writes a CPU profile there when it stops (chrome://inspect, or any .cpuprofile reader).
     const nodeProf = values["prof-dir"] !== undefined ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
@@ -599,7 +603,9 @@ async function main(): Promise<void> {
       const errors: string[] = [];
       const cores: number[] = [];
       for (let round = 0; round < rounds; round++) {
+        const b0 = process.hrtime.bigint();
         const base = await honestBoth();
+        if (process.env.BENCH_DEBUG) console.error(`honest run without ${kind}: monotonic ${b0 / 1000n}-${process.hrtime.bigint() / 1000n} us`);
         const attacks = await start();
         // The attackers' CPU while the honest loads run with them: what they take from the box then.
         const theirs = () => attacks.reduce((sum, a) => sum + cpuSeconds(a.pid), 0);

@@ -42,3 +42,17 @@ test("subclasses have stable names and carry the values to act on", () => {
   assert.equal(new InvalidSignatureError({ signature: "0x", reason: "x" }).name, "InvalidSignatureError");
   assert.equal(new TicketTermsMismatchError({ field: "winProb", expected: 1n, actual: 2n }).name, "TicketTermsMismatchError");
 });
+
+test("verdicts on others' input carry no stack frames; other errors and wrapped causes keep theirs", () => {
+  const frames = (e: Error) => (e.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).length;
+  const before = Error.stackTraceLimit;
+  const verdict = new SignerMismatchError({ expected: "0x0000000000000000000000000000000000000001", recovered: "0x0000000000000000000000000000000000000002" });
+  assert.equal(frames(verdict), 0);
+  assert.match(verdict.stack ?? "", /Ticket signer is not the ticket sender/);
+  assert.equal(Error.stackTraceLimit, before, "the global limit is restored");
+  const cause = new Error("disk");
+  const ours = new BaseError("Something of ours broke.", { cause });
+  assert.ok(frames(ours) > 0);
+  assert.ok(frames(new InvalidTicketError({ field: "nonce", reason: "is bad", cause })) === 0);
+  assert.ok(frames(cause) > 0, "a wrapped cause keeps its stack");
+});

@@ -2,6 +2,7 @@ import { BaseError } from "../../protocol/errors.ts";
 
 /** No configured origin knows this content id (every origin answered 404). */
 export class ContentNotFoundError extends BaseError {
+  static override readonly stackless = true;
   override name = "ContentNotFoundError";
   contentId: string;
   constructor({ contentId }: { contentId: string }) {
@@ -12,6 +13,7 @@ export class ContentNotFoundError extends BaseError {
 
 /** The manifest of the content has no file at this path. */
 export class FileNotFoundError extends BaseError {
+  static override readonly stackless = true;
   override name = "FileNotFoundError";
   contentId: string;
   path: string;
@@ -24,6 +26,7 @@ export class FileNotFoundError extends BaseError {
 
 /** The request URL is not one of the edge's routes, or is malformed. */
 export class RouteNotFoundError extends BaseError {
+  static override readonly stackless = true;
   override name = "RouteNotFoundError";
   url: string;
   constructor({ url, reason }: { url: string; reason?: string }) {
@@ -36,6 +39,7 @@ export class RouteNotFoundError extends BaseError {
 
 /** The method is not GET, HEAD or OPTIONS. */
 export class MethodNotAllowedError extends BaseError {
+  static override readonly stackless = true;
   override name = "MethodNotAllowedError";
   method: string;
   constructor({ method }: { method: string }) {

@@ -186,10 +186,13 @@ export function createPaymentApi(p: PaymentApiParameters) {
     }
     // The chain's watermark may be ahead of ours (tickets redeemed by an earlier installation).
     store.raiseNonce(sender, await p.chainLastNonce(sender));
-    // No await from here to the insert: two replays racing through the reads meet here, in order.
+    // No await from here to the insert (queued at once, its replay key visible to this check):
+    // two replays racing through the reads meet here, in order.
     if (store.hasSessionRequest(digest)) throw new ReplayedSessionRequestError({ digest });
     const expiresAt = Number(request.timestamp + SESSION_REQUEST_MAX_AGE_SECONDS) + 1;
-    const { session, token } = sessions.openWithToken(sender, { digest, expiresAt }, service);
+    const { session, token, durable } = sessions.openWithToken(sender, { digest, expiresAt }, service);
+    // The token goes out only once the session is on disk (the writer thread's commit, if any).
+    await durable;
     return { ...sessionBody(session), sessionToken: token };
   }
 

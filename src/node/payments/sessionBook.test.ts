@@ -125,3 +125,34 @@ test("after a restart a session's unpaid bytes from before no longer hold its se
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("with the writer thread a session is durable before its token is used; one that fails to be written is dropped and the one it replaced comes back", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "bandmint-sessions-"));
+  try {
+    const clock = { now: () => 1_000_000 };
+    const store = openTicketStore({ path: join(dir, "node.db"), ticketWriter: "thread" });
+    const book = createSessionBook({ store, clock, creditWindowBytes: 4n * MiB, maxPerSender: 1 });
+    const digest = `0x${"ab".repeat(32)}` as const;
+    const first = book.openWithToken(alice, { digest, expiresAt: 2_000_000 });
+    assert.ok(first.durable instanceof Promise);
+    assert.equal(store.hasSessionRequest(digest), true, "a replay is refused while the write is queued");
+    assert.equal(book.get(first.session.id), first.session, "the session counts at once (against alice's cap too)");
+    await first.durable;
+    assert.equal(store.getSession(first.session.id)?.sender, alice);
+    assert.equal(store.hasSessionRequest(digest), true);
+    // At the cap of 1 the next session replaces the first; here its write fails (the thread is gone).
+    store.close();
+    const second = book.openWithToken(alice, { digest: `0x${"cd".repeat(32)}`, expiresAt: 2_000_000 });
+    assert.equal(book.get(first.session.id), undefined, "replaced");
+    await assert.rejects(second.durable!);
+    assert.equal(book.get(second.session.id), undefined, "the unwritten session is gone");
+    assert.equal(book.get(first.session.id), first.session, "the replaced one is back (its row was never deleted)");
+    const reopened = openTicketStore({ path: join(dir, "node.db") });
+    assert.equal(reopened.hasSessionRequest(`0x${"cd".repeat(32)}`), false, "the failed request may be sent again");
+    assert.equal(reopened.getSession(first.session.id)?.sender, alice);
+    assert.equal(reopened.getSession(second.session.id), undefined);
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

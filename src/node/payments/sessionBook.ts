@@ -120,21 +120,31 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
    * same transaction. The token is returned once, here, and kept nowhere. At the per-sender cap
    * the sender's least recently used settled session is let go in the same transaction (like an
    * idle one: its tickets stay), or TooManySessionsError is thrown.
+   *
+   * With the store's writer thread the write is asynchronous: the session counts against its
+   * sender's cap at once, and `durable` resolves once it is on disk (hand out the token only then);
+   * if the write fails, the session is dropped, the one it replaced comes back, and `durable`
+   * rejects. Inline, the write is done when this returns and `durable` is undefined.
    */
-  const openWithToken = (sender: Address, request?: { digest: Hex; expiresAt: number }, service: Service = "cdn"): { session: SessionState; token: Hex } => {
+  const openWithToken = (sender: Address, request?: { digest: Hex; expiresAt: number }, service: Service = "cdn"): { session: SessionState; token: Hex; durable: Promise<void> | undefined } => {
     const replaced = replaceable(sender);
     const id = toHex(randomBytes(32));
     const rand = freshRand();
     const randHash = recipientRandHash(rand);
     const { token, hash: tokenHash } = createSessionToken();
     const now = clock.now();
-    store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}), ...(replaced ? { forget: [replaced.id] } : {}) });
+    const written = store.createSession({ id, sender, rand, randHash, tokenHash, now, service, ...(request ? { request } : {}), ...(replaced ? { forget: [replaced.id] } : {}) });
     if (replaced !== undefined) unindex(replaced);
     const session: SessionState = {
       id, sender, rand, randHash, servedBytes: 0n, paidBytes: 0n, inFlightBytes: 0n, slackBytes: 0n, creditBaseBytes: 0n, lastActive: now, dirty: false, tokenHash, service,
     };
     index(session);
-    return { session, token };
+    const durable = written?.catch((error: unknown) => {
+      unindex(session);
+      if (replaced !== undefined) index(replaced);
+      throw error;
+    });
+    return { session, token, durable };
   };
   return {
     openWithToken,
@@ -147,7 +157,11 @@ export function createSessionBook({ store, clock, creditWindowBytes, idleMs = SE
      * directly (tests, benchmarks). Nobody can present such a session over HTTP.
      */
     open(sender: Address, request?: { digest: Hex; expiresAt: number }, service: Service = "cdn"): SessionState {
-      return openWithToken(sender, request, service).session;
+      const { session, durable } = openWithToken(sender, request, service);
+      // Its tickets reach the writer thread after its row (ticketStore), so nothing waits here; a
+      // failed write has already dropped the session.
+      durable?.catch(() => {});
+      return session;
     },
     /** The session whose token is `token` (parsed, lower-case hex), if any. */
     byToken(token: Hex): SessionState | undefined {

@@ -29,11 +29,13 @@ import { startWorkerThread } from "./workerThread.ts";
 // The store assumes it is the only writer of its database (one node process): it keeps the
 // per-sender nonce watermark in memory, read from disk once at open and moved after each commit.
 //
-// Ticket commits can run on a writer thread (`ticketWriter: "thread"`, what the node uses): its own
-// connection to the same WAL database, so the fsync of a commit no longer stops the event loop that
-// serves bytes (bench/paid.ts measured commits at ~40% of the time spent writing responses with
-// them inline). Everything else, reads included, stays on this connection; WAL lets the two
-// connections read while the other writes, and busy_timeout serializes their writes.
+// Ticket commits and new sessions can run on a writer thread (`ticketWriter: "thread"`, what the
+// node uses): its own connection to the same WAL database, so the fsync of a commit no longer stops
+// the event loop that serves bytes (bench/paid.ts measured commits at ~40% of the time spent
+// writing responses with them inline; bench:attack's session floods, 100-160 new sessions a second,
+// blocked the loop 5-8 % of the time on their fsyncs and on the lock the writer thread held).
+// Everything else, reads included, stays on this connection; WAL lets the two connections read
+// while the other writes, and busy_timeout serializes their writes.
 
 /** A session as stored. */
 export type SessionRecord = {
@@ -80,6 +82,26 @@ export type AcceptTicketInput = {
   servedBytes: bigint;
   now: number;
 };
+
+/**
+ * A new session's row, written in one transaction with the digest of the signed request that
+ * opened it (kept until `expiresAt`, unix seconds, so the request cannot be replayed while its
+ * timestamp is acceptable) and the deletion of the sessions it replaces (`forget`).
+ */
+export type SessionInsert = {
+  id: Hex;
+  sender: Address;
+  rand: bigint;
+  randHash: Hex;
+  tokenHash: Hex;
+  now: number;
+  service?: Service;
+  request?: { digest: Hex; expiresAt: number };
+  forget?: readonly Hex[];
+};
+
+/** One message to the writer thread: one transaction (writerThread answers once it is durable). */
+export type WriterRequest = { sessions: readonly SessionInsert[] } | { tickets: readonly AcceptTicketInput[] };
 
 /** Totals of one confirmed redemption transaction. */
 export type RedemptionTotals = { paid: bigint; burned: bigint; treasury: bigint; gasUsed: bigint; gasCost: bigint };
@@ -223,11 +245,8 @@ export function openTicketStore({
 
   const s = (sql: string): StatementSync => db.prepare(sql);
   const q = {
-    insertSession: s(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active, token_hash, service) VALUES (?, ?, ?, ?, '0', '0', ?, ?, ?, ?)`),
     getSession: s(`SELECT * FROM sessions WHERE id = ?`),
-    insertRequest: s(`INSERT INTO session_requests (digest, expires_at) VALUES (?, ?)`),
     hasRequest: s(`SELECT 1 AS x FROM session_requests WHERE digest = ?`),
-    pruneRequests: s(`DELETE FROM session_requests WHERE expires_at < ?`),
     allSessions: s(`SELECT * FROM sessions`),
     // `paid` is written only with the ticket that moves it (writeTicketBatch), never from memory:
     // with a writer thread, a flush from this connection could otherwise land after a newer commit.
@@ -277,19 +296,47 @@ export function openTicketStore({
   const nonces = new Map<Address, bigint>();
   for (const r of s(`SELECT sender, last_nonce FROM sender_nonces`).all() as Row[]) nonces.set(r.sender as Address, BigInt(r.last_nonce as string));
 
-  const writeBatch = prepareTicketWrites(db);
+  const writeRows = prepareWrites(db);
   const accepted = (batch: readonly AcceptTicketInput[]): void => {
     for (const a of batch) nonces.set(a.ticket.sender, a.ticket.senderNonce);
   };
   const acceptTickets = (batch: readonly AcceptTicketInput[]): void => {
     if (batch.length === 0) return;
-    writeBatch(batch);
+    writeRows({ tickets: batch });
     accepted(batch);
   };
   const thread =
     ticketWriter === "thread"
-      ? startWorkerThread<readonly AcceptTicketInput[], void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer", writerIdleMs === undefined ? {} : { idleMs: writerIdleMs })
+      ? startWorkerThread<WriterRequest, void>(new URL("./ticketWriterThread.ts", import.meta.url), { path, synchronous }, "ticket writer", writerIdleMs === undefined ? {} : { idleMs: writerIdleMs })
       : undefined;
+  /** A failed commit on the thread (its error comes back as text): a full disk is recognised by SQLite's wording. */
+  const threadError = (what: string, error: Error): Error => (isStorageFull(error) ? new StorageFullError({ cause: error }) : new Error(`${what} commit failed: ${error.message}`, { cause: error }));
+
+  // New sessions on the writer thread: those asked for in one turn of the event loop share one
+  // transaction (a session flood costs one fsync per turn, not one each). A ticket batch sends the
+  // queue first, so a session's row always precedes its tickets' (the thread commits in order).
+  let sessionQueue: { insert: SessionInsert; resolve: () => void; reject: (error: Error) => void }[] = [];
+  let sessionsScheduled: NodeJS.Immediate | undefined;
+  /** Replay keys of sessions queued or being written (SQLite has them once committed). */
+  const pendingRequests = new Set<Hex>();
+  function sendSessions(): void {
+    if (sessionsScheduled !== undefined) clearImmediate(sessionsScheduled);
+    sessionsScheduled = undefined;
+    const entries = sessionQueue;
+    sessionQueue = [];
+    if (entries.length === 0 || thread === undefined) return;
+    const settle = (error?: Error) => {
+      for (const e of entries) {
+        if (e.insert.request !== undefined) pendingRequests.delete(e.insert.request.digest);
+        if (error === undefined) e.resolve();
+        else e.reject(error);
+      }
+    };
+    thread.call({ sessions: entries.map((e) => e.insert) }).then(
+      () => settle(),
+      (error: Error) => settle(threadError("session", error)),
+    );
+  }
 
   return {
     /**
@@ -298,20 +345,18 @@ export function openTicketStore({
      * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable),
      * deleting the sessions in `forget` (their tickets stay).
      */
-    createSession(r: { id: Hex; sender: Address; rand: bigint; randHash: Hex; tokenHash: Hex; now: number; service?: Service; request?: { digest: Hex; expiresAt: number }; forget?: readonly Hex[] }): void {
-      tx(() => {
-        // Sessions the new one replaces (sessionBook's per-sender cap) go in the same transaction.
-        for (const id of r.forget ?? []) q.deleteSession.run(id);
-        if (r.request !== undefined) {
-          q.pruneRequests.run(Math.floor(r.now / 1000));
-          q.insertRequest.run(r.request.digest, r.request.expiresAt);
-        }
-        q.insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now, r.tokenHash, r.service ?? "cdn");
+    createSession(r: SessionInsert): void | Promise<void> {
+      if (thread === undefined) return writeRows({ sessions: [r] });
+      // Until its commit the replay key lives here, so a replay arriving meanwhile is refused too.
+      if (r.request !== undefined) pendingRequests.add(r.request.digest);
+      return new Promise<void>((resolve, reject) => {
+        sessionQueue.push({ insert: r, resolve, reject });
+        sessionsScheduled ??= setImmediate(sendSessions);
       });
     },
-    /** Whether a session was already opened with the signed request of this digest. */
+    /** Whether a session was already opened (or is being opened) with the signed request of this digest. */
     hasSessionRequest(digest: Hex): boolean {
-      return q.hasRequest.get(digest) !== undefined;
+      return pendingRequests.has(digest) || q.hasRequest.get(digest) !== undefined;
     },
     /** Reads one session. */
     getSession(id: Hex): SessionRecord | undefined {
@@ -372,11 +417,11 @@ export function openTicketStore({
     writeTickets(batch: readonly AcceptTicketInput[]): void | Promise<void> {
       if (thread === undefined) return acceptTickets(batch);
       if (batch.length === 0) return Promise.resolve();
-      return thread.call(batch).then(
+      if (sessionQueue.length > 0) sendSessions();
+      return thread.call({ tickets: batch }).then(
         () => accepted(batch),
         (error: Error) => {
-          // The thread passes its error on as text: a full disk is recognised by SQLite's wording.
-          throw isStorageFull(error) ? new StorageFullError({ cause: error }) : new Error(`ticket commit failed: ${error.message}`, { cause: error });
+          throw threadError("ticket", error);
         },
       );
     },
@@ -447,6 +492,7 @@ export function openTicketStore({
     },
     /** Closes the database (the WAL is checkpointed by SQLite). */
     close(): void {
+      sendSessions();
       void thread?.close(); // the thread closes its own connection after any batch already sent
       if (db.isOpen) db.close();
     },
@@ -491,29 +537,49 @@ export function openConnection(path: string, synchronous: "FULL" | "NORMAL"): Da
 }
 
 /**
- * The one definition of what accepting tickets writes: each ticket, its sender's nonce and its
- * session's counters, all in one transaction. Used inline by the store and by the writer thread.
+ * The one definition of what the store's hot writes put on disk, used inline by the store and by
+ * the writer thread, one transaction per call: new sessions (each with its request's replay key,
+ * deleting the sessions it replaces), or accepted tickets (each ticket, its sender's nonce and its
+ * session's counters).
  */
-export function prepareTicketWrites(db: DatabaseSync): (batch: readonly AcceptTicketInput[]) => void {
+export function prepareWrites(db: DatabaseSync): (request: WriterRequest) => void {
   const insertTicket = db.prepare(`INSERT INTO tickets (hash, session_id, sender, nonce_key, ticket, signature, recipient_rand, winning, face_value, expiry, state, received_at, updated_at)
                                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const setNonce = db.prepare(`INSERT INTO sender_nonces (sender, last_nonce) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET last_nonce = excluded.last_nonce`);
   const counters = db.prepare(`UPDATE sessions SET served = ?, paid = ?, last_active = ? WHERE id = ?`);
-  return (batch) => {
+  const insertSession = db.prepare(`INSERT INTO sessions (id, sender, rand, rand_hash, served, paid, created_at, last_active, token_hash, service) VALUES (?, ?, ?, ?, '0', '0', ?, ?, ?, ?)`);
+  const deleteSession = db.prepare(`DELETE FROM sessions WHERE id = ?`);
+  const insertRequest = db.prepare(`INSERT INTO session_requests (digest, expires_at) VALUES (?, ?)`);
+  const pruneRequests = db.prepare(`DELETE FROM session_requests WHERE expires_at < ?`);
+  return (request) => {
     try {
       db.exec("BEGIN IMMEDIATE");
     } catch (error) {
       throw storeError(error);
     }
     try {
-      for (const a of batch) {
-        insertTicket.run(
-          a.hash, a.sessionId, a.ticket.sender, nonceKey(a.ticket.senderNonce), JSON.stringify(serializeTicket(a.ticket)),
-          a.signature, a.recipientRand.toString(), a.winning ? 1 : 0, a.ticket.faceValue.toString(), Number(a.ticket.expiry),
-          a.winning ? "pending" : "losing", a.now, a.now,
-        );
-        setNonce.run(a.ticket.sender, a.ticket.senderNonce.toString());
-        counters.run(a.servedBytes.toString(), a.ticket.cumulativeBytes.toString(), a.now, a.sessionId);
+      if ("sessions" in request) {
+        let pruned = false;
+        for (const r of request.sessions) {
+          // Sessions the new one replaces (sessionBook's per-sender cap) go in the same transaction.
+          for (const id of r.forget ?? []) deleteSession.run(id);
+          if (r.request !== undefined) {
+            if (!pruned) pruneRequests.run(Math.floor(r.now / 1000));
+            pruned = true;
+            insertRequest.run(r.request.digest, r.request.expiresAt);
+          }
+          insertSession.run(r.id, r.sender, r.rand.toString(), r.randHash, r.now, r.now, r.tokenHash, r.service ?? "cdn");
+        }
+      } else {
+        for (const a of request.tickets) {
+          insertTicket.run(
+            a.hash, a.sessionId, a.ticket.sender, nonceKey(a.ticket.senderNonce), JSON.stringify(serializeTicket(a.ticket)),
+            a.signature, a.recipientRand.toString(), a.winning ? 1 : 0, a.ticket.faceValue.toString(), Number(a.ticket.expiry),
+            a.winning ? "pending" : "losing", a.now, a.now,
+          );
+          setNonce.run(a.ticket.sender, a.ticket.senderNonce.toString());
+          counters.run(a.servedBytes.toString(), a.ticket.cumulativeBytes.toString(), a.now, a.sessionId);
+        }
       }
       db.exec("COMMIT");
     } catch (error) {
