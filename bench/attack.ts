@@ -573,7 +573,11 @@ async function main(): Promise<void> {
     console.log("                                                                         without/with  without/with  CPU        fds");
     const mibs = (r: HonestResult) => r.bytes / MiB / (r.ms / 1000);
     /** Both honest loads at once (CDN consumers and the relay consumer, each its own process), with the node's CPU over the run. */
-    const honestBoth = async (): Promise<{ cdn: HonestResult; relay: HonestResult; nodeCpu: number; ms: number }> => {
+    /** The node's relay credit-wait counters (GET /status: public). */
+    const creditWaits = async (): Promise<{ count: number; ms: number }> =>
+      ((await (await fetch(`${world.node}/status`)).json()) as { relay: { creditWaits: { count: number; ms: number } } }).relay.creditWaits;
+    const honestBoth = async (): Promise<{ cdn: HonestResult; relay: HonestResult; nodeCpu: number; ms: number; waitShare: number }> => {
+      const waits = await creditWaits();
       const cpu = cpuSeconds(pid);
       const box = machineBusySeconds();
       const own = process.cpuUsage();
@@ -582,7 +586,10 @@ async function main(): Promise<void> {
       const ms = performance.now() - t;
       const ownCpu = process.cpuUsage(own);
       if (process.env.BENCH_DEBUG) console.error(`machine busy ${((machineBusySeconds() - box) / (ms / 1000)).toFixed(2)} cores; this process (chain, origin) ${((ownCpu.user + ownCpu.system) / 1e3 / ms).toFixed(2)}; node ${((cpuSeconds(pid) - cpu) / (ms / 1000)).toFixed(2)}`);
-      return { cdn, relay, nodeCpu: (cpuSeconds(pid) - cpu) / (ms / 1000), ms };
+      const nodeCpu = (cpuSeconds(pid) - cpu) / (ms / 1000);
+      // The share of the relay tunnels' time spent stopped at the credit window, waiting for a ticket.
+      const waitShare = ((await creditWaits()).ms - waits.ms) / (workers * relay.ms);
+      return { cdn, relay, nodeCpu, ms, waitShare };
     };
     const summary: string[] = [];
     const results: BenchResult[] = [];
@@ -596,6 +603,7 @@ async function main(): Promise<void> {
     const measure = async (kind: string, start: () => Promise<Awaited<ReturnType<typeof startAttack>>[]>): Promise<{ cores: number; ratios: Record<"cdn" | "relay", number> }> => {
       const rows = { cdn: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] }, relay: { without: [] as number[], withIt: [] as number[], ratios: [] as number[], probe: [[], []] as [number[], number[]] } };
       const cpu: [number[], number[]] = [[], []];
+      const waitShares: [number[], number[]] = [[], []];
       const answers: Record<string, number> = {};
       let seconds = 0;
       const notes: string[] = [];
@@ -632,6 +640,8 @@ async function main(): Promise<void> {
           row.probe[1].push(median(under[who].probeMs));
           errors.push(...base[who].errors.map((e) => `${who} without: ${e}`), ...under[who].errors.map((e) => `${who} with: ${e}`));
         }
+        waitShares[0].push(base.waitShare);
+        waitShares[1].push(under.waitShare);
         cpu[0].push(base.nodeCpu);
         cpu[1].push(under.nodeCpu);
         // Let the node close what the attack left (heads, bodies) before the next baseline.
@@ -654,6 +664,7 @@ async function main(): Promise<void> {
           results.push({ name, ours: Number(median(row.withIt).toFixed(2)), reference: Number(median(row.without).toFixed(2)), unit: "MiB/s", goal: ">= 0.7x" });
         }
       }
+      console.log(`${"".padEnd(13)} relay tunnels stopped at the credit window, waiting for a ticket: ${(100 * median(waitShares[0])).toFixed(0)} % of their time without, ${(100 * median(waitShares[1])).toFixed(0)} % with`);
       if (errors.length > 0) console.log(`${"".padEnd(13)} honest errors: ${errors.length}, first: ${errors[0]}`);
       return { cores: median(cores), ratios: { cdn: median(rows.cdn.ratios), relay: median(rows.relay.ratios) } };
     };

@@ -59,8 +59,8 @@ export class BaseError extends Error {
 
 /** A ticket in wire (JSON) form is malformed; `field` names the offending field. */
 export class InvalidTicketError extends BaseError {
-  static override readonly stackless = true;
   override name = "InvalidTicketError";
+  static override readonly stackless = true;
   field: string;
   reason: string;
   constructor({ field, reason, cause }: { field: string; reason: string; cause?: unknown }) {
@@ -72,8 +72,8 @@ export class InvalidTicketError extends BaseError {
 
 /** A signature is not in the one canonical form the broker accepts (65 bytes, v in {27,28}, low s). */
 export class InvalidSignatureError extends BaseError {
-  static override readonly stackless = true;
   override name = "InvalidSignatureError";
+  static override readonly stackless = true;
   signature: Hex;
   reason: string;
   constructor({ signature, reason, cause }: { signature: Hex; reason: string; cause?: unknown }) {
@@ -85,8 +85,8 @@ export class InvalidSignatureError extends BaseError {
 
 /** The ticket was signed by someone other than its `sender`. */
 export class SignerMismatchError extends BaseError {
-  static override readonly stackless = true;
   override name = "SignerMismatchError";
+  static override readonly stackless = true;
   expected: Address;
   recovered: Address;
   constructor({ expected, recovered }: { expected: Address; recovered: Address }) {
@@ -100,8 +100,8 @@ export class SignerMismatchError extends BaseError {
 
 /** The ticket names another recipient than the node checking it. */
 export class RecipientMismatchError extends BaseError {
-  static override readonly stackless = true;
   override name = "RecipientMismatchError";
+  static override readonly stackless = true;
   expected: Address;
   actual: Address;
   constructor({ expected, actual }: { expected: Address; actual: Address }) {
@@ -115,8 +115,8 @@ export class RecipientMismatchError extends BaseError {
 
 /** The ticket is past its expiry (valid while `now <= expiry`). */
 export class TicketExpiredError extends BaseError {
-  static override readonly stackless = true;
   override name = "TicketExpiredError";
+  static override readonly stackless = true;
   expiry: bigint;
   now: bigint;
   constructor({ expiry, now }: { expiry: bigint; now: bigint }) {
@@ -128,8 +128,8 @@ export class TicketExpiredError extends BaseError {
 
 /** The ticket is still valid but expires before the receiver could safely redeem it. */
 export class TicketExpiresTooSoonError extends BaseError {
-  static override readonly stackless = true;
   override name = "TicketExpiresTooSoonError";
+  static override readonly stackless = true;
   expiry: bigint;
   minExpiry: bigint;
   constructor({ expiry, minExpiry }: { expiry: bigint; minExpiry: bigint }) {
@@ -141,8 +141,8 @@ export class TicketExpiresTooSoonError extends BaseError {
 
 /** A ticket term (faceValue, winProb, sessionId, ...) differs from what the two sides agreed. */
 export class TicketTermsMismatchError extends BaseError {
-  static override readonly stackless = true;
   override name = "TicketTermsMismatchError";
+  static override readonly stackless = true;
   field: string;
   expected: bigint | string;
   actual: bigint | string;
@@ -158,8 +158,8 @@ export class TicketTermsMismatchError extends BaseError {
 
 /** The ticket lost the draw (`keccak256(sig ‖ rand) >= winProb`), so it cannot be redeemed. */
 export class TicketNotWinningError extends BaseError {
-  static override readonly stackless = true;
   override name = "TicketNotWinningError";
+  static override readonly stackless = true;
   winProb: bigint;
   draw: bigint;
   constructor({ winProb, draw }: { winProb: bigint; draw: bigint }) {
@@ -171,8 +171,8 @@ export class TicketNotWinningError extends BaseError {
 
 /** A revealed `recipientRand` does not hash to the ticket's `recipientRandHash`, or is out of range. */
 export class InvalidRecipientRandError extends BaseError {
-  static override readonly stackless = true;
   override name = "InvalidRecipientRandError";
+  static override readonly stackless = true;
   recipientRandHash: Hex | undefined;
   computedHash: Hex | undefined;
   constructor({

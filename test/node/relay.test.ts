@@ -134,6 +134,7 @@ describe("relay on the node", { timeout: 120_000 }, () => {
   test("a tunnel stops at the credit window, resumes when a ticket arrives, and is closed after the grace time without one", async () => {
     const consumer = freshConsumer();
     const s = await openSession(h.url, consumer, "relay");
+    const waitsBefore = h.relay!.stats().creditWaits;
     const t = await connectThrough(h.url.slice(7), http.host, bearer(s));
     assert.equal(t.status, 200);
     t.socket.write(`GET /blob/${16 * 1024 * 1024} HTTP/1.1\r\nHost: ${http.host}\r\n\r\n`);
@@ -151,6 +152,9 @@ describe("relay on the node", { timeout: 120_000 }, () => {
     assert.equal(res.status, 200, await res.clone().text());
     const second = await readUntilQuiet(t.socket, 400);
     assert.ok(second.bytes > 0, "the tunnel resumed after the ticket");
+    // /status counts the stop: at least the 400 ms of quiet before we paid.
+    const waits = h.relay!.stats().creditWaits;
+    assert.ok(waits.count >= waitsBefore.count + 1 && waits.ms - waitsBefore.ms >= 300, JSON.stringify({ waitsBefore, waits }));
     // Now stop paying: the node closes the tunnel after the grace time (1.5 s here), counted from
     // the stall, which began about when the last byte arrived (a loaded box delays that byte, so
     // the bound is loose: the point is that the tunnel was not closed at once). It closes with a

@@ -2,8 +2,8 @@ import { BaseError } from "../../protocol/errors.ts";
 
 /** No configured origin knows this content id (every origin answered 404). */
 export class ContentNotFoundError extends BaseError {
-  static override readonly stackless = true;
   override name = "ContentNotFoundError";
+  static override readonly stackless = true;
   contentId: string;
   constructor({ contentId }: { contentId: string }) {
     super(`Content ${contentId} is not known to any origin.`);
@@ -13,8 +13,8 @@ export class ContentNotFoundError extends BaseError {
 
 /** The manifest of the content has no file at this path. */
 export class FileNotFoundError extends BaseError {
-  static override readonly stackless = true;
   override name = "FileNotFoundError";
+  static override readonly stackless = true;
   contentId: string;
   path: string;
   constructor({ contentId, path }: { contentId: string; path: string }) {
@@ -26,8 +26,8 @@ export class FileNotFoundError extends BaseError {
 
 /** The request URL is not one of the edge's routes, or is malformed. */
 export class RouteNotFoundError extends BaseError {
-  static override readonly stackless = true;
   override name = "RouteNotFoundError";
+  static override readonly stackless = true;
   url: string;
   constructor({ url, reason }: { url: string; reason?: string }) {
     super(`No such resource: ${url}${reason ? ` (${reason})` : ""}.`, {
@@ -39,8 +39,8 @@ export class RouteNotFoundError extends BaseError {
 
 /** The method is not GET, HEAD or OPTIONS. */
 export class MethodNotAllowedError extends BaseError {
-  static override readonly stackless = true;
   override name = "MethodNotAllowedError";
+  static override readonly stackless = true;
   method: string;
   constructor({ method }: { method: string }) {
     super(`Method ${method} is not allowed; use GET or HEAD.`);

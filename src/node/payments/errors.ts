@@ -10,9 +10,9 @@ export type WireDetails = Record<string, string | number | boolean>;
 
 /** Base of payment-layer errors: adds the client-facing details. */
 export class PaymentLayerError extends BaseError {
+  override name = "PaymentLayerError";
   /** A refusal of a client's request: no stack (BaseError.stackless). StorageFullError, the node's own trouble, keeps one. */
   static override readonly stackless: boolean = true;
-  override name = "PaymentLayerError";
   wireDetails: WireDetails = {};
 }
 
@@ -259,8 +259,8 @@ export class SessionServiceMismatchError extends PaymentLayerError {
  * acknowledged that is not on disk; the node refuses new sessions and tickets until it has room.
  */
 export class StorageFullError extends PaymentLayerError {
-  static override readonly stackless = false;
   override name = "StorageFullError";
+  static override readonly stackless = false;
   constructor({ cause }: { cause?: unknown } = {}) {
     super("The node's disk is full: it cannot record sessions or tickets right now; retry later or use another provider.", { cause, details: "database or disk is full" });
   }

@@ -77,6 +77,11 @@ export type RelayStats = {
   tunnels: { open: number; opened: number };
   closed: Record<TunnelCloseReason, number>;
   refusals: Partial<Record<RelayRefusalReason, number>>;
+  /**
+   * Times a tunnel stopped at its sender's credit window until a ticket freed it, and the time
+   * tunnels spent stopped (summed over tunnels, ms): how much relaying waits on payments.
+   */
+  creditWaits: { count: number; ms: number };
 };
 
 /** The relay component: mount `handleConnect` on the server's 'connect' event and `handleRequest` before other routes. */
@@ -112,6 +117,7 @@ export function createRelay(p: RelayParameters) {
   let opened = 0;
   const closed: Record<TunnelCloseReason, number> = { done: 0, unpaid: 0, idle: 0, displaced: 0, error: 0, stopped: 0 };
   const refusals: Partial<Record<RelayRefusalReason, number>> = {};
+  const creditWaits = { count: 0, ms: 0 };
   let stopped = false;
 
   /** The relay session named by Proxy-Authorization. */
@@ -248,7 +254,10 @@ export function createRelay(p: RelayParameters) {
       async waitCredit() {
         const left = options.unpaidGraceMs - (clock.now() - (stalledSince ?? clock.now()));
         if (left <= 0) throw new UnpaidTunnelError({ graceMs: options.unpaidGraceMs });
+        const since = clock.now();
         const woken = await sessions.waitForCredit(session.sender, signal, left);
+        creditWaits.count++;
+        creditWaits.ms += clock.now() - since;
         if (signal.aborted) throw new Error("tunnel closed");
         if (!woken) throw new UnpaidTunnelError({ graceMs: options.unpaidGraceMs });
       },
@@ -419,7 +428,7 @@ export function createRelay(p: RelayParameters) {
 
     /** Counters for /status (open and total tunnels, closes and refusals by reason). */
     stats(): RelayStats {
-      return { tunnels: { open: all.size, opened }, closed: { ...closed }, refusals: { ...refusals } };
+      return { tunnels: { open: all.size, opened }, closed: { ...closed }, refusals: { ...refusals }, creditWaits: { ...creditWaits } };
     },
 
     /** Open tunnels of `sender` (tests, limits). */

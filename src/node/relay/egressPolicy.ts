@@ -58,8 +58,8 @@ export const defaultEgressPolicyConfig: EgressPolicyConfig = Object.freeze({ den
 
 /** The relay refused to connect to a destination; `reason` says why, the message says it to the consumer. */
 export class EgressRefusedError extends BaseError {
-  static override readonly stackless = true;
   override name = "EgressRefusedError";
+  static override readonly stackless = true;
   reason: EgressRefusalReason;
   host: string;
   port: number;
