@@ -248,7 +248,7 @@ export function openTicketStore({
     getSession: s(`SELECT * FROM sessions WHERE id = ?`),
     hasRequest: s(`SELECT 1 AS x FROM session_requests WHERE digest = ?`),
     allSessions: s(`SELECT * FROM sessions`),
-    // `paid` is written only with the ticket that moves it (writeTicketBatch), never from memory:
+    // `paid` is written only with the ticket that moves it (prepareWrites), never from memory:
     // with a writer thread, a flush from this connection could otherwise land after a newer commit.
     counters: s(`UPDATE sessions SET served = ?, last_active = ? WHERE id = ?`),
     rotate: s(`UPDATE sessions SET rand = ?, rand_hash = ? WHERE id = ?`),
@@ -343,7 +343,8 @@ export function openTicketStore({
      * Records a new session with its secret recipientRand and the hash of its session token and,
      * in the same transaction, the digest of the signed request that opened it (kept until
      * `expiresAt`, unix seconds, so the request cannot be replayed while its timestamp is acceptable),
-     * deleting the sessions in `forget` (their tickets stay).
+     * deleting the sessions in `forget` (their tickets stay). Inline it is written when this
+     * returns; with the writer thread it is queued and the promise resolves once it is durable.
      */
     createSession(r: SessionInsert): void | Promise<void> {
       if (thread === undefined) return writeRows({ sessions: [r] });
