@@ -55,6 +55,7 @@ export type ManifestJson = {
 /** A manifest (or one of its fields) is malformed; `field` names the offending field. */
 export class InvalidManifestError extends BaseError {
   override name = "InvalidManifestError";
+  static override readonly stackless = true;
   field: string;
   reason: string;
   constructor({ field, reason, cause }: { field: string; reason: string; cause?: unknown }) {
@@ -67,6 +68,7 @@ export class InvalidManifestError extends BaseError {
 /** The manifest's root hash is not the content id it claims (or was fetched under). */
 export class ManifestRootMismatchError extends BaseError {
   override name = "ManifestRootMismatchError";
+  static override readonly stackless = true;
   expected: string;
   computed: string;
   constructor({ expected, computed }: { expected: string; computed: string }) {
@@ -81,6 +83,7 @@ export class ManifestRootMismatchError extends BaseError {
 /** The manifest signature does not recover to its `publisher`. */
 export class ManifestSignatureError extends BaseError {
   override name = "ManifestSignatureError";
+  static override readonly stackless = true;
   publisher: Address;
   recovered: Address | undefined;
   constructor({ publisher, recovered, cause }: { publisher: Address; recovered?: Address; cause?: unknown }) {
@@ -96,6 +99,7 @@ export class ManifestSignatureError extends BaseError {
 /** Bytes of a chunk do not hash to the manifest's digest for it. */
 export class ChunkHashMismatchError extends BaseError {
   override name = "ChunkHashMismatchError";
+  static override readonly stackless = true;
   path: string;
   index: number;
   expected: string;

@@ -37,6 +37,7 @@ export type RelayHost = { kind: "name" | "ipv4" | "ipv6"; host: string };
 /** The relay request has no `Proxy-Authorization`: answer 407 with a `Basic realm="bandmint"` challenge. */
 export class ProxyAuthRequiredError extends BaseError {
   override name = "ProxyAuthRequiredError";
+  static override readonly stackless = true;
   realm: string;
   constructor() {
     super("Proxy authentication required: the relay needs a paid session's token.", {

@@ -45,6 +45,7 @@ export const SESSION_REQUEST_MAX_SKEW_SECONDS = 60n;
 /** A `POST /sessions` body carries no signature (a client from before signed session requests). */
 export class UnsignedSessionRequestError extends BaseError {
   override name = "UnsignedSessionRequestError";
+  static override readonly stackless = true;
   constructor() {
     super("Session request is not signed: sign a SessionRequest (sender, recipient, timestamp, clientNonce) with the sender's key.", {
       details: "docs/protocol/payments.md §1.2",
@@ -55,6 +56,7 @@ export class UnsignedSessionRequestError extends BaseError {
 /** The session request's signature does not recover to its sender. */
 export class SessionRequestSignerError extends BaseError {
   override name = "SessionRequestSignerError";
+  static override readonly stackless = true;
   sender: Address;
   recovered: Address;
   constructor({ sender, recovered }: { sender: Address; recovered: Address }) {
@@ -69,6 +71,7 @@ export class SessionRequestSignerError extends BaseError {
 /** The session request's timestamp is too old or too far in the future. */
 export class StaleSessionRequestError extends BaseError {
   override name = "StaleSessionRequestError";
+  static override readonly stackless = true;
   timestamp: bigint;
   now: bigint;
   constructor({ timestamp, now }: { timestamp: bigint; now: bigint }) {
@@ -83,6 +86,7 @@ export class StaleSessionRequestError extends BaseError {
 /** The node has already opened a session for this very signed request. */
 export class ReplayedSessionRequestError extends BaseError {
   override name = "ReplayedSessionRequestError";
+  static override readonly stackless = true;
   constructor({ digest }: { digest: Hex }) {
     super("This session request was already used: sign a new one with a fresh clientNonce.", { metaMessages: [`Digest: ${digest}`] });
   }

@@ -140,6 +140,7 @@ export type PaymentRequiredDetails = {
 /** A wire body or header is malformed; `field` names the offending field. */
 export class WireFormatError extends BaseError {
   override name = "WireFormatError";
+  static override readonly stackless = true;
   field: string;
   reason: string;
   constructor({ field, reason, cause }: { field: string; reason: string; cause?: unknown }) {

@@ -7,6 +7,7 @@ import { isLoopbackHost, tokenMatches } from "./adminToken.ts";
 /** A request to the admin API without the token it needs. */
 export class AdminAuthError extends BaseError {
   override name = "AdminAuthError";
+  static override readonly stackless = true;
   constructor(reason: string) {
     super(`Admin API: ${reason}.`);
   }

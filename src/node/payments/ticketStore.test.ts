@@ -84,6 +84,31 @@ describe("ticketStore nonce watermark and counts", () => {
     assert.equal(again.ticketsOfSession(sessionId).length, 2);
   });
 
+  test("stats() polled between writes stays exact: tickets inline and on the writer thread, state changes, redemptions", async () => {
+    const h = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}`;
+    const winner = (nonce: bigint, hash: Hex) => ({ ...input(nonce, hash), winning: true });
+    const store = open();
+    store.createSession({ id: sessionId, sender, rand: 5n, randHash: `0x${"22".repeat(32)}`, tokenHash: `0x${"44".repeat(32)}`, now: 1 });
+    assert.equal(store.stats().tickets, 0);
+    store.acceptTickets([winner(1n, h(1)), input(2n, h(2))]);
+    assert.deepEqual([store.stats().tickets, store.stats().winners, store.stats().byState.pending], [2, 1, 1]);
+    store.markSubmitted([h(1)], h(99), 2);
+    assert.equal(store.stats().byState.submitted, 1);
+    store.setTicketStates([{ hash: h(1), state: "confirmed" }], 3);
+    assert.equal(store.stats().byState.confirmed, 1);
+    store.finishRedemption(h(99), "confirmed", { paid: 7n, burned: 1n, treasury: 2n, gasUsed: 5n, gasCost: 9n }, 4);
+    const st = store.stats();
+    assert.deepEqual([st.redeemed.transactions, st.redeemed.paid, st.redeemed.gasCost], [1, 7n, 9n]);
+    st.byState.losing = 99; // a caller's copy: the next poll is not affected
+    st.redeemed.paid = 0n;
+    assert.deepEqual([store.stats().byState.losing, store.stats().redeemed.paid], [1, 7n]);
+    store.close();
+    const threaded = open("thread");
+    assert.equal(threaded.stats().tickets, 2);
+    await threaded.writeTickets([input(3n, h(3))]);
+    assert.deepEqual([threaded.stats().tickets, threaded.stats().byState.losing], [3, 2]);
+  });
+
   test("stats() reads the counts triggers keep: inserts inline and on the writer thread, state changes, and a database from before them", async () => {
     const h = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}`;
     const winner = (nonce: bigint, hash: Hex) => ({ ...input(nonce, hash), winning: true });

@@ -297,8 +297,37 @@ export function openTicketStore({
   for (const r of s(`SELECT sender, last_nonce FROM sender_nonces`).all() as Row[]) nonces.set(r.sender as Address, BigInt(r.last_nonce as string));
 
   const writeRows = prepareWrites(db);
+  // stats() is what GET /status (public: anyone may poll it) reads; it is kept until a write that
+  // changes what it sums (tickets stored, their states, redemptions) commits, so it stays exact and
+  // a poll between commits costs no query (nor a scan of every redemption the node ever made).
+  let statsCache: StoreStats | undefined;
+  const changed = () => {
+    statsCache = undefined;
+  };
+  /** What stats() returns, read from SQLite (see statsCache). */
+  function readStats(): StoreStats {
+    const byState: Record<TicketState, number> = { losing: 0, pending: 0, submitted: 0, confirmed: 0, failed: 0 };
+    let tickets = 0;
+    let winners = 0;
+    for (const r of q.counts.all() as Row[]) {
+      byState[r.state as TicketState] += Number(r.n);
+      tickets += Number(r.n);
+      if (Number(r.winning) === 1) winners += Number(r.n);
+    }
+    const redeemed = { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 0n, gasCost: 0n, transactions: 0 };
+    for (const r of q.redeemedTotals.all() as Row[]) {
+      redeemed.transactions += 1;
+      redeemed.paid += BigInt((r.paid as string | null) ?? "0");
+      redeemed.burned += BigInt((r.burned as string | null) ?? "0");
+      redeemed.treasury += BigInt((r.treasury as string | null) ?? "0");
+      redeemed.gasUsed += BigInt((r.gas_used as string | null) ?? "0");
+      redeemed.gasCost += BigInt((r.gas_cost as string | null) ?? "0");
+    }
+    return { tickets, winners, byState, redeemed };
+  }
   const accepted = (batch: readonly AcceptTicketInput[]): void => {
     for (const a of batch) nonces.set(a.ticket.sender, a.ticket.senderNonce);
+    changed();
   };
   const acceptTickets = (batch: readonly AcceptTicketInput[]): void => {
     if (batch.length === 0) return;
@@ -445,6 +474,7 @@ export function openTicketStore({
     },
     /** Moves tickets to `submitted` under `txHash` (recorded before the transaction is broadcast). */
     markSubmitted(hashes: readonly Hex[], txHash: Hex, now: number): void {
+      changed();
       tx(() => {
         q.insertRedemption.run(txHash, now);
         for (const h of hashes) q.setState.run("submitted", txHash, null, null, now, h);
@@ -452,35 +482,21 @@ export function openTicketStore({
     },
     /** Sets the state of tickets (with an optional reason and paid amount per ticket). */
     setTicketStates(rows: readonly { hash: Hex; state: TicketState; txHash?: Hex | undefined; error?: string | undefined; paidValue?: bigint | undefined }[], now: number): void {
+      changed();
       tx(() => {
         for (const r of rows) q.setState.run(r.state, r.txHash ?? null, r.error ?? null, r.paidValue?.toString() ?? null, now, r.hash);
       });
     },
     /** Records the outcome of a redemption transaction. */
     finishRedemption(txHash: Hex, state: "confirmed" | "failed", totals: RedemptionTotals, now: number): void {
+      changed();
       write(() => q.insertRedemption.run(txHash, now));
       write(() => q.confirmRedemption.run(state, totals.paid.toString(), totals.burned.toString(), totals.treasury.toString(), totals.gasUsed.toString(), totals.gasCost.toString(), now, txHash));
     },
-    /** Aggregates for /status. */
+    /** Aggregates for /status (exact: see statsCache). */
     stats(): StoreStats {
-      const byState: Record<TicketState, number> = { losing: 0, pending: 0, submitted: 0, confirmed: 0, failed: 0 };
-      let tickets = 0;
-      let winners = 0;
-      for (const r of q.counts.all() as Row[]) {
-        byState[r.state as TicketState] += Number(r.n);
-        tickets += Number(r.n);
-        if (Number(r.winning) === 1) winners += Number(r.n);
-      }
-      const redeemed = { paid: 0n, burned: 0n, treasury: 0n, gasUsed: 0n, gasCost: 0n, transactions: 0 };
-      for (const r of q.redeemedTotals.all() as Row[]) {
-        redeemed.transactions += 1;
-        redeemed.paid += BigInt((r.paid as string | null) ?? "0");
-        redeemed.burned += BigInt((r.burned as string | null) ?? "0");
-        redeemed.treasury += BigInt((r.treasury as string | null) ?? "0");
-        redeemed.gasUsed += BigInt((r.gas_used as string | null) ?? "0");
-        redeemed.gasCost += BigInt((r.gas_cost as string | null) ?? "0");
-      }
-      return { tickets, winners, byState, redeemed };
+      statsCache ??= readStats();
+      return { ...statsCache, byState: { ...statsCache.byState }, redeemed: { ...statsCache.redeemed } };
     },
     /**
      * Tickets stored after row `afterId`, in insertion order, at most `limit`, with what the
