@@ -2,6 +2,7 @@
 //   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 16] [--clients 4] [--workers 4]
 //                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
 //                          [--paid-only] [--prof-dir DIR] [--node-config JSON] [--node-flags="--max-opt=2"]
+//                          [--client-flags="..."]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
 // tickets, and so signatures and durable commits, a GiB costs; try "16 MiB" / "64 MiB".
 //
@@ -69,6 +70,8 @@ const { values } = parseArgs({
     "node-config": { type: "string", default: "{}" },
     // Node/V8 flags for the provider node process only, e.g. "--max-opt=2" (what a runtime flag costs).
     "node-flags": { type: "string", default: "" },
+    // V8 / Node flags for the paying consumers' process (e.g. "--max-semi-space-size=16").
+    "client-flags": { type: "string", default: "" },
     // Internal: the role of a child process and its JSON job.
     role: { type: "string", default: "main" },
     job: { type: "string", default: "{}" },
@@ -93,7 +96,7 @@ type PaidJob = {
 };
 
 /** What a paid run reports. */
-type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; errors: string[]; statuses: Record<string, number>; headerMs: Record<string, { n: number; ms: number }> };
+type PaidResult = { bytes: number; ms: number; tickets: number; ticketHeaderBytes: number; ticketPostBytes: number; posts: number; requests: number; sessionHeaderBytes: number; responsePaymentHeaderBytes: number; cpuMs: number; errors: string[]; statuses: Record<string, number>; headerMs: Record<string, { n: number; ms: number }> };
 
 if (values.role === "load") {
   const job = JSON.parse(values.job!) as { url: string; connections: number; durationMs: number; sha256?: boolean };
@@ -160,7 +163,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
   const { signSessionRequest } = await import("../src/protocol/sessionRequest.ts");
   const domain = ticketDomain(job.chainId, job.broker);
   const listing = { provider: job.listing.provider, endpoint: job.listing.endpoint, pricePerGiB: BigInt(job.listing.pricePerGiB), capacityMbps: 1000n, region: "local", services: 1 };
-  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, errors: [], statuses: {}, headerMs: {} };
+  const r: PaidResult = { bytes: 0, ms: 0, tickets: 0, ticketHeaderBytes: 0, ticketPostBytes: 0, posts: 0, requests: 0, sessionHeaderBytes: 0, responsePaymentHeaderBytes: 0, cpuMs: 0, errors: [], statuses: {}, headerMs: {} };
   const transport = job.stack === "fast" ? createHttpFetch() : fetch;
   // Counts what payment adds to the wire, request and response side.
   const countingFetch = (key: Hex): typeof fetch => async (input, init) => {
@@ -201,6 +204,7 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
   const manifest = await pools[0]!.fetchManifest(job.contentId);
   const file = manifest.files.find((f) => f.path === job.path)!;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const deadline = started + job.durationMs;
   await Promise.all(pools.map(async (pool) => {
     await pool.fetchManifest(job.contentId);
@@ -220,6 +224,8 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
     }));
   }));
   r.ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  r.cpuMs = (cpu.user + cpu.system) / 1000;
   await Promise.all(pools.map((p) => p.settle()));
   r.tickets = pools.reduce((s, p) => s + p.report().reduce((t, x) => t + x.tickets, 0), 0);
   return r;
@@ -230,8 +236,9 @@ async function paidLoad(job: PaidJob): Promise<PaidResult> {
 
 /** Runs this script in another role; resolves with its parsed stdout. */
 async function child<T>(role: string, job: unknown): Promise<T> {
+  const flags = role === "paid" ? values["client-flags"]!.split(" ").filter((f) => f !== "") : [];
   const prof = values["prof-dir"] !== undefined && role === "paid" ? ["--cpu-prof", "--cpu-prof-dir", values["prof-dir"]] : [];
-  return runRole<T>(new URL(import.meta.url).pathname, role, job, prof);
+  return runRole<T>(new URL(import.meta.url).pathname, role, job, [...flags, ...prof]);
 }
 
 /** Starts a long-lived process and waits for its "listening <url>" line. */
@@ -396,7 +403,7 @@ async function main(): Promise<void> {
           `${pw.errors || "no errors"}; node CPU ${(paidCpu * 1000).toFixed(0)} ms/GiB; ${pw.tickets} tickets, ${(pw.ticketHeaderBytesPerGiB / 1024).toFixed(1)} KiB of ticket headers per GiB; ` +
             `after the tail: served ${pw.servedBytes} B, paid ${pw.paidBytes} B${unpaid === 0n ? " (every byte paid)" : `, UNPAID ${unpaid}`}; signed in ${pw.signMs.toFixed(0)} ms before the run`, nginxHash);
         const lat = Object.entries(paid.headerMs).map(([k, v]) => `${k} ${(v.ms / v.n).toFixed(1)}`).join(", ");
-        add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`, nginxHash);
+        add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `client CPU ${((paid.cpuMs * (1 << 30)) / Math.max(paid.bytes, 1)).toFixed(0)} ms/GiB; ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`, nginxHash);
       }
       for (const [what, row] of rows) {
         console.log(`${o.name.padEnd(11)} ${what.padEnd(25)} ${median(row.mbs).toFixed(0).padStart(6)}   ${median(row.xWrk).toFixed(2).padStart(8)}x  ${median(row.xLoad).toFixed(2).padStart(12)}x  ${median(row.xHash).toFixed(2).padStart(14)}x     [${row.mbs.map((v) => v.toFixed(0)).join(" ")}] ${row.note}`);

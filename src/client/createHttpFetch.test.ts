@@ -241,3 +241,91 @@ describe("createHttpFetch: a kept-alive socket the server drops as it is reused"
     }
   });
 });
+
+describe("createHttpFetch: bodies read in place, whatever pieces the server writes them in", () => {
+  // Over plain http the rest of a body is read straight into its buffer once its headers are in
+  // (readIntoConnection). A raw server writes each answer in irregular pieces: the head alone or
+  // joined with part of the body (less or more than one head read), bodies from 0 bytes to over
+  // 1 MiB, pauses between pieces; a wrong offset anywhere would corrupt a body or the next head.
+  let server: NetServer;
+  let base: string;
+  let connections = 0;
+  const bytesOf = (size: number, seed: number): Buffer => {
+    const b = Buffer.allocUnsafe(size);
+    let x = seed * 2654435761 + 1;
+    for (let i = 0; i < size; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      b[i] = x >>> 24;
+    }
+    return b;
+  };
+  before(async () => {
+    server = createNetServer((socket) => {
+      connections++;
+      let buffered = "";
+      let queue = Promise.resolve();
+      socket.on("data", (d: Buffer) => {
+        buffered += d.toString("latin1");
+        let end: number;
+        while ((end = buffered.indexOf("\r\n\r\n")) >= 0) {
+          const path = buffered.slice(0, end).split(" ")[1]!;
+          buffered = buffered.slice(end + 4);
+          const [, kind, size, seed, joined] = path.split("/");
+          const body = bytesOf(Number(size), Number(seed));
+          const head = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+          queue = queue.then(async () => {
+            // The head with `joined` body bytes, then pieces of 1 B to 300 KiB, some after a pause.
+            let at = Math.min(Number(joined), body.length);
+            socket.write(Buffer.concat([head, body.subarray(0, at)]));
+            let x = Number(seed);
+            while (at < body.length) {
+              x = (x * 1103515245 + 12345) >>> 0;
+              const n = Math.min(body.length - at, 1 + (x % 3 === 0 ? x % 300_000 : x % 5000));
+              const piece = body.subarray(at, at + n);
+              at += n;
+              // "extra": bytes after the body, in the same write as its end (a server that lies).
+              socket.write(kind === "extra" && at === body.length ? Buffer.concat([piece, Buffer.from("HTTP/1.1 200 OK\r\nContent-Le")]) : piece);
+              if (x % 4 === 0) await new Promise((r) => setTimeout(r, 1));
+            }
+          });
+        }
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test("one kept-alive socket: every body exact, sizes 0 B to 1.5 MiB, head joined with 0 B to 40 KiB of body", async () => {
+    const f = createHttpFetch();
+    try {
+      const cases: [number, number][] = [[0, 0], [1, 1], [100, 0], [100, 100], [16_000, 16_000], [20_000, 3000], [1 << 20, 0], [1 << 20, 16_384], [1 << 20, 40_000], [1_500_000, 777], [5, 5], [300_000, 0]];
+      for (let seed = 1; seed <= 3; seed++) {
+        for (const [size, joined] of cases) {
+          const res = await f(`${base}/ok/${size}/${seed}/${joined}`);
+          assert.equal(res.status, 200);
+          assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytesOf(size, seed)), `size ${size}, seed ${seed}, joined ${joined}`);
+        }
+      }
+      assert.equal(connections, 1, "every answer came over one kept-alive socket");
+    } finally {
+      f.close();
+    }
+  });
+
+  test("sockets in parallel each keep their own bodies; bytes past a body's length do not enter it", async () => {
+    const f = createHttpFetch();
+    try {
+      const sizes = [1 << 20, 777_777, 65_536, 2_000_000, 1 << 20, 10, 333_333, 1 << 20];
+      const bodies = await Promise.all(sizes.map(async (size, i) => Buffer.from(await (await f(`${base}/ok/${size}/${i + 10}/${(i * 7919) % 30_000}`)).arrayBuffer())));
+      sizes.forEach((size, i) => assert.ok(bodies[i]!.equals(bytesOf(size, i + 10)), `body ${i}`));
+      const lied = await f(`${base}/extra/${1 << 20}/99/100`);
+      assert.ok(Buffer.from(await lied.arrayBuffer()).equals(bytesOf(1 << 20, 99)), "the body before the extra bytes is exact");
+    } finally {
+      f.close();
+    }
+  });
+});

@@ -1,4 +1,5 @@
-import { Agent, request, type IncomingMessage } from "node:http";
+import { Agent, request, type ClientRequestArgs, type IncomingMessage } from "node:http";
+import { createConnection, type NetConnectOpts, type Socket } from "node:net";
 import { lazyHttpsAgent } from "../http/lazyHttpsAgent.ts";
 
 /** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
@@ -36,8 +37,9 @@ export type CreateHttpFetchParameters = {
  *
  * Why: chunk bodies are the client's hot path, and undici's fetch hands a 1 MiB body over through a
  * WHATWG stream and then copies it into an ArrayBuffer; on loopback that halves what one core can
- * receive (bench/paid.ts measures both). Here the body is copied once, from the socket's buffers
- * into one allocation of Content-Length bytes, and `arrayBuffer()` returns that memory as is.
+ * receive (bench/paid.ts measures both). Here a body lands in one allocation of Content-Length
+ * bytes, read into in place over plain http (readIntoConnection) and copied into once from the
+ * socket's buffers over https, and `arrayBuffer()` returns that memory as is.
  * The response implements what the client's sessions use (`ok`, `status`, `headers`,
  * `arrayBuffer`, `json`, `text`) and fails the way undici does (`TypeError` "fetch failed" /
  * "terminated" with the socket error as `cause`; the signal's reason on abort), so callers cannot
@@ -45,6 +47,7 @@ export type CreateHttpFetchParameters = {
  */
 export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
+  agent.createConnection = (options: ClientRequestArgs) => readIntoConnection(options as NetConnectOpts);
   // node:https (and with it tls) is loaded with the first https request: a node whose chain RPC is
   // plain http never needs it.
   const https = lazyHttpsAgent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) });
@@ -215,6 +218,70 @@ class ReceivedHeaders {
   }
 }
 
+/** Where a socket made by readIntoConnection reads next: the rest of a body being received. */
+type ReadTarget = {
+  buf: Buffer;
+  /** Where the next body byte goes: those handed on so far and those node:http still holds. */
+  offset: () => number;
+  /** The bytes of `buf` read into it in place, [from, to): one run, as each read starts at `offset()`. */
+  from: number;
+  to: number;
+};
+const kReadInto = Symbol("readInto");
+type ReadIntoSocket = Socket & { [kReadInto]: { target: ReadTarget | undefined } };
+
+/** Bytes of a read into the head slab (status line, headers, and what follows them in the same read). */
+const HEAD_READ = 16 * 1024;
+const HEAD_SLAB = 64 * 1024;
+
+/**
+ * A plain TCP connection whose reads land where the response being received wants them: once a
+ * response with a Content-Length has its headers (HttpResponse registers its body buffer as the
+ * socket's target), the kernel copies the rest of the body straight into that buffer, and
+ * node:http's parser, which still sees every byte, hands the body on as views of it in place.
+ * Without a target (status line and headers, bodies of unknown length) reads go to a slab that
+ * is never written twice: node:http may keep views of what it read, and the garbage collector
+ * frees a slab once no view is left. So a 1 MiB chunk costs one allocation, not one per 64 KiB
+ * read plus a copy of every byte (what node:http's own sockets cost: most of the client's
+ * garbage collection at full speed, bench/paid.ts).
+ */
+function readIntoConnection(options: NetConnectOpts): Socket {
+  const state: ReadIntoSocket[typeof kReadInto] = { target: undefined };
+  let slab = Buffer.allocUnsafeSlow(HEAD_SLAB);
+  let used = 0;
+  const next = (): Buffer => {
+    const t = state.target;
+    if (t !== undefined) {
+      const offset = t.offset();
+      if (offset < t.buf.length) return t.buf.subarray(offset);
+    }
+    if (HEAD_SLAB - used < HEAD_READ) {
+      slab = Buffer.allocUnsafeSlow(HEAD_SLAB);
+      used = 0;
+    }
+    return slab.subarray(used, used + HEAD_READ);
+  };
+  const socket = createConnection({
+    ...options,
+    onread: {
+      buffer: next,
+      callback: (n: number, buf: Uint8Array) => {
+        const t = state.target;
+        if (buf.buffer === slab.buffer) used += n;
+        else if (t !== undefined && buf.buffer === t.buf.buffer) {
+          const at = buf.byteOffset - t.buf.byteOffset;
+          if (at !== t.to) t.from = at; // the first read in place (or, defensively, a run that does not continue the last)
+          t.to = at + n;
+        }
+        socket.emit("data", Buffer.from(buf.buffer, buf.byteOffset, n));
+        return true; // node:http pauses the socket itself (readStop) when a body backs up
+      },
+    },
+  }) as ReadIntoSocket;
+  socket[kReadInto] = state;
+  return socket;
+}
+
 /** The subset of `Response` the client uses, over a body read eagerly into one buffer. */
 class HttpResponse {
   readonly status: number;
@@ -247,9 +314,24 @@ class HttpResponse {
       let buf = Number.isSafeInteger(length) && length >= 0 ? Buffer.allocUnsafeSlow(length) : undefined;
       const parts: Buffer[] = [];
       let received = 0;
+      // On a readIntoConnection socket the rest of the body is read into `buf` directly.
+      const into = (res.socket as Partial<ReadIntoSocket> | null)?.[kReadInto];
+      let target: ReadTarget | undefined;
+      if (into !== undefined && buf !== undefined && length > 0 && res.headers["transfer-encoding"] === undefined) {
+        target = { buf, offset: () => received + res.readableLength, from: 0, to: 0 };
+        into.target = target;
+        const clear = () => {
+          if (into.target === target) into.target = undefined;
+        };
+        res.once("end", clear);
+        res.once("close", clear);
+      }
       res.on("data", (chunk: Buffer) => {
         if (received + chunk.length > maxBodyBytes) return tooLarge();
-        if (buf !== undefined && received + chunk.length <= buf.length) chunk.copy(buf, received);
+        if (buf !== undefined && received + chunk.length <= buf.length) {
+          // node:http hands the body on as a copy; bytes read into `buf` in place are there already.
+          if (target === undefined || received < target.from || received + chunk.length > target.to) chunk.copy(buf, received);
+        }
         else {
           // More than announced (or no length): keep everything, the caller judges the size.
           if (buf !== undefined) parts.push(buf.subarray(0, received));
