@@ -311,6 +311,10 @@ describe("createHttpFetch: bodies read in place, whatever pieces the server writ
         }
       }
       assert.equal(connections, 1, "every answer came over one kept-alive socket");
+      // Most body bytes went straight into place, uncopied (the rest came with a head, or while
+      // node:http still held earlier bytes of the body).
+      const bodies = 3 * cases.reduce((sum, [size]) => sum + size, 0);
+      assert.ok(f.received.uncopied > 0.8 * bodies && f.received.inPlace >= f.received.uncopied && f.received.total > bodies, JSON.stringify({ bodies, ...f.received }));
     } finally {
       f.close();
     }

@@ -3,7 +3,14 @@ import { createConnection, type NetConnectOpts, type Socket } from "node:net";
 import { lazyHttpsAgent } from "../http/lazyHttpsAgent.ts";
 
 /** A `fetch` for the client's provider traffic, with `close()` to drop its idle keep-alive sockets. */
-export type HttpFetch = typeof globalThis.fetch & { close(): void };
+export type HttpFetch = typeof globalThis.fetch & {
+  close(): void;
+  /** Bytes its plain-http sockets read: in all (heads too), body bytes read into their body's buffer, and of those the ones node:http did not copy. */
+  readonly received: ReceivedBytes;
+};
+
+/** What a fetch's plain-http sockets received, in bytes (see readIntoConnection). */
+export type ReceivedBytes = { total: number; inPlace: number; uncopied: number };
 
 /**
  * RequestInit plus `idempotent`: the caller knows that sending this request twice changes nothing
@@ -47,7 +54,8 @@ export type CreateHttpFetchParameters = {
  */
 export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
   const agent = new Agent({ keepAlive: true, maxSockets: p.maxSockets ?? 64 });
-  agent.createConnection = (options: ClientRequestArgs) => readIntoConnection(options as NetConnectOpts);
+  const received: ReceivedBytes = { total: 0, inPlace: 0, uncopied: 0 };
+  agent.createConnection = (options: ClientRequestArgs) => readIntoConnection(options as NetConnectOpts, received);
   // node:https (and with it tls) is loaded with the first https request: a node whose chain RPC is
   // plain http never needs it.
   const https = lazyHttpsAgent({ keepAlive: true, maxSockets: p.maxSockets ?? 64, ...(p.ca !== undefined ? { ca: p.ca } : {}) });
@@ -114,6 +122,7 @@ export function createHttpFetch(p: CreateHttpFetchParameters = {}): HttpFetch {
     });
   };
   return Object.assign(fetchFn as typeof globalThis.fetch, {
+    received,
     close: () => {
       agent.destroy();
       https.destroy();
@@ -223,7 +232,11 @@ type ReadTarget = {
   buf: Buffer;
   /** Where the next body byte goes: those handed on so far and those node:http still holds. */
   offset: () => number;
-  /** The bytes of `buf` read into it in place, [from, to): one run, as each read starts at `offset()`. */
+  /** Body bytes node:http holds, not yet handed on. */
+  pending: () => number;
+  /** Counts `n` body bytes read in place that node:http was told not to hand on (quietBody). */
+  took: (n: number) => void;
+  /** The bytes of `buf` read into it in place and handed on by node:http, [from, to): one run. */
   from: number;
   to: number;
 };
@@ -237,15 +250,16 @@ const HEAD_SLAB = 64 * 1024;
 /**
  * A plain TCP connection whose reads land where the response being received wants them: once a
  * response with a Content-Length has its headers (HttpResponse registers its body buffer as the
- * socket's target), the kernel copies the rest of the body straight into that buffer, and
- * node:http's parser, which still sees every byte, hands the body on as views of it in place.
- * Without a target (status line and headers, bodies of unknown length) reads go to a slab that
- * is never written twice: node:http may keep views of what it read, and the garbage collector
- * frees a slab once no view is left. So a 1 MiB chunk costs one allocation, not one per 64 KiB
- * read plus a copy of every byte (what node:http's own sockets cost: most of the client's
- * garbage collection at full speed, bench/paid.ts).
+ * socket's target), the kernel copies the rest of the body straight into that buffer, each read
+ * as large as the rest of the body, and node:http's parser, which still sees every byte, counts
+ * those bytes without copying them out (quietBody). Without a target (status line and headers,
+ * bodies of unknown length, https) reads go to a slab that is never written twice, since
+ * node:http may keep views of what it read; the garbage collector frees a slab once no view is
+ * left. So a 1 MiB chunk costs one allocation and no copy, where node:http's own sockets cost an
+ * allocation per 64 KiB read, the parser's copy of every byte and our copy into the body: most
+ * of the client's CPU besides sha256 at full speed (bench/paid.ts: client CPU per GiB).
  */
-function readIntoConnection(options: NetConnectOpts): Socket {
+function readIntoConnection(options: NetConnectOpts, received: ReceivedBytes): Socket {
   const state: ReadIntoSocket[typeof kReadInto] = { target: undefined };
   let slab = Buffer.allocUnsafeSlow(HEAD_SLAB);
   let used = 0;
@@ -267,19 +281,62 @@ function readIntoConnection(options: NetConnectOpts): Socket {
       buffer: next,
       callback: (n: number, buf: Uint8Array) => {
         const t = state.target;
+        const data = Buffer.from(buf.buffer, buf.byteOffset, n);
+        received.total += n;
         if (buf.buffer === slab.buffer) used += n;
         else if (t !== undefined && buf.buffer === t.buf.buffer) {
           const at = buf.byteOffset - t.buf.byteOffset;
+          received.inPlace += n;
+          // The parser counts these bytes against Content-Length and ends the message as usual,
+          // but does not copy them out: they are where they belong. Only when it holds none of the
+          // body's earlier bytes, so the order of the body cannot change.
+          if (t.pending() === 0 && quietBody(socket, () => t.took(n), data)) {
+            received.uncopied += n;
+            return true;
+          }
           if (at !== t.to) t.from = at; // the first read in place (or, defensively, a run that does not continue the last)
           t.to = at + n;
         }
-        socket.emit("data", Buffer.from(buf.buffer, buf.byteOffset, n));
+        socket.emit("data", data);
         return true; // node:http pauses the socket itself (readStop) when a body backs up
       },
     },
   }) as ReadIntoSocket;
   socket[kReadInto] = state;
   return socket;
+}
+
+/** The slot of node:http's parser that holds its body callback (parserOnBody), once found. */
+let bodySlot: number | undefined;
+
+/**
+ * Hands `data` (body bytes already in their place) to the socket's HTTP parser with its body
+ * callback unset, after `took` counted them; false, having done nothing, where the parser is not
+ * as expected. node:http's parser copies every body byte into a new Buffer for its callback, and
+ * skips that when the callback is not a function (node_http_parser.cc, on_body): for a 1 MiB chunk
+ * that copy and the garbage it leaves were a third of the client's CPU (bench/paid.ts). The parser
+ * still counts the bytes against Content-Length, so it ends the message and frees the socket for
+ * the next request as usual; its callback is put back whatever happens.
+ */
+function quietBody(socket: Socket, took: () => void, data: Buffer): boolean {
+  const parser = (socket as Socket & { parser?: Record<number, unknown> | null }).parser;
+  if (parser === undefined || parser === null) return false;
+  const isBodyCallback = (v: unknown) => typeof v === "function" && v.name === "parserOnBody";
+  if (bodySlot === undefined || !isBodyCallback(parser[bodySlot])) {
+    bodySlot = undefined;
+    for (let i = 0; i < 16; i++) if (isBodyCallback(parser[i])) bodySlot = i;
+    if (bodySlot === undefined) return false;
+  }
+  const slot = bodySlot;
+  const onBody = parser[slot];
+  parser[slot] = undefined;
+  took();
+  try {
+    socket.emit("data", data);
+  } finally {
+    parser[slot] = onBody;
+  }
+  return true;
 }
 
 /** The subset of `Response` the client uses, over a body read eagerly into one buffer. */
@@ -318,7 +375,7 @@ class HttpResponse {
       const into = (res.socket as Partial<ReadIntoSocket> | null)?.[kReadInto];
       let target: ReadTarget | undefined;
       if (into !== undefined && buf !== undefined && length > 0 && res.headers["transfer-encoding"] === undefined) {
-        target = { buf, offset: () => received + res.readableLength, from: 0, to: 0 };
+        target = { buf, offset: () => received + res.readableLength, pending: () => res.readableLength, took: (n) => (received += n), from: 0, to: 0 };
         into.target = target;
         const clear = () => {
           if (into.target === target) into.target = undefined;
