@@ -417,14 +417,20 @@ async function main(): Promise<void> {
       );
       const p = rows.get("paid (client SDK)")!;
       const w = rows.get("paid (wrk, node side)")!;
+      // Issue 13's SDK goal: the SDK (verifying and paying) against a plain load generator on the same
+      // node (its edge, unpaid), round by round; nginx's figures stay beside it.
+      const el = rows.get("edge unpaid (node load)");
+      const sameNode = el === undefined ? null : median(p.mbs.map((v, i) => v / el.mbs[i]!));
       summary.push(
         `${o.name}: paid, wrk ${median(w.mbs).toFixed(0)} MB/s = ${median(w.xWrk).toFixed(2)}x nginx (same wrk settings); ` +
-          `paid, client SDK ${median(p.mbs).toFixed(0)} MB/s = ${median(p.xLoad).toFixed(2)}x nginx (Node load generator), ${median(p.xHash).toFixed(2)}x nginx (Node load generator hashing like the SDK)`,
+          `paid, client SDK ${median(p.mbs).toFixed(0)} MB/s = ${sameNode === null ? "-" : sameNode.toFixed(2)}x the Node load generator on the same node (unpaid, no hashing), ` +
+          `${median(p.xLoad).toFixed(2)}x nginx (Node load generator), ${median(p.xHash).toFixed(2)}x nginx (Node load generator hashing like the SDK)`,
       );
       // Headline figures for `npm run bench` (issue 13's goals); ratios are medians of per-round ratios.
       const nginxOf = (what: string) => (rows.has(what) ? median(rows.get(what)!.mbs) : null);
       reportResult({ name: `paid ${o.size / MiB} MiB (wrk)`, ours: median(w.mbs), reference: nginxOf("nginx (wrk)"), vs: "nginx (wrk)", ratio: median(w.xWrk), unit: "MB/s", goal: o.size === MiB ? ">= 0.8x" : ">= 0.9x" });
-      reportResult({ name: `paid ${o.size / MiB} MiB (client SDK)`, ours: median(p.mbs), reference: nginxOf("nginx (node load)"), vs: "load generator on nginx", ratio: median(p.xLoad), unit: "MB/s", goal: ">= 0.8x" });
+      reportResult({ name: `paid ${o.size / MiB} MiB (client SDK)`, ours: median(p.mbs), reference: nginxOf("edge unpaid (node load)"), vs: "load generator on the same node, unpaid", ratio: sameNode, unit: "MB/s", goal: ">= 0.8x" });
+      reportResult({ name: `paid ${o.size / MiB} MiB (client SDK) vs nginx`, ours: median(p.mbs), reference: nginxOf("nginx (node load)"), vs: "load generator on nginx", ratio: median(p.xLoad), unit: "MB/s" });
     }
 
     // RSS under many concurrent sessions: every extra consumer opens a session and fetches the
