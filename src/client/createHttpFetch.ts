@@ -324,6 +324,7 @@ function quietBody(socket: Socket, took: () => void, data: Buffer): boolean {
   const isBodyCallback = (v: unknown) => typeof v === "function" && v.name === "parserOnBody";
   if (bodySlot === undefined || !isBodyCallback(parser[bodySlot])) {
     bodySlot = undefined;
+    // The parser's callbacks sit in a few small integer slots (kOnHeaders, kOnBody, ...: 0-9 today).
     for (let i = 0; i < 16; i++) if (isBodyCallback(parser[i])) bodySlot = i;
     if (bodySlot === undefined) return false;
   }
