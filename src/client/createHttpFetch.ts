@@ -230,15 +230,12 @@ class ReceivedHeaders {
 /** Where a socket made by readIntoConnection reads next: the rest of a body being received. */
 type ReadTarget = {
   buf: Buffer;
-  /** Where the next body byte goes: those handed on so far and those node:http still holds. */
-  offset: () => number;
+  /** Body bytes the response has taken so far (handed on by node:http, or read in place quietly). */
+  received: () => number;
   /** Body bytes node:http holds, not yet handed on. */
   pending: () => number;
   /** Counts `n` body bytes read in place that node:http was told not to hand on (quietBody). */
   took: (n: number) => void;
-  /** The bytes of `buf` read into it in place and handed on by node:http, [from, to): one run. */
-  from: number;
-  to: number;
 };
 const kReadInto = Symbol("readInto");
 type ReadIntoSocket = Socket & { [kReadInto]: { target: ReadTarget | undefined } };
@@ -266,7 +263,8 @@ function readIntoConnection(options: NetConnectOpts, received: ReceivedBytes): S
   const next = (): Buffer => {
     const t = state.target;
     if (t !== undefined) {
-      const offset = t.offset();
+      // The next body byte goes after those taken and those node:http still holds.
+      const offset = t.received() + t.pending();
       if (offset < t.buf.length) return t.buf.subarray(offset);
     }
     if (HEAD_SLAB - used < HEAD_READ) {
@@ -285,7 +283,6 @@ function readIntoConnection(options: NetConnectOpts, received: ReceivedBytes): S
         received.total += n;
         if (buf.buffer === slab.buffer) used += n;
         else if (t !== undefined && buf.buffer === t.buf.buffer) {
-          const at = buf.byteOffset - t.buf.byteOffset;
           received.inPlace += n;
           // The parser counts these bytes against Content-Length and ends the message as usual,
           // but does not copy them out: they are where they belong. Only when it holds none of the
@@ -294,8 +291,7 @@ function readIntoConnection(options: NetConnectOpts, received: ReceivedBytes): S
             received.uncopied += n;
             return true;
           }
-          if (at !== t.to) t.from = at; // the first read in place (or, defensively, a run that does not continue the last)
-          t.to = at + n;
+          // Otherwise the parser hands them on as a copy, which the body listener copies over themselves.
         }
         socket.emit("data", data);
         return true; // node:http pauses the socket itself (readStop) when a body backs up
@@ -374,9 +370,8 @@ class HttpResponse {
       let received = 0;
       // On a readIntoConnection socket the rest of the body is read into `buf` directly.
       const into = (res.socket as Partial<ReadIntoSocket> | null)?.[kReadInto];
-      let target: ReadTarget | undefined;
       if (into !== undefined && buf !== undefined && length > 0 && res.headers["transfer-encoding"] === undefined) {
-        target = { buf, offset: () => received + res.readableLength, pending: () => res.readableLength, took: (n) => (received += n), from: 0, to: 0 };
+        const target: ReadTarget = { buf, received: () => received, pending: () => res.readableLength, took: (n) => (received += n) };
         into.target = target;
         const clear = () => {
           if (into.target === target) into.target = undefined;
@@ -386,10 +381,7 @@ class HttpResponse {
       }
       res.on("data", (chunk: Buffer) => {
         if (received + chunk.length > maxBodyBytes) return tooLarge();
-        if (buf !== undefined && received + chunk.length <= buf.length) {
-          // node:http hands the body on as a copy; bytes read into `buf` in place are there already.
-          if (target === undefined || received < target.from || received + chunk.length > target.to) chunk.copy(buf, received);
-        }
+        if (buf !== undefined && received + chunk.length <= buf.length) chunk.copy(buf, received);
         else {
           // More than announced (or no length): keep everything, the caller judges the size.
           if (buf !== undefined) parts.push(buf.subarray(0, received));
