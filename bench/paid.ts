@@ -39,7 +39,7 @@ import secp256k1 from "secp256k1";
 import { freePort } from "../src/devnet/freePort.ts";
 import { ensureNginxAndWrk, startNginx, wrk, wrkBest, type Nginx } from "./lib/nginx.ts";
 import { paidWrk } from "./lib/paidWrk.ts";
-import { cpuSeconds, median, rssMiB, runRole, startProcess, stopProcesses } from "./lib/processStats.ts";
+import { cpuSeconds, median, rssMiB, runRole, startProcess, stopProcesses, threadCpuDelta, threadCpuSeconds } from "./lib/processStats.ts";
 import { reportResult } from "./lib/benchResult.ts";
 
 const MiB = 1 << 20;
@@ -372,10 +372,17 @@ async function main(): Promise<void> {
       let peak = 0;
       for (let round = 0; round < rounds; round++) {
         const nw = skip ? undefined : await wrkBest(nginx, `/${o.name}`, { threads: connections, connections, durationSeconds: duration });
-        const cpu0 = cpuSeconds(node.proc.pid!);
+        const nodeCpu = () => ({ threads: threadCpuSeconds(node.proc.pid!), total: cpuSeconds(node.proc.pid!) });
+        const cpu0 = nodeCpu();
         const pw = await paidWrkRun(o, round);
+        const cpu1 = nodeCpu();
         // Node CPU (all threads) per GiB served, signing and the tail payment included: steadier than MB/s here.
-        const paidCpu = (cpuSeconds(node.proc.pid!) - cpu0) / (Number(pw.servedBytes) / 2 ** 30);
+        const gib = Number(pw.servedBytes) / 2 ** 30;
+        const paidCpu = (cpu1.total - cpu0.total) / gib;
+        // ... and by thread: the event loop, the signature recoveries, the durable commits, the rest (GC helpers, libuv).
+        const byThread = Object.entries(threadCpuDelta(cpu0, cpu1, ["MainThread", "signer", "ticket writer"]))
+          .map(([name, sec]) => `${name === "MainThread" ? "event loop" : name} ${((sec * 1000) / gib).toFixed(0)}`)
+          .join(", ");
         const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
         const nh = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000, sha256: true });
         const edgeCpu0 = cpuSeconds(edge.proc.pid!);
@@ -400,7 +407,7 @@ async function main(): Promise<void> {
         }
         const unpaid = pw.servedBytes - pw.paidBytes;
         add("paid (wrk, node side)", pw.mbs, nginxWrk, nginxLoad,
-          `${pw.errors || "no errors"}; node CPU ${(paidCpu * 1000).toFixed(0)} ms/GiB; ${pw.tickets} tickets, ${(pw.ticketHeaderBytesPerGiB / 1024).toFixed(1)} KiB of ticket headers per GiB; ` +
+          `${pw.errors || "no errors"}; node CPU ${(paidCpu * 1000).toFixed(0)} ms/GiB (${byThread}); ${pw.tickets} tickets, ${(pw.ticketHeaderBytesPerGiB / 1024).toFixed(1)} KiB of ticket headers per GiB; ` +
             `after the tail: served ${pw.servedBytes} B, paid ${pw.paidBytes} B${unpaid === 0n ? " (every byte paid)" : `, UNPAID ${unpaid}`}; signed in ${pw.signMs.toFixed(0)} ms before the run`, nginxHash);
         const lat = Object.entries(paid.headerMs).map(([k, v]) => `${k} ${(v.ms / v.n).toFixed(1)}`).join(", ");
         add("paid (client SDK)", mbs(paid.bytes, paid.ms), nginxWrk, nginxLoad, `client CPU ${((paid.cpuMs * (1 << 30)) / Math.max(paid.bytes, 1)).toFixed(0)} ms/GiB; ms to response headers: ${lat}${paid.errors.length ? `; ${paid.errors.length} errors: ${paid.errors[0]}` : ""}`, nginxHash);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** The median of `xs` (NaN when empty). */
 export function median(xs: number[]): number {
@@ -60,6 +60,46 @@ export function cpuSeconds(pid: number): number {
   // Fields after the command name (which may hold spaces), from field 3: utime and stime are 14 and 15.
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * CPU seconds each live thread of a process has used so far, summed by thread name (Linux: the
+ * main thread is "MainThread", the node's worker threads carry their names, e.g. "signer" and
+ * "ticket writer"; V8's and libuv's helpers have their own). A thread that exits takes its figure
+ * with it: compare two readings with `threadCpuDelta`, which books the difference as "other".
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    let name: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+    } catch {
+      continue; // the thread exited meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+  }
+  return byName;
+}
+
+/**
+ * What each thread (by name) used between two readings of `threadCpuSeconds`, with the process's
+ * own total (`cpuSeconds`) at both: whatever the named threads do not account for (threads that
+ * came and went, V8's and libuv's helpers) is "other".
+ */
+export function threadCpuDelta(before: { threads: Map<string, number>; total: number }, after: { threads: Map<string, number>; total: number }, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  let named = 0;
+  for (const name of names) {
+    const d = Math.max(0, (after.threads.get(name) ?? 0) - (before.threads.get(name) ?? 0));
+    out[name] = d;
+    named += d;
+  }
+  out.other = Math.max(0, after.total - before.total - named);
+  return out;
 }
 
 /** CPU seconds the whole machine has spent busy (all cores, every process: not idle, not iowait) so far (Linux). */

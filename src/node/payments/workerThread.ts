@@ -36,7 +36,8 @@ export type WorkerThreadOptions = {
 
 /**
  * Starts the worker at `url` (a module that calls `serveThread`) with `workerData` (an object);
- * `name` goes into errors. The self-contained build (scripts/build-node.ts) compiles each thread
+ * `name` goes into errors and names the OS thread (what `top -H` and /proc/<pid>/task show, so an
+ * operator or a bench can tell the signer's CPU from the writer's). The self-contained build (scripts/build-node.ts) compiles each thread
  * module into a small script of its own inside dist/bandmint.mjs, found by its file name: a thread
  * that parsed the whole build would cost twice the memory.
  */
@@ -56,7 +57,7 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
     pending.clear();
   };
   function spawn(): { worker: Worker; exited: Promise<void> } {
-    const worker = typeof BANDMINT_THREADS !== "undefined" ? bundledWorker(url, workerData) : new Worker(url, { workerData });
+    const worker = typeof BANDMINT_THREADS !== "undefined" ? bundledWorker(url, workerData, name) : new Worker(url, { workerData, name });
     // An idle thread does not keep the process alive; one with requests pending (or closing) does
     // (`call`, `close`): otherwise a stop that waits only for the thread, its server already
     // closed, ended the process mid-commit with exit code 13 (seen in the soak).
@@ -135,12 +136,12 @@ export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: 
   };
 }
 
-function bundledWorker(url: URL, workerData: object): Worker {
+function bundledWorker(url: URL, workerData: object, name: string): Worker {
   const file = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
   const code = BANDMINT_THREADS![file];
   if (code === undefined) throw new Error(`bandmint.mjs has no thread ${file}: add it to THREAD_MODULES in scripts/build-node.ts`);
   // The thread resolves native modules (secp256k1) from the build's own location.
-  return new Worker(code, { eval: true, workerData: { ...workerData, [BUNDLE_URL_KEY]: import.meta.url } });
+  return new Worker(code, { eval: true, workerData: { ...workerData, [BUNDLE_URL_KEY]: import.meta.url }, name });
 }
 
 /** The thread's side: answers each request with `handle` (a throw becomes the caller's rejection); `onClose` runs before it exits. */
