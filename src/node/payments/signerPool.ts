@@ -52,10 +52,12 @@ export function startSignerPool({ threads, domainSeparator, secp256k1 = "auto", 
   let nextId = 0;
   let closed = false;
   let turn = 0;
-  // Requests made in one turn of the event loop (a request's tickets: intake asks for them
-  // together) leave as one message per thread: a postMessage wakes its thread with a syscall, and
-  // one per ticket showed up in the node's profile beside the writes of the bytes themselves.
-  // A thread that fails answers its share with nothing (the intake then checks inline).
+  // Requests made in one turn of the event loop leave as one message per thread: a postMessage
+  // clones its tickets and wakes the thread with a syscall, and one per ticket showed up in the
+  // node's profile beside the writes of the bytes themselves. A turn is everything the poll phase
+  // found readable (setImmediate runs after it): under load that is several requests' tickets,
+  // not only one request's (a microtask flushed each request's alone). A thread that fails
+  // answers its share with nothing (the intake then checks inline).
   let outbox: SignerRequest[] = [];
   const flush = () => {
     const batch = outbox;
@@ -82,7 +84,7 @@ export function startSignerPool({ threads, domainSeparator, secp256k1 = "auto", 
       const id = nextId++;
       return new Promise((resolve) => {
         pending.set(id, resolve);
-        if (outbox.push({ id, ticket, signature }) === 1) queueMicrotask(flush);
+        if (outbox.push({ id, ticket, signature }) === 1) setImmediate(flush);
       });
     },
     get recovered() {
