@@ -370,9 +370,9 @@ async function main(): Promise<void> {
       };
       let last: PaidResult | undefined;
       let peak = 0;
+      const nodeCpu = () => ({ threads: threadCpuSeconds(node.proc.pid!), total: cpuSeconds(node.proc.pid!) });
       for (let round = 0; round < rounds; round++) {
         const nw = skip ? undefined : await wrkBest(nginx, `/${o.name}`, { threads: connections, connections, durationSeconds: duration });
-        const nodeCpu = () => ({ threads: threadCpuSeconds(node.proc.pid!), total: cpuSeconds(node.proc.pid!) });
         const cpu0 = nodeCpu();
         const pw = await paidWrkRun(o, round);
         const cpu1 = nodeCpu();

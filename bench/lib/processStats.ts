@@ -56,7 +56,11 @@ export async function stopProcesses(procs: readonly ChildProcess[]): Promise<voi
 
 /** CPU time (user + system) a process has used so far, in seconds (Linux, 100 ticks a second). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, "utf8"));
+}
+
+/** utime + stime of a /proc stat line (a process's or a thread's), in seconds. */
+function statCpuSeconds(stat: string): number {
   // Fields after the command name (which may hold spaces), from field 3: utime and stime are 14 and 15.
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
@@ -79,8 +83,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
     } catch {
       continue; // the thread exited meanwhile
     }
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    byName.set(name, (byName.get(name) ?? 0) + statCpuSeconds(stat));
   }
   return byName;
 }

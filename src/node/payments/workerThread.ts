@@ -37,9 +37,10 @@ export type WorkerThreadOptions = {
 /**
  * Starts the worker at `url` (a module that calls `serveThread`) with `workerData` (an object);
  * `name` goes into errors and names the OS thread (what `top -H` and /proc/<pid>/task show, so an
- * operator or a bench can tell the signer's CPU from the writer's). The self-contained build (scripts/build-node.ts) compiles each thread
- * module into a small script of its own inside dist/bandmint.mjs, found by its file name: a thread
- * that parsed the whole build would cost twice the memory.
+ * operator or a bench can tell the signer's CPU from the writer's). The self-contained build
+ * (scripts/build-node.ts) compiles each thread module into a small script of its own inside
+ * dist/bandmint.mjs, found by its file name: a thread that parsed the whole build would cost twice
+ * the memory.
  */
 export function startWorkerThread<Req, Rep>(url: URL, workerData: object, name: string, options: WorkerThreadOptions = {}): WorkerThread<Req, Rep> {
   const pending = new Map<number, { resolve: (v: Rep) => void; reject: (e: Error) => void }>();
