@@ -157,11 +157,17 @@ describe("operator experience on a real chain", () => {
   });
 
   test("the dashboard in Chromium: no console error, figures equal the API and the chain, Claim and Withdraw work", async (t) => {
-    const missing = chromiumMissing();
-    if (missing !== undefined) return t.skip(missing);
     // A third epoch of traffic, finished: claimable from the page. The earlier claim vests from then.
     await sell(2);
     await w.net.increaseTime(epochLength());
+    const missing = chromiumMissing();
+    if (missing !== undefined) {
+      // Without a browser, the CLI clicks the page's two buttons, so the tests after this one find
+      // the chain as the page would have left it.
+      assert.match(await run(rewardsCommand, { config: configPath }, ["claim"]), /claimed epochs \d+:/);
+      assert.match(await run(rewardsCommand, { config: configPath }, ["withdraw"]), /^withdrew /);
+      return t.skip(missing);
+    }
     const urls = node.adminUrls()!;
     assert.equal(urls.tokenRequired, false);
     const browser = await launchChromium();
