@@ -14,7 +14,8 @@
 //      Variants "build-defaults" (the build on Node's own runtime defaults: BANDMINT_RUNTIME set,
 //      so the node does not relaunch itself with src/cli/lib/nodeRuntime.ts's settings) and
 //      "router" (the build sized as on a 256 MB, 2-core box: hostDefaults' threads and cache for
-//      that host, and V8's old generation capped at --router-heap MiB) show what each part buys.
+//      that host, the young generation its relaunch would choose there (nodeRuntime.ts nodeV8Flags),
+//      and V8's old generation capped at --router-heap MiB) show what each part buys.
 // Goals (issue 11): idle <= 64 MB, <= 128 MB with 100 paid sessions. RSS counts the pages of the
 // node binary it touched (RssFile: shared with every other Node process and reclaimable), so the
 // anonymous part (RssAnon) is printed beside it, and each idle node's RSS by region (the node
@@ -170,12 +171,14 @@ async function nodes(): Promise<void> {
   const { registerProvider } = await import("../src/node/registerProvider.ts");
   const { fundBroker } = await import("../src/client/brokerFunds.ts");
   const { hostDefaults } = await import("../src/node/hostDefaults.ts");
+  const { nodeV8Flags } = await import("../src/cli/lib/nodeRuntime.ts");
   const nSessions = Number(values.sessions);
   const chunks = Number(values.chunks);
   const variants = values.variants!.split(",");
   // The node's host-sized defaults (hostDefaults.ts) on a 256 MB router, as config fields: such a
   // box reports about 240 MiB (the kernel keeps the rest) and two cores.
-  const router = hostDefaults({ cores: 2, totalMemory: 240 * MiB });
+  const routerHost = { cores: 2, totalMemory: 240 * MiB };
+  const router = hostDefaults(routerHost);
   const routerConfig = { signerThreads: router.signerThreads, ticketWriterThread: router.ticketWriterThread, memoryCacheBytes: router.memoryCacheBytes };
   const haveBuild = existsSync(join(ROOT, "scripts", "build-node.ts"));
 
@@ -243,8 +246,10 @@ async function nodes(): Promise<void> {
         ...(variant === "router" ? routerConfig : {}),
         ...(JSON.parse(values["node-config"]!) as object),
       }));
-      const flags = values["node-flags"]!.split(" ").filter((f) => f !== "");
-      if (variant === "router") flags.push(`--max-old-space-size=${values["router-heap"]}`);
+      // The router's V8 flags as its relaunch would choose them on that host (given flags are kept),
+      // then --node-flags, which win.
+      const flags = variant === "router" ? [...nodeV8Flags(routerHost), `--max-old-space-size=${values["router-heap"]}`] : [];
+      flags.push(...values["node-flags"]!.split(" ").filter((f) => f !== ""));
       const env = variant === "build-defaults" ? { ...process.env, BANDMINT_RUNTIME: "default" } : process.env;
       const node = await startNode([...flags, ...cmd, "node", "start", "--config", config], cwd, env);
       try {

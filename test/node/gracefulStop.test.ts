@@ -8,7 +8,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_V8_FLAGS, RUNTIME_ENV } from "../../src/cli/lib/nodeRuntime.ts";
+import { nodeV8Flags, RUNTIME_ENV } from "../../src/cli/lib/nodeRuntime.ts";
+import { readHost } from "../../src/node/hostDefaults.ts";
 import { openTicketStore } from "../../src/node/payments/ticketStore.ts";
 import { ticketDomain } from "../../src/protocol/ticket.ts";
 import { encodeTicketHeader } from "../../src/protocol/wire.ts";
@@ -45,7 +46,7 @@ describe("SIGTERM to bin/bandmint.js stops the node gracefully", () => {
       // The node restarted itself in place with its small-footprint runtime (src/cli/lib/nodeRuntime.ts):
       // the process SIGTERM goes to is the one that runs with the flags.
       const cmdline = readFileSync(`/proc/${spawned.child.pid}/cmdline`, "utf8").split("\0");
-      for (const flag of NODE_V8_FLAGS) assert.ok(cmdline.includes(flag), cmdline.join(" "));
+      for (const flag of nodeV8Flags(readHost())) assert.ok(cmdline.includes(flag), cmdline.join(" "));
       assert.match(readFileSync(`/proc/${spawned.child.pid}/environ`, "utf8"), new RegExp(`(^|\0)${RUNTIME_ENV}=tuned\0`));
     }
     const domain = ticketDomain(w.net.deployment.chainId, w.net.deployment.contracts.broker);

@@ -1,11 +1,26 @@
-// `bandmint node start` restarts itself once, in place, with V8 and allocator settings for a small
-// box. Node's defaults are a server's: V8 grows the young generation to 16-32 MB as soon as start-up
-// allocates, and glibc's malloc keeps an arena per allocating thread (up to eight per core). A node
-// on a router has 256 MB in all, and the operator should not need to know Node's flags for that.
-// execve keeps the process id, so a service manager's SIGTERM still reaches the node.
+import { readHost, type Host } from "../../node/hostDefaults.ts";
 
-/** V8 flags the node runs with: a 1 MiB young-generation semi-space (more minor collections, each short). */
-export const NODE_V8_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+// `bandmint node start` restarts itself once, in place, with V8 and allocator settings that follow
+// the host. Node's defaults are a server's: V8 grows the young generation to 16-32 MB as soon as
+// start-up allocates, and glibc's malloc keeps an arena per allocating thread (up to eight per
+// core). A node on a router has 256 MB in all, and the operator should not need to know Node's
+// flags for that. execve keeps the process id, so a service manager's SIGTERM still reaches the node.
+
+const MiB = 1 << 20;
+
+/**
+ * V8 flags the node runs with on `host`: the young generation's semi-space follows the memory, 1 MiB
+ * per 256 MiB rounded down to a power of two, between 1 MiB (a 256 MB router) and 16 MiB (4 GiB
+ * and more; V8's own ceiling). A small semi-space keeps a small box's memory down but collects
+ * more often and promotes short-lived objects early: on the paid path at 1 MiB objects the node
+ * spent about 5 % more CPU per GiB at 1 MiB than at 16 MiB, most of it in V8's GC helper threads
+ * (bench/paid.ts, 13 alternating pairs), so only a box that needs the memory pays that.
+ */
+export function nodeV8Flags(host: Host): string[] {
+  let semiSpace = 1;
+  while (semiSpace < 16 && (semiSpace * 2) * 256 * MiB <= host.totalMemory) semiSpace *= 2;
+  return [`--max-semi-space-size=${semiSpace}`];
+}
 
 /** Allocator settings the node runs with (unless already set): two malloc arenas for all its threads. */
 export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: "2" };
@@ -37,10 +52,12 @@ export function nodeRuntimeRelaunch(p: {
   /** The script this process runs (process.argv[1]): bin/bandmint.js, src/cli/main.ts or bandmint.mjs. */
   script: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
+  /** The machine (memory decides the V8 flags, see nodeV8Flags). */
+  host: Host;
 }): Relaunch | undefined {
   if (!isNodeStart(p.argv) || p.script === undefined || p.env[RUNTIME_ENV] !== undefined) return undefined;
   const given = [...p.execArgv, ...(p.env.NODE_OPTIONS ?? "").split(/\s+/)].map((f) => f.split("=")[0]!.replaceAll("_", "-"));
-  const flags = NODE_V8_FLAGS.filter((f) => !given.includes(f.split("=")[0]!));
+  const flags = nodeV8Flags(p.host).filter((f) => !given.includes(f.split("=")[0]!));
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(p.env)) if (v !== undefined) env[k] = v;
   for (const [k, v] of Object.entries(NODE_MALLOC_ENV)) env[k] ??= v;
@@ -54,7 +71,7 @@ export function nodeRuntimeRelaunch(p: {
  * Node's defaults.
  */
 export function relaunchWithNodeRuntime(argv: readonly string[]): void {
-  const relaunch = nodeRuntimeRelaunch({ argv, execPath: process.execPath, execArgv: process.execArgv, script: process.argv[1], env: process.env });
+  const relaunch = nodeRuntimeRelaunch({ argv, execPath: process.execPath, execArgv: process.execArgv, script: process.argv[1], env: process.env, host: readHost() });
   if (relaunch === undefined || typeof process.execve !== "function") return;
   process.execve(relaunch.file, relaunch.args, relaunch.env);
 }
