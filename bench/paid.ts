@@ -385,9 +385,16 @@ async function main(): Promise<void> {
           .join(", ");
         const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
         const nh = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000, sha256: true });
-        const edgeCpu0 = cpuSeconds(edge.proc.pid!);
+        const edgeCpuOf = () => ({ threads: threadCpuSeconds(edge.proc.pid!), total: cpuSeconds(edge.proc.pid!) });
+        const edgeCpu0 = edgeCpuOf();
         const ew = skip ? undefined : await wrk(edgeUrl, { threads: connections, connections, durationSeconds: duration });
-        const edgeCpu = ew ? (cpuSeconds(edge.proc.pid!) - edgeCpu0) / ((ew.rps * duration * o.size) / 2 ** 30) : NaN;
+        const edgeCpu1 = edgeCpuOf();
+        const edgeGib = ew ? (ew.rps * duration * o.size) / 2 ** 30 : NaN;
+        const edgeCpu = (edgeCpu1.total - edgeCpu0.total) / edgeGib;
+        // The same split as the paid node's, so their event loops compare directly.
+        const edgeByThread = Object.entries(threadCpuDelta(edgeCpu0, edgeCpu1, ["MainThread"]))
+          .map(([name, sec]) => `${name === "MainThread" ? "event loop" : name} ${((sec * 1000) / edgeGib).toFixed(0)}`)
+          .join(", ");
         const el = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
         const undici = skip ? undefined : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
         const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
@@ -401,7 +408,7 @@ async function main(): Promise<void> {
           add("nginx (wrk)", nginxWrk, nginxWrk, nginxLoad, `best of ${nw.all}${nw.errors ? `; ${nw.errors}` : ""}`, nginxHash);
           add("nginx (node load)", nginxLoad, nginxWrk, nginxLoad, nl.errors ? `${nl.errors} errors` : "", nginxHash);
           add("nginx (node load+sha256)", nginxHash, nginxWrk, nginxLoad, nh.errors ? `${nh.errors} errors` : "", nginxHash);
-          add("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, nginxWrk, nginxLoad, `${ew.errors ? `${ew.errors}; ` : ""}edge CPU ${(edgeCpu * 1000).toFixed(0)} ms/GiB`);
+          add("edge unpaid (wrk)", (ew.rps * o.size) / 1e6, nginxWrk, nginxLoad, `${ew.errors ? `${ew.errors}; ` : ""}edge CPU ${(edgeCpu * 1000).toFixed(0)} ms/GiB (${edgeByThread})`);
           add("edge unpaid (node load)", mbs(el.bytes, el.ms), nginxWrk, nginxLoad, el.errors ? `${el.errors} errors` : "");
           add("paid, undici + viem sign", mbs(undici.bytes, undici.ms), nginxWrk, nginxLoad, undici.errors.length ? `${undici.errors.length} errors: ${undici.errors[0]}` : "", nginxHash);
         }
