@@ -1,6 +1,6 @@
 // Paid delivery throughput against nginx on the same bytes, same machine, same run.
 //   npx node bench/paid.ts [--duration 4] [--rounds 3] [--connections 16] [--clients 4] [--workers 4]
-//                          [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--sessions 100] [--only 1m|64m]
+//                          [--bytes-per-ticket "8 MiB"] [--credit-window "32 MiB"] [--sessions 100] [--only 1m|64m]
 //                          [--paid-only] [--prof-dir DIR] [--node-config JSON] [--node-flags="--max-opt=2"]
 //                          [--client-flags="..."]
 // The node's offer terms (bytesPerTicket, creditWindowBytes) are flags because they decide how many
@@ -58,8 +58,9 @@ const { values } = parseArgs({
     connections: { type: "string", default: "16" },
     clients: { type: "string", default: "4" },
     workers: { type: "string", default: "4" },
-    "bytes-per-ticket": { type: "string", default: "1 MiB" },
-    "credit-window": { type: "string", default: "4 MiB" },
+    // Default: the node's own defaults (src/node/config.ts).
+    "bytes-per-ticket": { type: "string" },
+    "credit-window": { type: "string" },
     sessions: { type: "string", default: "100" },
     only: { type: "string" },
     // Skip the nginx/edge baselines and the undici comparison (quick iterations on the paid path).
@@ -256,7 +257,7 @@ async function main(): Promise<void> {
   const { publishDir } = await import("../src/content/publishDir.ts");
   const { registerProvider } = await import("../src/node/registerProvider.ts");
   const { fundBroker } = await import("../src/client/brokerFunds.ts");
-  const { parseByteSize } = await import("../src/node/config.ts");
+  const { DEFAULT_BYTES_PER_TICKET, DEFAULT_CREDIT_WINDOW_BYTES, parseByteSize } = await import("../src/node/config.ts");
 
   const duration = Number(values.duration);
   const rounds = Number(values.rounds);
@@ -264,8 +265,8 @@ async function main(): Promise<void> {
   const nClients = Number(values.clients);
   const workers = Number(values.workers);
   const nSessions = Number(values.sessions);
-  const bytesPerTicket = parseByteSize(values["bytes-per-ticket"]!);
-  const creditWindow = parseByteSize(values["credit-window"]!);
+  const bytesPerTicket = values["bytes-per-ticket"] === undefined ? DEFAULT_BYTES_PER_TICKET : parseByteSize(values["bytes-per-ticket"]);
+  const creditWindow = values["credit-window"] === undefined ? DEFAULT_CREDIT_WINDOW_BYTES : parseByteSize(values["credit-window"]);
   const objects = OBJECTS.filter((o) => values.only === undefined || o.key === values.only);
 
   const work = await mkdtemp(join(tmpdir(), "bandmint-bench-paid-"));
@@ -461,7 +462,7 @@ async function main(): Promise<void> {
       console.log(`node RSS: idle ${idleRss.toFixed(0)} MiB; peak ${peak.toFixed(0)} MiB with ${keys.length} concurrent paying sessions (${keys.length} x 16 MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${mbs(r.bytes, r.ms).toFixed(0)} MB/s, ${r.errors.length} errors; node has ${status.sessions} sessions)`);
     }
 
-    await components(net.deployment.chainId, net.deployment.contracts.broker, work, bytesPerTicket);
+    await components(net.deployment.chainId, net.deployment.contracts.broker, work, bytesPerTicket, creditWindow);
     console.log(summary.join("\n"));
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   } finally {
@@ -473,8 +474,9 @@ async function main(): Promise<void> {
 }
 
 /** What each part of the paid path costs on one core, measured in this process (nothing else running). */
-async function components(chainId: number, broker: Address, work: string, bytesPerTicket: bigint): Promise<void> {
+async function components(chainId: number, broker: Address, work: string, bytesPerTicket: bigint, creditWindowBytes: bigint): Promise<void> {
   const { signTicket } = await import("../src/protocol/signTicket.ts");
+  const { defaultFaceValue } = await import("../src/node/config.ts");
   const { ticketDomain } = await import("../src/protocol/ticket.ts");
   const { hashTicketBytes, domainSeparatorBytes } = await import("../src/protocol/hashTicket.ts");
   const { encodeTicketHeader, serializeTicketPayment } = await import("../src/protocol/wire.ts");
@@ -499,7 +501,7 @@ async function components(chainId: number, broker: Address, work: string, bytesP
   const consumer = devAccount(10);
   const providerAcc = devAccount(2);
   const domain = ticketDomain(chainId, broker);
-  const offer = buildOffer({ recipient: providerAcc.address, chainId, broker, pricePerGiB: TOKEN, bytesPerTicket, faceValue: ((TOKEN * bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n, creditWindowBytes: 4n * BigInt(MiB), ticketExpirySeconds: 86_400, services: ["cdn"] });
+  const offer = buildOffer({ recipient: providerAcc.address, chainId, broker, pricePerGiB: TOKEN, bytesPerTicket, faceValue: defaultFaceValue(TOKEN, bytesPerTicket), creditWindowBytes, ticketExpirySeconds: 86_400, services: ["cdn"] });
   const clock = { now: () => Date.now() };
   const dbDir = join(work, "components");
   await mkdir(dbDir, { recursive: true });

@@ -1,6 +1,6 @@
 // Relay throughput and latency against a direct connection, same machine, same run.
 //   npx node bench/relay.ts [--rounds 3] [--size-mib 64] [--ttfb-samples 40] [--tunnels 100]
-//                           [--bytes-per-ticket "1 MiB"] [--credit-window "4 MiB"] [--prof-dir DIR]
+//                           [--bytes-per-ticket "8 MiB"] [--credit-window "32 MiB"] [--prof-dir DIR]
 //
 // Starts the embedded chain with the contracts, a destination HTTP server (its own process:
 // `GET /blob/<n>` streams n pseudo-random bytes), a real provider node with relay on (`bandmint
@@ -39,8 +39,9 @@ const { values } = parseArgs({
     "size-mib": { type: "string", default: "64" },
     "ttfb-samples": { type: "string", default: "40" },
     tunnels: { type: "string", default: "100" },
-    "bytes-per-ticket": { type: "string", default: "1 MiB" },
-    "credit-window": { type: "string", default: "4 MiB" },
+    // Unset: the node's own defaults (src/node/config.ts).
+    "bytes-per-ticket": { type: "string" },
+    "credit-window": { type: "string" },
     // Write V8 CPU profiles of the node and of the relay clients here (see where the time goes).
     "prof-dir": { type: "string" },
     role: { type: "string", default: "main" },
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
     const path = `/blob/${size}`;
 
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (shared box: medians of ${rounds} interleaved rounds, [each round])`);
-    console.log(`one ${size / MiB} MiB download per run; node terms ${values["bytes-per-ticket"]} per ticket, ${values["credit-window"]} window`);
+    console.log(`one ${size / MiB} MiB download per run; node terms ${values["bytes-per-ticket"] ?? "8 MiB (default)"} per ticket, ${values["credit-window"] ?? "32 MiB (default)"} window`);
     const runs: Record<"direct" | "relay" | "proxy", Result[]> = { direct: [], relay: [], proxy: [] };
     const nodeCpu: number[] = [];
     // One unmeasured paid relay download first: the node starts its signer and ticket-writer

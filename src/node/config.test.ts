@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadNodeConfig, NodeConfigError, parseByteSize, parseConfigAmount } from "./config.ts";
+import { defaultFaceValue, loadNodeConfig, NodeConfigError, parseByteSize, parseConfigAmount } from "./config.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -33,11 +33,11 @@ test("a YAML file plus flags gives a typed config with defaults; paths resolve a
     assert.equal(c.port, 9000);
     assert.deepEqual(c.origins, ["http://127.0.0.1:1"]);
     assert.equal(c.pricePerGiB, 2n * 10n ** 18n);
-    assert.equal(c.bytesPerTicket, 1n << 20n);
+    assert.equal(c.bytesPerTicket, 8n << 20n);
     assert.equal(c.redeem.maxBatch, 8);
     assert.equal(c.redeem.maxFeeShareBps, 500);
-    // Default face value: 100 tickets' worth.
-    assert.equal(c.faceValue, ((2n * 10n ** 18n) >> 10n) * 100n);
+    // Default face value: the price of 100 MiB at 2 BAND per GiB.
+    assert.equal(c.faceValue, (2n * 10n ** 18n * 100n) >> 10n);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -78,8 +78,8 @@ test("flags only (no config file) yield the documented defaults, nested redeem p
   const c = await loadNodeConfig({ flags: { deployment: "dep.json", "data-dir": "data", "price-per-gib": "1 BAND", key: KEY } });
   assert.equal(c.host, "127.0.0.1");
   assert.equal(c.port, 7070);
-  assert.equal(c.bytesPerTicket, 1n << 20n);
-  assert.equal(c.creditWindowBytes, 4n << 20n);
+  assert.equal(c.bytesPerTicket, 8n << 20n);
+  assert.equal(c.creditWindowBytes, 32n << 20n);
   assert.equal(c.maxCacheBytes, 10n << 30n);
   assert.equal(c.ticketExpirySeconds, 86_400);
   assert.equal(c.fundsTtlSeconds, 10);
@@ -158,4 +158,16 @@ test("the provider key can come from an encrypted keystore; plain keys keep work
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("the default face value does not grow with the ticket size, below one ticket's price", () => {
+  const price = 10n ** 18n; // per GiB
+  const hundredMiB = (price * 100n) >> 10n;
+  // Deposits, winners per GiB and redemption gas stay where they are whatever bytesPerTicket is:
+  // a bigger ticket wins more often instead.
+  for (const bytesPerTicket of [1n << 20n, 8n << 20n, 100n << 20n]) assert.equal(defaultFaceValue(price, bytesPerTicket), hundredMiB);
+  // A ticket worth more than 100 MiB gets its own price (ticketParams caps winProb at certainty).
+  assert.equal(defaultFaceValue(price, 256n << 20n), price / 4n);
+  // Rounded up, as a ticket's price is: never a face value below what the bytes cost.
+  assert.equal(defaultFaceValue(3n, 8n << 20n), 1n);
 });

@@ -47,9 +47,22 @@ export function parseConfigAmount(value: string | number): bigint {
   }
 }
 
-/** The face value a node uses unless configured: 100 tickets' worth, Livepeer's rule of thumb (fee ~1% of face value). */
+/** Bytes one ticket pays for unless configured (docs/protocol/payments.md §1.1, "Ticket size"). */
+export const DEFAULT_BYTES_PER_TICKET = 8n << 20n;
+/** Unpaid bytes a node serves ahead of payment unless configured: four tickets' worth. */
+export const DEFAULT_CREDIT_WINDOW_BYTES = 4n * DEFAULT_BYTES_PER_TICKET;
+/** Bytes whose price is the default face value (Livepeer's rule of thumb: a fee of ~1 % of face value at 1 MiB tickets). */
+const FACE_VALUE_BYTES = 100n << 20n;
+
+/**
+ * The face value a node uses unless configured: the price of 100 MiB, or of one ticket if that is
+ * more. It does not grow with the ticket size: a bigger ticket wins more often instead (winProb =
+ * ticket price / face value), so senders' deposits, winners per GiB (redemption gas) and the
+ * provider's payout variance stay what they are whatever `bytesPerTicket` is.
+ */
 export function defaultFaceValue(pricePerGiB: bigint, bytesPerTicket: bigint): bigint {
-  return ((pricePerGiB * bytesPerTicket + (1n << 30n) - 1n) >> 30n) * 100n;
+  const priceOf = (bytes: bigint) => (pricePerGiB * bytes + (1n << 30n) - 1n) >> 30n;
+  return priceOf(bytesPerTicket > FACE_VALUE_BYTES ? bytesPerTicket : FACE_VALUE_BYTES);
 }
 
 /** Parses "1048576", "4 MiB", "10GiB" (binary units) into bytes. */
@@ -107,9 +120,9 @@ const fileSchema = z
     maxCacheBytes: bytes.default(10n << 30n),
     origins: z.array(z.string().url()).default([]),
     pricePerGiB: positive(amount),
-    bytesPerTicket: positive(bytes).default(1n << 20n),
+    bytesPerTicket: positive(bytes).default(DEFAULT_BYTES_PER_TICKET),
     faceValue: positive(amount).optional(),
-    creditWindowBytes: positive(bytes).default(4n << 20n),
+    creditWindowBytes: positive(bytes).default(DEFAULT_CREDIT_WINDOW_BYTES),
     ticketExpirySeconds: z.number().int().min(600).default(86_400),
     fundsTtlSeconds: z.number().int().min(0).default(10),
     /** While the chain is unreachable, a sender's last funds read stand in for this long after that read (0: never). */

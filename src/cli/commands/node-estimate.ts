@@ -5,7 +5,7 @@ import { readDeployment } from "../../chain/deployment.ts";
 import { DEFAULT_DEPLOYMENT_PATH } from "../../client/clientConfig.ts";
 import { offersService } from "../../market/providerListing.ts";
 import { readOffers } from "../../market/readOffers.ts";
-import { defaultFaceValue, parseByteSize, parseConfigAmount } from "../../node/config.ts";
+import { DEFAULT_BYTES_PER_TICKET, defaultFaceValue, parseByteSize, parseConfigAmount } from "../../node/config.ts";
 import { estimateEarnings } from "../../tokenomics/estimateEarnings.ts";
 import type { Command } from "../command.ts";
 import { formatToken } from "../lib/format.ts";
@@ -70,7 +70,7 @@ const command: Command = {
     }
     const median = offers.length === 0 ? undefined : [...offers.map((o) => o.pricePerGiB)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[(offers.length - 1) >> 1];
     const price = typeof values["price-per-gib"] === "string" ? amountFlag(values["price-per-gib"], "price-per-gib", parseConfigAmount) : (median ?? 10n ** 18n);
-    const bytesPerTicket = typeof values["bytes-per-ticket"] === "string" ? amountFlag(values["bytes-per-ticket"], "bytes-per-ticket", parseByteSize) : 1n << 20n;
+    const bytesPerTicket = typeof values["bytes-per-ticket"] === "string" ? amountFlag(values["bytes-per-ticket"], "bytes-per-ticket", parseByteSize) : DEFAULT_BYTES_PER_TICKET;
     const faceValue = typeof values["face-value"] === "string" ? amountFlag(values["face-value"], "face-value", parseConfigAmount) : defaultFaceValue(price, bytesPerTicket);
     const p = deployment.params;
     const e = estimateEarnings({
