@@ -381,9 +381,7 @@ async function main(): Promise<void> {
         const gib = Number(pw.servedBytes) / 2 ** 30;
         const paidCpu = (cpu1.total - cpu0.total) / gib;
         // ... and by thread: the event loop, the signature recoveries, the durable commits, the rest (GC helpers, libuv).
-        const byThread = Object.entries(threadCpuDelta(cpu0, cpu1, ["MainThread", "signer", "ticket writer"]))
-          .map(([name, sec]) => `${name === "MainThread" ? "event loop" : name} ${((sec * 1000) / gib).toFixed(0)}`)
-          .join(", ");
+        const byThread = cpuByThread(cpu0, cpu1, ["MainThread", "signer", "ticket writer"], gib);
         const nl = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000 });
         const nh = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: nginxUrl, connections, durationMs: duration * 1000, sha256: true });
         const edgeCpuOf = () => ({ threads: threadCpuSeconds(edge.proc.pid!), total: cpuSeconds(edge.proc.pid!) });
@@ -393,9 +391,7 @@ async function main(): Promise<void> {
         const edgeGib = ew ? (ew.rps * duration * o.size) / 2 ** 30 : NaN;
         const edgeCpu = (edgeCpu1.total - edgeCpu0.total) / edgeGib;
         // The same split as the paid node's, so their event loops compare directly.
-        const edgeByThread = Object.entries(threadCpuDelta(edgeCpu0, edgeCpu1, ["MainThread"]))
-          .map(([name, sec]) => `${name === "MainThread" ? "event loop" : name} ${((sec * 1000) / edgeGib).toFixed(0)}`)
-          .join(", ");
+        const edgeByThread = cpuByThread(edgeCpu0, edgeCpu1, ["MainThread"], edgeGib);
         const el = skip ? undefined : await child<{ bytes: number; ms: number; errors: number }>("load", { url: edgeUrl, connections, durationMs: duration * 1000 });
         const undici = skip ? undefined : await child<PaidResult>("paid", { ...paidJob(o, speedKeys, duration * 1000), stack: "undici" });
         const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(node.proc.pid!))), 250);
@@ -471,6 +467,13 @@ async function main(): Promise<void> {
     await net?.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** CPU ms per GiB by thread between two readings ("event loop 314, signer 24, ..."; the rest is "other"). */
+function cpuByThread(before: { threads: Map<string, number>; total: number }, after: { threads: Map<string, number>; total: number }, names: readonly string[], gib: number): string {
+  return Object.entries(threadCpuDelta(before, after, names))
+    .map(([name, sec]) => `${name === "MainThread" ? "event loop" : name} ${((sec * 1000) / gib).toFixed(0)}`)
+    .join(", ");
 }
 
 /** What each part of the paid path costs on one core, measured in this process (nothing else running). */

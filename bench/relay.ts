@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../src/devnet/freePort.ts";
+import { DEFAULT_BYTES_PER_TICKET, DEFAULT_CREDIT_WINDOW_BYTES } from "../src/node/config.ts";
 import { cpuSeconds, median, rssMiB, runRole, startProcess as start } from "./lib/processStats.ts";
 import { reportResult } from "./lib/benchResult.ts";
 
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
     const path = `/blob/${size}`;
 
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(" ")} (shared box: medians of ${rounds} interleaved rounds, [each round])`);
-    console.log(`one ${size / MiB} MiB download per run; node terms ${values["bytes-per-ticket"] ?? "8 MiB (default)"} per ticket, ${values["credit-window"] ?? "32 MiB (default)"} window`);
+    console.log(`one ${size / MiB} MiB download per run; node terms ${values["bytes-per-ticket"] ?? `${DEFAULT_BYTES_PER_TICKET >> 20n} MiB (default)`} per ticket, ${values["credit-window"] ?? `${DEFAULT_CREDIT_WINDOW_BYTES >> 20n} MiB (default)`} window`);
     const runs: Record<"direct" | "relay" | "proxy", Result[]> = { direct: [], relay: [], proxy: [] };
     const nodeCpu: number[] = [];
     // One unmeasured paid relay download first: the node starts its signer and ticket-writer

@@ -7,6 +7,7 @@ import { unlockKeystore, type KeystoreError } from "../chain/keystore.ts";
 import { BaseError } from "../protocol/errors.ts";
 import { parseTokenAmount, TOKEN_SYMBOL, type InvalidAmountError } from "../protocol/tokenAmount.ts";
 import { SECP256K1_CHOICES } from "../protocol/secp256k1.ts";
+import { priceOfBytes } from "../protocol/ticketParams.ts";
 import { defaultRedeemPolicy } from "./redeemer.ts";
 import { parseHoursWindow } from "./limits/hoursSchedule.ts";
 import { isTimeZone } from "./limits/zonedTime.ts";
@@ -61,8 +62,7 @@ const FACE_VALUE_BYTES = 100n << 20n;
  * provider's payout variance stay what they are whatever `bytesPerTicket` is.
  */
 export function defaultFaceValue(pricePerGiB: bigint, bytesPerTicket: bigint): bigint {
-  const priceOf = (bytes: bigint) => (pricePerGiB * bytes + (1n << 30n) - 1n) >> 30n;
-  return priceOf(bytesPerTicket > FACE_VALUE_BYTES ? bytesPerTicket : FACE_VALUE_BYTES);
+  return priceOfBytes(pricePerGiB, bytesPerTicket > FACE_VALUE_BYTES ? bytesPerTicket : FACE_VALUE_BYTES);
 }
 
 /** Parses "1048576", "4 MiB", "10GiB" (binary units) into bytes. */
